@@ -1,0 +1,554 @@
+/*
+ * device.c: devices, their SIM slots and heartbeat history.
+ *
+ * Functions that write run inside the caller's transaction (store_begin())
+ * and append their events there, so a change and its event commit together.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "goip.h"
+
+#define DEVICE_HISTORY_SHOWN	500	/* heartbeats in GET /api/devices/{id} */
+
+/*
+ * Register device ID with NAME (may be NULL) and write its new token to
+ * TOKEN (TOKENSZ >= GOIP_TOKEN_LEN + 1). Own transaction. STORE_CONFLICT
+ * when the id exists.
+ */
+enum store_rc
+device_add(struct store *st, const char *id, const char *name, char *token,
+    size_t tokensz, char **cause)
+{
+	static const char *const sql = "INSERT INTO devices(device_id, name, "
+	    "token_hash, created_at) VALUES (?, ?, ?, ?)";
+	sqlite3_stmt	*stmt;
+	uint8_t		 hash[32];
+	enum store_rc	 rc;
+
+	if (token_generate(token, tokensz) == -1) {
+		xasprintf(cause, "no randomness for a token");
+		return STORE_ERROR;
+	}
+	token_hash(token, strlen(token), hash);
+	if ((rc = store_begin(st, cause)) != STORE_OK)
+		return rc;
+	if ((stmt = store_stmt(st, sql, cause)) == NULL) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	store_bind(stmt, "ssbl", id, name, hash, util_now_ms());
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st, cause);
+}
+
+/* Remove device ID with its slots, history and SMS. Own transaction. */
+enum store_rc
+device_remove(struct store *st, const char *id, char **cause)
+{
+	static const char *const sql = "DELETE FROM devices WHERE device_id = ?";
+	sqlite3_stmt	*stmt;
+	enum store_rc	 rc;
+
+	if ((rc = store_begin(st, cause)) != STORE_OK)
+		return rc;
+	if ((stmt = store_stmt(st, sql, cause)) == NULL) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	store_bind(stmt, "s", id);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
+		store_rollback(st);
+		return rc;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		store_rollback(st);
+		return STORE_NOTFOUND;
+	}
+	return store_commit(st, cause);
+}
+
+/* Give device ID a new token (written to TOKEN); the old one stops working. */
+enum store_rc
+device_rotate_token(struct store *st, const char *id, char *token,
+    size_t tokensz, char **cause)
+{
+	static const char *const sql = "UPDATE devices SET token_hash = ? "
+	    "WHERE device_id = ?";
+	sqlite3_stmt	*stmt;
+	uint8_t		 hash[32];
+	enum store_rc	 rc;
+
+	if (token_generate(token, tokensz) == -1) {
+		xasprintf(cause, "no randomness for a token");
+		return STORE_ERROR;
+	}
+	token_hash(token, strlen(token), hash);
+	if ((rc = store_begin(st, cause)) != STORE_OK)
+		return rc;
+	if ((stmt = store_stmt(st, sql, cause)) == NULL) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	store_bind(stmt, "bs", hash, id);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
+		store_rollback(st);
+		return rc;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		store_rollback(st);
+		return STORE_NOTFOUND;
+	}
+	return store_commit(st, cause);
+}
+
+/*
+ * Find the device holding TOKEN: its row id in *ROWID and its device id in
+ * ID. The lookup is by hash; the hashes are then compared in constant time.
+ * STORE_NOTFOUND for an unknown token.
+ */
+enum store_rc
+device_by_token(struct store *st, const char *token, int64_t *rowid,
+    char *id, size_t idsz, char **cause)
+{
+	static const char *const sql = "SELECT id, device_id, token_hash "
+	    "FROM devices WHERE token_hash = ?";
+	sqlite3_stmt	*stmt;
+	uint8_t		 hash[32];
+	int		 rc;
+	enum store_rc	 ret = STORE_NOTFOUND;
+
+	token_hash(token, strlen(token), hash);
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "b", hash);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(stmt, 2) == 32 &&
+		    util_ct_equal(sqlite3_column_blob(stmt, 2), hash, 32)) {
+			*rowid = sqlite3_column_int64(stmt, 0);
+			snprintf(id, idsz, "%s",
+			    (const char *)sqlite3_column_text(stmt, 1));
+			ret = STORE_OK;
+		}
+	} else if (rc != SQLITE_DONE)
+		ret = store_rc(st, rc, cause);
+	sqlite3_reset(stmt);
+	return ret;
+}
+
+/* The row id of device ID; STORE_NOTFOUND when there is none. */
+enum store_rc
+device_lookup(struct store *st, const char *id, int64_t *rowid, char **cause)
+{
+	static const char *const sql = "SELECT id FROM devices "
+	    "WHERE device_id = ?";
+	sqlite3_stmt	*stmt;
+	int		 rc;
+	enum store_rc	 ret = STORE_NOTFOUND;
+
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "s", id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*rowid = sqlite3_column_int64(stmt, 0);
+		ret = STORE_OK;
+	} else if (rc != SQLITE_DONE)
+		ret = store_rc(st, rc, cause);
+	sqlite3_reset(stmt);
+	return ret;
+}
+
+static enum store_rc
+device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
+    int64_t now, char **cause)
+{
+	static const char *const del = "DELETE FROM sim_slots WHERE device = ?";
+	static const char *const ins = "INSERT INTO sim_slots(device, slot, "
+	    "status, operator, phone_number, iccid, imsi, signal, registration, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	const struct hb_slot	*s;
+	sqlite3_stmt		*stmt;
+	enum store_rc		 rc;
+	int			 i;
+
+	if ((stmt = store_stmt(st, del, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "l", rowid);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	for (i = 0; i < hb->nslots; i++) {
+		s = &hb->slots[i];
+		if ((stmt = store_stmt(st, ins, cause)) == NULL)
+			return STORE_ERROR;
+		if (store_bind(stmt, "lisssssnsl", rowid, s->slot, s->status,
+		    s->operator, s->phone, s->iccid, s->imsi, s->signal,
+		    s->registration, now) != SQLITE_OK) {
+			xasprintf(cause, "device: bind failed");
+			return STORE_ERROR;
+		}
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* Append a device-status-change event for device ID. */
+static int64_t
+device_status_event(struct store *st, const char *id, const char *status,
+    const char *previous, int64_t now, char **cause)
+{
+	struct json_object	*o;
+	int64_t			 evid;
+
+	if ((o = json_object_new_object()) == NULL) {
+		xasprintf(cause, "out of memory");
+		return -1;
+	}
+	json_object_object_add(o, "deviceId", json_object_new_string(id));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "previousStatus", previous == NULL ? NULL :
+	    json_object_new_string(previous));
+	json_object_object_add(o, "at", store_json_timeval(now));
+	evid = evlog_append(st, EVENT_DEVICE_STATUS_CHANGE, id, o, cause);
+	json_object_put(o);
+	return evid;
+}
+
+/*
+ * Record heartbeat HB of device ROWID at NOW inside the caller's
+ * transaction: the device row, its slots (replaced when the report has
+ * simSlots), one history row (keeping HISTORY per device), a
+ * device-status-change event when it was not online, and a device-heartbeat
+ * event. *EVID gets the last event id.
+ */
+enum store_rc
+device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
+    int64_t now, int64_t history, int64_t *evid, char **cause)
+{
+	static const char *const sel = "SELECT device_id, status, last_seen "
+	    "FROM devices WHERE id = ?";
+	static const char *const upd = "UPDATE devices SET status = 'online', "
+	    "battery = ?, charging = ?, signal = ?, firmware = ?, uptime = ?, "
+	    "last_seen = ? WHERE id = ?";
+	static const char *const hist = "INSERT INTO heartbeats(device, at, "
+	    "battery, charging, signal) VALUES (?, ?, ?, ?, ?)";
+	static const char *const trim = "DELETE FROM heartbeats WHERE "
+	    "device = ?1 AND id <= (SELECT id FROM heartbeats WHERE device = ?1 "
+	    "ORDER BY id DESC LIMIT 1 OFFSET ?2)";
+	sqlite3_stmt		*stmt;
+	struct json_object	*dev;
+	char			 id[GOIP_DEVICE_ID_MAX + 1], prev[16];
+	enum store_rc		 rc;
+	int			 r;
+
+	if ((stmt = store_stmt(st, sel, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "l", rowid);
+	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		if (r == SQLITE_DONE)
+			return STORE_NOTFOUND;
+		return store_rc(st, r, cause);
+	}
+	snprintf(id, sizeof(id), "%s", sqlite3_column_text(stmt, 0));
+	snprintf(prev, sizeof(prev), "%s", sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+
+	if ((stmt = store_stmt(st, upd, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "nnnslll", hb->battery, hb->charging, hb->signal,
+	    hb->firmware, hb->uptime, now, rowid);
+	if (hb->uptime < 0)
+		sqlite3_bind_null(stmt, 5);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	if (hb->nslots >= 0 &&
+	    (rc = device_slots_store(st, rowid, hb, now, cause)) != STORE_OK)
+		return rc;
+
+	if ((stmt = store_stmt(st, hist, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "llnnn", rowid, now, hb->battery, hb->charging,
+	    hb->signal);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	if ((stmt = store_stmt(st, trim, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "ll", rowid, history);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+
+	if (strcmp(prev, "online") != 0 && (*evid = device_status_event(st,
+	    id, "online", prev, now, cause)) == -1)
+		return STORE_ERROR;
+	if ((dev = device_json(st, rowid, 0, cause)) == NULL)
+		return STORE_ERROR;
+	*evid = evlog_append(st, EVENT_DEVICE_HEARTBEAT, id, dev, cause);
+	json_object_put(dev);
+	return *evid == -1 ? STORE_ERROR : STORE_OK;
+}
+
+static struct json_object *
+device_slots_json(struct store *st, int64_t rowid, char **cause)
+{
+	static const char *const sql = "SELECT slot, status, operator, "
+	    "phone_number, iccid, imsi, signal, registration FROM sim_slots "
+	    "WHERE device = ? ORDER BY slot";
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr, *o;
+	int			 rc;
+
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return NULL;
+	store_bind(stmt, "l", rowid);
+	arr = json_object_new_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		o = json_object_new_object();
+		store_json_int(o, "slot", stmt, 0);
+		store_json_text(o, "status", stmt, 1);
+		store_json_text(o, "operator", stmt, 2);
+		store_json_text(o, "phoneNumber", stmt, 3);
+		store_json_text(o, "iccid", stmt, 4);
+		store_json_text(o, "imsi", stmt, 5);
+		store_json_int(o, "signal", stmt, 6);
+		store_json_text(o, "registration", stmt, 7);
+		json_object_array_add(arr, o);
+	}
+	sqlite3_reset(stmt);
+	if (store_rc(st, rc, cause) != STORE_OK) {
+		json_object_put(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static struct json_object *
+device_history_json(struct store *st, int64_t rowid, char **cause)
+{
+	static const char *const sql = "SELECT at, battery, charging, signal "
+	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY id DESC "
+	    "LIMIT ?) ORDER BY id";
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr, *o;
+	int			 rc;
+
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return NULL;
+	store_bind(stmt, "li", rowid, DEVICE_HISTORY_SHOWN);
+	arr = json_object_new_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		o = json_object_new_object();
+		store_json_time(o, "at", stmt, 0);
+		store_json_int(o, "battery", stmt, 1);
+		store_json_bool(o, "charging", stmt, 2);
+		store_json_int(o, "signal", stmt, 3);
+		json_object_array_add(arr, o);
+	}
+	sqlite3_reset(stmt);
+	if (store_rc(st, rc, cause) != STORE_OK) {
+		json_object_put(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* Build the device object of the current row of a device query. */
+static struct json_object *
+device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
+    char **cause)
+{
+	struct json_object	*o, *slots;
+
+	o = json_object_new_object();
+	store_json_text(o, "deviceId", stmt, 0);
+	store_json_text(o, "name", stmt, 1);
+	store_json_text(o, "status", stmt, 2);
+	store_json_int(o, "battery", stmt, 3);
+	store_json_bool(o, "charging", stmt, 4);
+	store_json_int(o, "signal", stmt, 5);
+	store_json_text(o, "firmware", stmt, 6);
+	store_json_int(o, "uptime", stmt, 7);
+	store_json_time(o, "lastSeen", stmt, 8);
+	if ((slots = device_slots_json(st, rowid, cause)) == NULL) {
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_object_add(o, "simSlots", slots);
+	return o;
+}
+
+#define DEVICE_COLUMNS "device_id, name, status, battery, charging, signal, " \
+	"firmware, uptime, last_seen, id"
+
+/*
+ * The device ROWID as the API shows it, with its heartbeat history when
+ * HISTORY is set. Returns a new object (caller puts it) or NULL; NULL with
+ * *cause unset means no such device.
+ */
+struct json_object *
+device_json(struct store *st, int64_t rowid, int history, char **cause)
+{
+	static const char *const sql = "SELECT " DEVICE_COLUMNS
+	    " FROM devices WHERE id = ?";
+	sqlite3_stmt		*stmt;
+	struct json_object	*o = NULL, *h;
+	int			 rc;
+
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return NULL;
+	store_bind(stmt, "l", rowid);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		o = device_row_json(st, stmt, rowid, cause);
+	else if (rc != SQLITE_DONE)
+		store_rc(st, rc, cause);
+	sqlite3_reset(stmt);
+	if (o != NULL && history) {
+		if ((h = device_history_json(st, rowid, cause)) == NULL) {
+			json_object_put(o);
+			return NULL;
+		}
+		json_object_object_add(o, "history", h);
+	}
+	return o;
+}
+
+/* Every device, ordered by id, as a JSON array; NULL with *cause. */
+struct json_object *
+device_list_json(struct store *st, char **cause)
+{
+	static const char *const sql = "SELECT " DEVICE_COLUMNS
+	    " FROM devices ORDER BY device_id";
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr, *o;
+	int64_t			*ids = NULL;
+	size_t			 n = 0, cap = 0, i;
+	int			 rc;
+
+	/* Collect ids first: the slot query reuses the statement cache. */
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return NULL;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			int64_t *p;
+
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((p = reallocarray(ids, cap, sizeof(*ids))) == NULL) {
+				free(ids);
+				sqlite3_reset(stmt);
+				xasprintf(cause, "out of memory");
+				return NULL;
+			}
+			ids = p;
+		}
+		ids[n++] = sqlite3_column_int64(stmt, 9);
+	}
+	sqlite3_reset(stmt);
+	if (store_rc(st, rc, cause) != STORE_OK) {
+		free(ids);
+		return NULL;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		if ((o = device_json(st, ids[i], 0, cause)) == NULL) {
+			if (*cause == NULL)
+				continue;	/* removed meanwhile */
+			json_object_put(arr);
+			free(ids);
+			return NULL;
+		}
+		json_object_array_add(arr, o);
+	}
+	free(ids);
+	return arr;
+}
+
+/* goipctl device list: one line per device. */
+int
+device_list(struct store *st, FILE *fp, char **cause)
+{
+	static const char *const sql = "SELECT device_id, status, last_seen, "
+	    "COALESCE(name, '') FROM devices ORDER BY device_id";
+	sqlite3_stmt	*stmt;
+	char		 t[64];
+	int		 rc;
+
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return -1;
+	fprintf(fp, "%-24s %-8s %-24s %s\n", "DEVICE", "STATUS", "LAST SEEN",
+	    "NAME");
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (sqlite3_column_type(stmt, 2) == SQLITE_NULL ||
+		    util_time_format(sqlite3_column_int64(stmt, 2), t,
+		    sizeof(t)) == -1)
+			snprintf(t, sizeof(t), "never");
+		fprintf(fp, "%-24s %-8s %-24s %s\n",
+		    sqlite3_column_text(stmt, 0), sqlite3_column_text(stmt, 1),
+		    t, sqlite3_column_text(stmt, 3));
+	}
+	sqlite3_reset(stmt);
+	return store_rc(st, rc, cause) == STORE_OK ? 0 : -1;
+}
+
+/*
+ * The liveness sweep: in its own transaction, mark offline every online
+ * device silent since before NOW - OFFLINE_AFTER, each with a
+ * device-status-change event. Returns the number marked (*EVID the last
+ * event id), or -1 with *cause (STORE_BUSY shows as -1 too: try again).
+ */
+int
+device_sweep(struct store *st, int64_t now, int64_t offline_after,
+    int64_t *evid, char **cause)
+{
+	static const char *const sel = "SELECT id, device_id FROM devices "
+	    "WHERE status = 'online' AND last_seen < ? LIMIT 256";
+	static const char *const upd = "UPDATE devices SET status = 'offline' "
+	    "WHERE id = ?";
+	sqlite3_stmt	*stmt;
+	int64_t		 ids[256];
+	char		 names[256][GOIP_DEVICE_ID_MAX + 1];
+	int		 n = 0, i, rc;
+
+	if (store_begin(st, cause) != STORE_OK)
+		return -1;
+	if ((stmt = store_stmt(st, sel, cause)) == NULL)
+		goto fail;
+	store_bind(stmt, "l", now - offline_after);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < 256) {
+		ids[n] = sqlite3_column_int64(stmt, 0);
+		snprintf(names[n], sizeof(names[n]), "%s",
+		    sqlite3_column_text(stmt, 1));
+		n++;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((stmt = store_stmt(st, upd, cause)) == NULL)
+			goto fail;
+		store_bind(stmt, "l", ids[i]);
+		if (store_run(st, stmt, cause) != STORE_OK)
+			goto fail;
+		if ((*evid = device_status_event(st, names[i], "offline",
+		    "online", now, cause)) == -1)
+			goto fail;
+	}
+	if (n == 0) {
+		store_rollback(st);
+		return 0;
+	}
+	if (store_commit(st, cause) != STORE_OK)
+		return -1;
+	return n;
+fail:
+	store_rollback(st);
+	return -1;
+}

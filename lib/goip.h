@@ -1,0 +1,302 @@
+/*
+ * goip.h: code shared by goip-cgi, goip-notifier and goipctl.
+ *
+ * Forward declarations, shared structs, then the prototypes of each file of
+ * lib/ in file order.
+ */
+#ifndef GOIP_H
+#define GOIP_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+struct json_object;
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* Limits every program agrees on. */
+#define GOIP_DEVICE_ID_MAX	64	/* bytes of a device id */
+#define GOIP_NAME_MAX		128	/* bytes of a device name */
+#define GOIP_TEXT_MAX		4096	/* bytes of one SMS text */
+#define GOIP_PHONE_MAX		32	/* bytes of a phone number */
+#define GOIP_SLOTS_MAX		32	/* SIM slots per device */
+#define GOIP_SLOT_MAX		256	/* highest slot number */
+#define GOIP_BATCH_MAX		100	/* messages in one batch */
+#define GOIP_JSON_DEPTH		16	/* nesting accepted in a body */
+#define GOIP_TOKEN_LEN		43	/* base64url of 32 random bytes */
+
+/* How a dashboard request is authenticated. */
+enum auth_mode {
+	AUTH_WEB,		/* REMOTE_USER from the web server required */
+	AUTH_NONE		/* no authentication (explicitly configured) */
+};
+
+/*
+ * The parsed goip.conf. Every program reads the same file; strings are owned
+ * by the struct and freed by config_free(). Durations are milliseconds.
+ */
+struct config {
+	char		*path;		/* file it was read from, or NULL */
+	char		*database;
+	char		*notify_socket;
+	char		*listen;	/* notifier address:port */
+	char		*socket_path;	/* Socket.IO path, with trailing / */
+	char		*events_path;	/* long-poll path */
+	char		*metrics_listen; /* "" disables */
+	char		*cors_origins;	/* space separated; "" same origin */
+	char		*user;		/* notifier drops privileges to it */
+	enum auth_mode	 dashboard_auth;
+	int64_t		 heartbeat_interval;
+	int64_t		 offline_after;
+	int64_t		 ping_interval;
+	int64_t		 ping_timeout;
+	int64_t		 busy_timeout;
+	int64_t		 event_retention;
+	int64_t		 outbox_lease;
+	int64_t		 sms_expire;
+	int64_t		 max_body;
+	int64_t		 max_payload;
+	int64_t		 max_connections;
+	int64_t		 max_per_address;
+	int64_t		 heartbeat_history;
+	int64_t		 send_attempts;
+};
+
+/* A log level, in syslog order. */
+enum log_level {
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+
+/* Result of a store operation that may meet a busy database. */
+enum store_rc {
+	STORE_OK = 0,
+	STORE_ERROR = -1,	/* a real failure: *cause says which */
+	STORE_BUSY = -2,	/* locked past busy_timeout: retry later */
+	STORE_NOTFOUND = -3,
+	STORE_CONFLICT = -4	/* a constraint the caller must report */
+};
+
+/* Event types of the log; the names are the Socket.IO event names. */
+enum event_type {
+	EVENT_DEVICE_HEARTBEAT,
+	EVENT_DEVICE_STATUS_CHANGE,
+	EVENT_SMS_RECEIVED,
+	EVENT_SMS_STATUS,
+	EVENT_STATS_UPDATE,
+	EVENT_TYPE__MAX
+};
+
+/* One row of the event log, as read back. */
+struct event {
+	int64_t		 id;
+	enum event_type	 type;
+	int64_t		 at;		/* unix ms */
+	char		 device[GOIP_DEVICE_ID_MAX + 1]; /* "" when global */
+	char		*payload;	/* JSON object text, owned */
+	size_t		 payloadlen;
+};
+
+/* An open database; one per process. */
+struct store {
+	struct sqlite3	*db;
+	char		*path;
+	int64_t		 busy_timeout;
+	int		 intx;
+	int		 nstmts;
+	struct {
+		const char		*sql;
+		struct sqlite3_stmt	*stmt;
+	}		 stmts[96];
+};
+
+/* The validated fields of a heartbeat. */
+struct hb_slot {
+	int		 slot;
+	const char	*status;	/* NULL when absent from the report */
+	const char	*operator;
+	const char	*phone;
+	const char	*iccid;
+	const char	*imsi;
+	int		 signal;	/* -1: null or absent */
+	const char	*registration;
+};
+
+struct heartbeat {
+	const char	*device_id;	/* NULL when absent */
+	int		 battery;	/* -1: null or absent */
+	int		 charging;	/* -1: absent, 0, 1 */
+	int		 signal;	/* -1: null or absent */
+	const char	*firmware;	/* NULL when absent */
+	int64_t		 uptime;	/* -1: absent */
+	int		 nslots;	/* -1: simSlots absent (keep stored) */
+	struct hb_slot	 slots[GOIP_SLOTS_MAX];
+};
+
+/* The validated fields of one received SMS. */
+struct sms_in {
+	const char	*device_id;	/* NULL when absent */
+	const char	*message_id;
+	int		 slot;		/* 0: absent */
+	const char	*from;
+	const char	*to;		/* NULL when absent */
+	const char	*text;
+	size_t		 textlen;
+	int64_t		 received_at;	/* unix ms, -1: absent */
+};
+
+/* The validated fields of an outbound SMS request. */
+struct sms_out {
+	const char	*device;
+	int		 slot;
+	const char	*to;
+	const char	*text;
+	size_t		 textlen;
+	int		 segments;
+	const char	*encoding;	/* "gsm7" or "ucs2" */
+};
+
+/* A validation failure: which field and why. Static strings. */
+struct verr {
+	char		 field[64];
+	const char	*msg;
+};
+
+/* log.c */
+void		 log_init(const char *, int, enum log_level);
+void		 log_setlevel(enum log_level);
+void		 log_warn(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
+void		 log_warnx(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
+void		 log_info(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
+void		 log_debug(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
+void		 fatal(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2), __noreturn__));
+void		 fatalx(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2), __noreturn__));
+void		 log_vmsg(int, const char *, va_list)
+		    __attribute__((__format__(printf, 2, 0)));
+size_t		 log_escape(char *, size_t, const char *, size_t);
+
+/* util.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+char		*xstrdup(const char *);
+int		 xasprintf(char **, const char *, ...)
+		    __attribute__((__format__(printf, 2, 3)));
+int64_t		 util_now_ms(void);
+int		 util_time_format(int64_t, char *, size_t);
+int		 util_time_parse(const char *, int64_t *);
+int		 util_utf8_valid(const char *, size_t);
+int		 util_ct_equal(const void *, const void *, size_t);
+
+/* config.c */
+struct config	*config_new(void);
+void		 config_free(struct config *);
+int		 config_load(struct config *, const char *, char **);
+const char	*config_find(const char *);
+int		 config_duration(const char *, int64_t *);
+int		 config_print(const struct config *, FILE *);
+int		 config_origin_allowed(const struct config *, const char *);
+
+/* store.c */
+#define STORE_OPEN_CHECK	0	/* schema must be the one we know */
+#define STORE_OPEN_CREATE	1	/* create the file; any schema */
+#define STORE_OPEN_ANY		2	/* existing file; any schema */
+struct store	*store_open(const char *, int64_t, int, char **);
+void		 store_close(struct store *);
+int		 store_version(struct store *);
+int		 store_check_version(struct store *, char **);
+int		 store_migrate(struct store *, int *, char **);
+struct sqlite3_stmt *store_stmt(struct store *, const char *, char **);
+enum store_rc	 store_begin(struct store *, char **);
+enum store_rc	 store_commit(struct store *, char **);
+void		 store_rollback(struct store *);
+enum store_rc	 store_rc(struct store *, int, char **);
+int		 store_bind(struct sqlite3_stmt *, const char *, ...);
+enum store_rc	 store_run(struct store *, struct sqlite3_stmt *, char **);
+void		 store_json_text(struct json_object *, const char *,
+		    struct sqlite3_stmt *, int);
+void		 store_json_int(struct json_object *, const char *,
+		    struct sqlite3_stmt *, int);
+void		 store_json_bool(struct json_object *, const char *,
+		    struct sqlite3_stmt *, int);
+void		 store_json_time(struct json_object *, const char *,
+		    struct sqlite3_stmt *, int);
+struct json_object *store_json_timeval(int64_t);
+
+/* migrations.c (generated from sql/) */
+extern const char *const migrations[];
+extern const int	 nmigrations;
+
+/* evlog.c */
+const char	*evlog_type_name(enum event_type);
+int		 evlog_type_lookup(const char *);
+int64_t		 evlog_append(struct store *, enum event_type, const char *,
+		    struct json_object *, char **);
+int		 evlog_read(struct store *, int64_t, int, struct event *, int,
+		    char **);
+void		 evlog_clear(struct event *, int);
+int64_t		 evlog_last(struct store *, char **);
+int64_t		 evlog_first(struct store *, char **);
+int64_t		 evlog_prune(struct store *, int64_t, char **);
+void		 evlog_notify(const char *, int64_t);
+
+/* token.c */
+int		 token_generate(char *, size_t);
+void		 token_hash(const char *, size_t, uint8_t[32]);
+
+/* jsonin.c */
+struct json_object *jsonin_parse(const char *, size_t, const char **);
+int		 jsonin_check_strings(struct json_object *, const char **);
+
+/* valid.c */
+int		 valid_device_id(const char *);
+int		 valid_phone(const char *);
+int		 valid_heartbeat(struct json_object *, struct heartbeat *,
+		    struct verr *);
+int		 valid_sms_in(struct json_object *, struct sms_in *,
+		    struct verr *);
+int		 valid_sms_out(struct json_object *, struct sms_out *,
+		    struct verr *);
+int		 valid_sms_segments(const char *, size_t, const char **);
+void		 valid_error(struct verr *, const char *, const char *);
+
+/* device.c */
+enum store_rc	 device_add(struct store *, const char *, const char *,
+		    char *, size_t, char **);
+enum store_rc	 device_remove(struct store *, const char *, char **);
+enum store_rc	 device_rotate_token(struct store *, const char *, char *,
+		    size_t, char **);
+enum store_rc	 device_by_token(struct store *, const char *, int64_t *,
+		    char *, size_t, char **);
+enum store_rc	 device_heartbeat(struct store *, int64_t,
+		    const struct heartbeat *, int64_t, int64_t, int64_t *,
+		    char **);
+struct json_object *device_json(struct store *, int64_t, int, char **);
+struct json_object *device_list_json(struct store *, char **);
+enum store_rc	 device_lookup(struct store *, const char *, int64_t *,
+		    char **);
+int		 device_sweep(struct store *, int64_t, int64_t, int64_t *,
+		    char **);
+int		 device_list(struct store *, FILE *, char **);
+
+/* sms.c */
+enum store_rc	 sms_receive(struct store *, int64_t, const char *,
+		    const struct sms_in *, int64_t, int64_t *, int *, int64_t *,
+		    char **);
+struct json_object *sms_json(struct store *, int64_t, char **);
+struct json_object *sms_list_json(struct store *, int64_t, const char *,
+		    int, int64_t, char **);
+
+/* stats.c */
+struct json_object *stats_json(struct store *, int64_t, char **);
+int64_t		 stats_outbox_pending(struct store *, int64_t, char **);
+
+#endif /* GOIP_H */

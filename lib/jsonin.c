@@ -1,0 +1,110 @@
+/*
+ * jsonin.c: parsing untrusted JSON bodies.
+ *
+ * json-c in strict mode with UTF-8 validation and a depth limit; the whole
+ * body must be one value with nothing but white space after it. Strings
+ * with an embedded NUL (from \u0000) are refused afterwards, since every
+ * consumer treats text as C strings.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "goip.h"
+
+/*
+ * Parse the LEN bytes at BUF. Returns the value (caller puts it), or NULL
+ * with *why set to a static reason.
+ */
+struct json_object *
+jsonin_parse(const char *buf, size_t len, const char **why)
+{
+	struct json_tokener	*tok;
+	struct json_object	*obj;
+	enum json_tokener_error	 jerr;
+	size_t			 off;
+
+	if (len > INT32_MAX) {
+		*why = "body too large";
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(GOIP_JSON_DEPTH)) == NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	off = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr == json_tokener_continue || (obj == NULL &&
+	    jerr == json_tokener_success)) {
+		*why = "truncated JSON";
+		return NULL;
+	}
+	if (jerr != json_tokener_success) {
+		if (jerr == json_tokener_error_depth)
+			*why = "JSON nested too deeply";
+		else if (jerr == json_tokener_error_parse_utf8_string)
+			*why = "invalid UTF-8";
+		else
+			*why = "malformed JSON";
+		json_object_put(obj);
+		return NULL;
+	}
+	for (; off < len; off++) {
+		if (strchr(" \t\r\n", buf[off]) == NULL) {
+			*why = "trailing data after JSON";
+			json_object_put(obj);
+			return NULL;
+		}
+	}
+	if (jsonin_check_strings(obj, why) == -1) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/*
+ * Walk OBJ and refuse any string or key holding a NUL byte or invalid
+ * UTF-8. Returns 0, or -1 with *why set.
+ */
+int
+jsonin_check_strings(struct json_object *obj, const char **why)
+{
+	size_t	 i, n;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_string:
+		if (!util_utf8_valid(json_object_get_string(obj),
+		    (size_t)json_object_get_string_len(obj))) {
+			*why = "invalid UTF-8 or NUL in string";
+			return -1;
+		}
+		return 0;
+	case json_type_array:
+		n = json_object_array_length(obj);
+		for (i = 0; i < n; i++)
+			if (jsonin_check_strings(json_object_array_get_idx(obj,
+			    i), why) == -1)
+				return -1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(obj, key, val) {
+			if (!util_utf8_valid(key, strlen(key))) {
+				*why = "invalid UTF-8 in key";
+				return -1;
+			}
+			if (jsonin_check_strings(val, why) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}

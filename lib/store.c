@@ -1,0 +1,396 @@
+/*
+ * store.c: the SQLite database every program shares.
+ *
+ * One connection per process, in WAL mode with foreign keys on and a busy
+ * timeout. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
+ * database shows as STORE_BUSY at the start of a transaction rather than as
+ * a deadlock in its middle. Prepared statements are cached by the address of
+ * their SQL text: callers pass string literals.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "goip.h"
+
+static int
+store_pragma(struct store *st, const char *sql, char **cause)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		xasprintf(cause, "%s: %s: %s", st->path, sql,
+		    err != NULL ? err : sqlite3_errmsg(st->db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open the database at PATH. MODE is STORE_OPEN_CHECK (the file must exist
+ * and hold the schema this program knows), STORE_OPEN_CREATE (create the
+ * file, mode 0640, if missing) or STORE_OPEN_ANY (exists, any schema: for
+ * migrate and check). Returns the store, or NULL with *cause set.
+ */
+struct store *
+store_open(const char *path, int64_t busy_timeout, int mode, char **cause)
+{
+	struct store	*st;
+	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	mode_t		 old;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		free(st);
+		xasprintf(cause, "%s: out of memory", path);
+		return NULL;
+	}
+	st->busy_timeout = busy_timeout;
+	if (mode == STORE_OPEN_CREATE)
+		flags |= SQLITE_OPEN_CREATE;
+	old = umask(027);
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		umask(old);
+		xasprintf(cause, "%s: %s", path, st->db != NULL ?
+		    sqlite3_errmsg(st->db) : "cannot open");
+		goto fail;
+	}
+	umask(old);
+	sqlite3_extended_result_codes(st->db, 0);
+	sqlite3_busy_timeout(st->db, (int)busy_timeout);
+	if (store_pragma(st, "PRAGMA journal_mode=WAL", cause) == -1 ||
+	    store_pragma(st, "PRAGMA synchronous=NORMAL", cause) == -1 ||
+	    store_pragma(st, "PRAGMA foreign_keys=ON", cause) == -1 ||
+	    store_pragma(st, "PRAGMA trusted_schema=OFF", cause) == -1)
+		goto fail;
+	if (mode == STORE_OPEN_CHECK && store_check_version(st, cause) == -1)
+		goto fail;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	int	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->nstmts; i++)
+		sqlite3_finalize(st->stmts[i].stmt);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+/* The schema version (PRAGMA user_version), or -1. */
+int
+store_version(struct store *st)
+{
+	sqlite3_stmt	*stmt;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* 0 when the schema is the one this program was built for, else -1. */
+int
+store_check_version(struct store *st, char **cause)
+{
+	int	 v;
+
+	if ((v = store_version(st)) == -1) {
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (v == 0) {
+		xasprintf(cause, "%s: no schema: run goipctl init", st->path);
+		return -1;
+	}
+	if (v < nmigrations) {
+		xasprintf(cause, "%s: schema version %d is older than %d: "
+		    "run goipctl migrate", st->path, v, nmigrations);
+		return -1;
+	}
+	if (v > nmigrations) {
+		xasprintf(cause, "%s: schema version %d is newer than this "
+		    "program (%d)", st->path, v, nmigrations);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Apply every migration newer than the database, each in its own
+ * transaction with its version bump. *applied counts them. Returns 0, or -1
+ * with *cause set; a failed migration leaves the database at the version
+ * before it.
+ */
+int
+store_migrate(struct store *st, int *applied, char **cause)
+{
+	char	*err = NULL, *sql;
+	int	 v;
+
+	*applied = 0;
+	if ((v = store_version(st)) == -1) {
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (v > nmigrations) {
+		xasprintf(cause, "%s: schema version %d is newer than this "
+		    "program (%d)", st->path, v, nmigrations);
+		return -1;
+	}
+	for (; v < nmigrations; v++) {
+		xasprintf(&sql, "BEGIN IMMEDIATE;\n%s\nPRAGMA user_version = %d;"
+		    "\nCOMMIT;", migrations[v], v + 1);
+		if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+			xasprintf(cause, "%s: migration %d: %s", st->path,
+			    v + 1, err != NULL ? err : sqlite3_errmsg(st->db));
+			sqlite3_free(err);
+			free(sql);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		free(sql);
+		(*applied)++;
+	}
+	return 0;
+}
+
+/*
+ * The prepared statement for SQL (a string literal: it is cached by
+ * address), reset and with its bindings cleared. Returns NULL with *cause
+ * set when it cannot be prepared.
+ */
+sqlite3_stmt *
+store_stmt(struct store *st, const char *sql, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 i;
+
+	for (i = 0; i < st->nstmts; i++) {
+		if (st->stmts[i].sql == sql) {
+			sqlite3_reset(st->stmts[i].stmt);
+			sqlite3_clear_bindings(st->stmts[i].stmt);
+			return st->stmts[i].stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &stmt, NULL) != SQLITE_OK) {
+		xasprintf(cause, "prepare: %s", sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	if (st->nstmts < (int)(sizeof(st->stmts) / sizeof(st->stmts[0]))) {
+		st->stmts[st->nstmts].sql = sql;
+		st->stmts[st->nstmts].stmt = stmt;
+		st->nstmts++;
+	} else
+		fatalx("store: statement cache full");
+	return stmt;
+}
+
+/* Map an SQLite result code to a store_rc, setting *cause for errors. */
+enum store_rc
+store_rc(struct store *st, int rc, char **cause)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		xasprintf(cause, "database busy");
+		return STORE_BUSY;
+	case SQLITE_CONSTRAINT:
+		xasprintf(cause, "constraint: %s", sqlite3_errmsg(st->db));
+		return STORE_CONFLICT;
+	default:
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return STORE_ERROR;
+	}
+}
+
+/* Start a write transaction, taking the write lock now. */
+enum store_rc
+store_begin(struct store *st, char **cause)
+{
+	enum store_rc	 rc;
+
+	if (st->intx)
+		fatalx("store: nested transaction");
+	rc = store_rc(st, sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), cause);
+	if (rc == STORE_OK)
+		st->intx = 1;
+	return rc;
+}
+
+enum store_rc
+store_commit(struct store *st, char **cause)
+{
+	enum store_rc	 rc;
+
+	rc = store_rc(st, sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL),
+	    cause);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	st->intx = 0;
+	return rc;
+}
+
+/* Abandon the transaction, if any; nothing of it is kept. */
+void
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db) == 0)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->intx = 0;
+}
+
+/*
+ * Bind parameters 1..n of STMT from FMT: 's' text (NULL binds NULL), 'z'
+ * text with length (const char *, size_t), 'l' int64_t, 'i' int, 'n' int
+ * where a negative value binds NULL, 'b' 32-byte blob. Returns SQLITE_OK or
+ * the first failing code.
+ */
+int
+store_bind(sqlite3_stmt *stmt, const char *fmt, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	const void	*b;
+	size_t		 len;
+	int		 idx, rc = SQLITE_OK, v;
+
+	va_start(ap, fmt);
+	for (idx = 1; *fmt != '\0' && rc == SQLITE_OK; fmt++, idx++) {
+		switch (*fmt) {
+		case 's':
+			s = va_arg(ap, const char *);
+			rc = s == NULL ? sqlite3_bind_null(stmt, idx) :
+			    sqlite3_bind_text(stmt, idx, s, -1, SQLITE_STATIC);
+			break;
+		case 'z':
+			s = va_arg(ap, const char *);
+			len = va_arg(ap, size_t);
+			rc = sqlite3_bind_text(stmt, idx, s, (int)len,
+			    SQLITE_STATIC);
+			break;
+		case 'l':
+			rc = sqlite3_bind_int64(stmt, idx,
+			    va_arg(ap, int64_t));
+			break;
+		case 'i':
+			rc = sqlite3_bind_int(stmt, idx, va_arg(ap, int));
+			break;
+		case 'n':
+			v = va_arg(ap, int);
+			rc = v < 0 ? sqlite3_bind_null(stmt, idx) :
+			    sqlite3_bind_int(stmt, idx, v);
+			break;
+		case 'b':
+			b = va_arg(ap, const void *);
+			rc = sqlite3_bind_blob(stmt, idx, b, 32,
+			    SQLITE_STATIC);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+			break;
+		}
+	}
+	va_end(ap);
+	return rc;
+}
+
+/* Step STMT to completion (a write); rows, if any, are ignored. */
+enum store_rc
+store_run(struct store *st, sqlite3_stmt *stmt, char **cause)
+{
+	int	 rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	rc = store_rc(st, rc, cause);
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/* Add column COL of the current row to OBJ as KEY: text, or null. */
+void
+store_json_text(struct json_object *obj, const char *key, sqlite3_stmt *stmt,
+    int col)
+{
+	const unsigned char	*s;
+
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL ||
+	    (s = sqlite3_column_text(stmt, col)) == NULL) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	json_object_object_add(obj, key, json_object_new_string_len(
+	    (const char *)s, sqlite3_column_bytes(stmt, col)));
+}
+
+void
+store_json_int(struct json_object *obj, const char *key, sqlite3_stmt *stmt,
+    int col)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		json_object_object_add(obj, key, NULL);
+	else
+		json_object_object_add(obj, key, json_object_new_int64(
+		    sqlite3_column_int64(stmt, col)));
+}
+
+void
+store_json_bool(struct json_object *obj, const char *key, sqlite3_stmt *stmt,
+    int col)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		json_object_object_add(obj, key, NULL);
+	else
+		json_object_object_add(obj, key, json_object_new_boolean(
+		    sqlite3_column_int(stmt, col) != 0));
+}
+
+/* A JSON string holding MS as RFC 3339, or NULL (JSON null). */
+struct json_object *
+store_json_timeval(int64_t ms)
+{
+	char	 buf[64];
+
+	if (util_time_format(ms, buf, sizeof(buf)) == -1)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+void
+store_json_time(struct json_object *obj, const char *key, sqlite3_stmt *stmt,
+    int col)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		json_object_object_add(obj, key, NULL);
+	else
+		json_object_object_add(obj, key, store_json_timeval(
+		    sqlite3_column_int64(stmt, col)));
+}
