@@ -1,0 +1,75 @@
+/*
+ * cgi.h: goip-cgi, the FastCGI (and plain CGI) program behind every /api/
+ * route but the real-time ones.
+ */
+#ifndef CGI_H
+#define CGI_H
+
+#include <stdint.h>
+
+struct config;
+struct store;
+struct json_object;
+struct FCGX_Stream;
+
+/* Who may call a route. */
+enum route_auth {
+	ROUTE_DEVICE,		/* Authorization: Bearer <device token> */
+	ROUTE_DASHBOARD		/* REMOTE_USER from the web server */
+};
+
+/* One request, as the web server handed it over. */
+struct request {
+	const struct config	*cfg;
+	struct store		*st;
+	char *const		*envp;
+	struct FCGX_Stream	*in;	/* NULL: plain CGI, use stdin */
+	struct FCGX_Stream	*out;	/* NULL: plain CGI, use stdout */
+	const char		*method;
+	char			 path[1024];	/* route part, after "/api/" */
+	const char		*query;
+	const char		*remote_user;
+	char			 device[65];	/* authenticated device id */
+	int64_t			 device_rowid;
+	char			*body;
+	size_t			 bodylen;
+	char			 headers[256];	/* extra header lines */
+	int			 answered;
+};
+
+/* request.c */
+const char	*request_env(const struct request *, const char *);
+int		 request_read_body(struct request *);
+struct json_object *request_json(struct request *);
+int		 request_auth_device(struct request *);
+int		 request_auth_dashboard(struct request *);
+int		 request_query(const struct request *, const char *, char *,
+		    size_t);
+int		 request_store_error(struct request *, int, char *);
+
+/* reply.c */
+void		 reply_json(struct request *, int, struct json_object *);
+void		 reply_error(struct request *, int, const char *, const char *);
+void		 reply_header(struct request *, int, const char *);
+const char	*reply_reason(int);
+
+/* router.c */
+void		 router_dispatch(struct request *);
+
+/* heartbeat.c */
+void		 heartbeat_post(struct request *);
+
+/* receive.c */
+void		 receive_post(struct request *);
+
+/* devices.c */
+void		 devices_list(struct request *);
+void		 devices_get(struct request *);
+
+/* smslist.c */
+void		 smslist_get(struct request *);
+
+/* stats.c */
+void		 stats_get(struct request *);
+
+#endif /* CGI_H */

@@ -1,0 +1,60 @@
+/*
+ * devices.c: GET /api/devices and GET /api/devices/{id}.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "goip.h"
+#include "cgi.h"
+
+void
+devices_list(struct request *req)
+{
+	struct json_object	*arr;
+	char			*cause = NULL;
+
+	if ((arr = device_list_json(req->st, &cause)) == NULL) {
+		request_store_error(req, STORE_ERROR, cause);
+		return;
+	}
+	reply_json(req, 200, arr);
+	json_object_put(arr);
+}
+
+/* One device with its recent heartbeat history, for the device page. */
+void
+devices_get(struct request *req)
+{
+	struct json_object	*o;
+	const char		*id = req->path + strlen("devices/");
+	char			*cause = NULL;
+	int64_t			 rowid;
+	enum store_rc		 rc;
+
+	if (!valid_device_id(id)) {
+		reply_error(req, 400, "invalid device id", "deviceId");
+		return;
+	}
+	rc = device_lookup(req->st, id, &rowid, &cause);
+	if (rc == STORE_NOTFOUND) {
+		reply_error(req, 404, "unknown device", "deviceId");
+		return;
+	}
+	if (rc != STORE_OK) {
+		request_store_error(req, rc, cause);
+		return;
+	}
+	if ((o = device_json(req->st, rowid, 1, &cause)) == NULL) {
+		if (cause == NULL)
+			reply_error(req, 404, "unknown device", "deviceId");
+		else
+			request_store_error(req, STORE_ERROR, cause);
+		return;
+	}
+	reply_json(req, 200, o);
+	json_object_put(o);
+}

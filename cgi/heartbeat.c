@@ -1,0 +1,75 @@
+/*
+ * heartbeat.c: POST /api/device/heartbeat.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "goip.h"
+#include "cgi.h"
+
+/*
+ * Validate the heartbeat, store it with its events in one transaction,
+ * ring the notifier after the commit, then answer with the interval the
+ * device should keep and the number of SMS waiting for it.
+ */
+void
+heartbeat_post(struct request *req)
+{
+	struct json_object	*body, *o;
+	struct heartbeat	 hb;
+	struct verr		 err;
+	char			*cause = NULL;
+	int64_t			 now, evid = 0, pending;
+	enum store_rc		 rc;
+
+	if ((body = request_json(req)) == NULL)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (valid_heartbeat(body, &hb, &err) == -1) {
+		reply_error(req, 400, err.msg, err.field);
+		goto out;
+	}
+	if (hb.device_id != NULL && strcmp(hb.device_id, req->device) != 0) {
+		reply_error(req, 403, "deviceId is not the token's device",
+		    "deviceId");
+		goto out;
+	}
+	now = util_now_ms();
+	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
+		goto out;
+	}
+	if ((rc = device_heartbeat(req->st, req->device_rowid, &hb, now,
+	    req->cfg->heartbeat_history, &evid, &cause)) != STORE_OK ||
+	    (pending = stats_outbox_pending(req->st, req->device_rowid,
+	    &cause)) == -1) {
+		store_rollback(req->st);
+		request_store_error(req, rc == STORE_OK ? STORE_ERROR : rc,
+		    cause);
+		goto out;
+	}
+	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
+		goto out;
+	}
+	evlog_notify(req->cfg->notify_socket, evid);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "deviceId",
+	    json_object_new_string(req->device));
+	json_object_object_add(o, "status", json_object_new_string("online"));
+	json_object_object_add(o, "heartbeatInterval",
+	    json_object_new_int64(req->cfg->heartbeat_interval / 1000));
+	json_object_object_add(o, "serverTime", store_json_timeval(now));
+	json_object_object_add(o, "outboxPending",
+	    json_object_new_int64(pending));
+	reply_json(req, 200, o);
+	json_object_put(o);
+out:
+	json_object_put(body);
+}

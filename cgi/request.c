@@ -1,0 +1,271 @@
+/*
+ * request.c: reading what the web server passed (RFC 3875 variables, the
+ * body) and authenticating the caller. Every failure here answers the
+ * request itself and returns -1; the handler then just returns.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "goip.h"
+#include "cgi.h"
+
+/* The value of the CGI variable NAME, or NULL. */
+const char *
+request_env(const struct request *req, const char *name)
+{
+	size_t	 len = strlen(name);
+	int	 i;
+
+	for (i = 0; req->envp[i] != NULL; i++)
+		if (strncmp(req->envp[i], name, len) == 0 &&
+		    req->envp[i][len] == '=')
+			return req->envp[i] + len + 1;
+	return NULL;
+}
+
+/* Is the media type TYPE application/json, with at most a UTF-8 charset? */
+static int
+request_is_json(const char *type)
+{
+	const char	*p;
+
+	if (type == NULL || strncasecmp(type, "application/json", 16) != 0)
+		return 0;
+	p = type + 16;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return 1;
+	if (*p++ != ';')
+		return 0;
+	while (*p == ' ')
+		p++;
+	return strcasecmp(p, "charset=utf-8") == 0 ||
+	    strcasecmp(p, "charset=\"utf-8\"") == 0;
+}
+
+/*
+ * Read the body announced by CONTENT_LENGTH, after checking its media type
+ * (415), its presence (411) and its size against max_body (413) before
+ * allocating anything. Returns 0, or -1 once the request is answered.
+ */
+int
+request_read_body(struct request *req)
+{
+	const char	*cl, *ct;
+	char		*end;
+	long long	 len;
+	size_t		 got = 0;
+	int		 n;
+
+	ct = request_env(req, "CONTENT_TYPE");
+	if (!request_is_json(ct)) {
+		reply_error(req, 415, "Content-Type must be application/json",
+		    NULL);
+		return -1;
+	}
+	if ((cl = request_env(req, "CONTENT_LENGTH")) == NULL || *cl == '\0') {
+		reply_error(req, 411, "Content-Length required", NULL);
+		return -1;
+	}
+	errno = 0;
+	len = strtoll(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || len < 0 || !isdigit((unsigned char)*cl)) {
+		reply_error(req, 400, "invalid Content-Length", NULL);
+		return -1;
+	}
+	if (len > req->cfg->max_body) {
+		reply_error(req, 413, "request body too large", NULL);
+		return -1;
+	}
+	if ((req->body = malloc((size_t)len + 1)) == NULL) {
+		reply_error(req, 503, "out of memory", NULL);
+		return -1;
+	}
+	while (got < (size_t)len) {
+		if (req->in != NULL)
+			n = FCGX_GetStr(req->body + got, (int)(len - got),
+			    req->in);
+		else
+			n = (int)fread(req->body + got, 1, (size_t)len - got,
+			    stdin);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != (size_t)len) {
+		reply_error(req, 400, "request body shorter than "
+		    "Content-Length", NULL);
+		return -1;
+	}
+	req->body[got] = '\0';
+	req->bodylen = got;
+	return 0;
+}
+
+/* Read and parse the JSON body. Returns the value or NULL once answered. */
+struct json_object *
+request_json(struct request *req)
+{
+	struct json_object	*obj;
+	const char		*why;
+
+	if (request_read_body(req) == -1)
+		return NULL;
+	if (req->bodylen == 0) {
+		reply_error(req, 400, "empty body", "body");
+		return NULL;
+	}
+	if ((obj = jsonin_parse(req->body, req->bodylen, &why)) == NULL) {
+		reply_error(req, 400, why, "body");
+		return NULL;
+	}
+	return obj;
+}
+
+/*
+ * Authenticate a device by "Authorization: Bearer <token>". On success the
+ * device's id and row id are in REQ. Returns 0, or -1 once answered (401;
+ * 503 when the database is busy).
+ */
+int
+request_auth_device(struct request *req)
+{
+	const char	*h;
+	char		*cause = NULL;
+	enum store_rc	 rc;
+	size_t		 len;
+
+	h = request_env(req, "HTTP_AUTHORIZATION");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		reply_error(req, 401, "missing bearer token", NULL);
+		return -1;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	len = strlen(h);
+	if (len == 0 || len > 256) {
+		reply_error(req, 401, "invalid token", NULL);
+		return -1;
+	}
+	rc = device_by_token(req->st, h, &req->device_rowid, req->device,
+	    sizeof(req->device), &cause);
+	if (rc == STORE_NOTFOUND) {
+		log_debug("cgi: unknown token from %s",
+		    request_env(req, "REMOTE_ADDR") != NULL ?
+		    request_env(req, "REMOTE_ADDR") : "?");
+		reply_error(req, 401, "unknown token", NULL);
+		return -1;
+	}
+	if (rc != STORE_OK)
+		return request_store_error(req, rc, cause);
+	return 0;
+}
+
+/*
+ * Require the web server's authentication (REMOTE_USER) on a dashboard
+ * route, unless dashboard_auth = none. Returns 0 or -1 once answered.
+ */
+int
+request_auth_dashboard(struct request *req)
+{
+	const char	*u;
+
+	u = request_env(req, "REMOTE_USER");
+	if (u != NULL && *u != '\0') {
+		req->remote_user = u;
+		return 0;
+	}
+	if (req->cfg->dashboard_auth == AUTH_NONE) {
+		req->remote_user = "";
+		return 0;
+	}
+	reply_error(req, 401, "authentication required", NULL);
+	return -1;
+}
+
+static int
+request_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Copy the percent-decoded value of query parameter NAME into BUF. Returns
+ * 1 when found, 0 when absent, -1 when malformed or too long.
+ */
+int
+request_query(const struct request *req, const char *name, char *buf,
+    size_t bufsz)
+{
+	const char	*p = req->query, *e;
+	size_t		 nlen = strlen(name), o;
+	int		 hi, lo;
+
+	if (p == NULL)
+		return 0;
+	while (*p != '\0') {
+		e = p + strcspn(p, "&");
+		if ((size_t)(e - p) > nlen && strncmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			p += nlen + 1;
+			for (o = 0; p < e; p++) {
+				if (o + 1 >= bufsz)
+					return -1;
+				if (*p == '%') {
+					if (e - p < 3 ||
+					    (hi = request_hex(p[1])) == -1 ||
+					    (lo = request_hex(p[2])) == -1)
+						return -1;
+					buf[o++] = (char)(hi * 16 + lo);
+					p += 2;
+				} else
+					buf[o++] = *p == '+' ? ' ' : *p;
+			}
+			buf[o] = '\0';
+			if (strlen(buf) != o)
+				return -1;
+			return 1;
+		}
+		if ((size_t)(e - p) == nlen && strncmp(p, name, nlen) == 0) {
+			buf[0] = '\0';
+			return 1;
+		}
+		p = *e == '&' ? e + 1 : e;
+	}
+	return 0;
+}
+
+/*
+ * Answer a failed store operation: 503 with Retry-After when the database
+ * was busy, 500 (logged) otherwise. Frees CAUSE. Always returns -1.
+ */
+int
+request_store_error(struct request *req, int rc, char *cause)
+{
+	if (rc == STORE_BUSY) {
+		log_info("cgi: %s: database busy", req->path);
+		reply_header(req, 503, "Retry-After: 1");
+		reply_error(req, 503, "database busy, retry later", NULL);
+	} else {
+		log_warnx("cgi: %s: %s", req->path, cause != NULL ? cause :
+		    "store error");
+		reply_error(req, 500, "internal error", NULL);
+	}
+	free(cause);
+	return -1;
+}

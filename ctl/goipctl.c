@@ -1,0 +1,336 @@
+/*
+ * goipctl: the sysadmin's tool. Creates and migrates the database, manages
+ * devices and their tokens, checks the configuration, prunes history.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "goip.h"
+
+static struct config	*cfg;
+
+static void __attribute__((__noreturn__))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: goipctl [-c file] command [argument ...]\n"
+	    "commands:\n"
+	    "  init                        create the database and schema\n"
+	    "  migrate                     apply pending schema migrations\n"
+	    "  check                       check configuration and database\n"
+	    "  prune                       delete old events and history\n"
+	    "  device add ID [--name TEXT] register a device, print its token\n"
+	    "  device list                 list devices\n"
+	    "  device remove ID            remove a device and its data\n"
+	    "  device token ID             issue a new token for a device\n"
+	    "  sms list [--device ID] [--limit N]\n"
+	    "                              list recent SMS as JSON lines\n");
+	exit(2);
+}
+
+static struct store *
+ctl_open(int mode)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	if ((st = store_open(cfg->database, cfg->busy_timeout, mode,
+	    &cause)) == NULL) {
+		fprintf(stderr, "goipctl: %s\n", cause);
+		exit(1);
+	}
+	return st;
+}
+
+static int
+ctl_fail(const char *what, char *cause)
+{
+	fprintf(stderr, "goipctl: %s: %s\n", what,
+	    cause != NULL ? cause : "failed");
+	free(cause);
+	return 1;
+}
+
+/* init: create the database (mode 0640) and apply every migration. */
+static int
+cmd_init(void)
+{
+	struct store	*st;
+	char		*cause = NULL;
+	int		 applied, v;
+
+	st = ctl_open(STORE_OPEN_CREATE);
+	if ((v = store_version(st)) > 0) {
+		fprintf(stderr, "goipctl: %s: already initialised (schema %d)"
+		    "; use migrate\n", cfg->database, v);
+		store_close(st);
+		return 1;
+	}
+	if (store_migrate(st, &applied, &cause) == -1) {
+		store_close(st);
+		return ctl_fail("init", cause);
+	}
+	store_close(st);
+	printf("%s: created, schema version %d\n", cfg->database, nmigrations);
+	return 0;
+}
+
+static int
+cmd_migrate(void)
+{
+	struct store	*st;
+	char		*cause = NULL;
+	int		 applied;
+
+	st = ctl_open(STORE_OPEN_ANY);
+	if (store_migrate(st, &applied, &cause) == -1) {
+		store_close(st);
+		return ctl_fail("migrate", cause);
+	}
+	store_close(st);
+	printf("%s: %d migration%s applied, schema version %d\n",
+	    cfg->database, applied, applied == 1 ? "" : "s", nmigrations);
+	return 0;
+}
+
+/* check: the configuration parsed (we got here) and the database is usable. */
+static int
+cmd_check(void)
+{
+	struct store	*st;
+	sqlite3_stmt	*stmt;
+	char		*cause = NULL;
+	int		 ok = 0;
+
+	config_print(cfg, stdout);
+	st = ctl_open(STORE_OPEN_ANY);
+	if (store_check_version(st, &cause) == -1) {
+		store_close(st);
+		return ctl_fail("check", cause);
+	}
+	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &stmt,
+	    NULL) == SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(stmt, 0), "ok")
+		    == 0)
+			ok = 1;
+		sqlite3_finalize(stmt);
+	}
+	store_close(st);
+	if (!ok) {
+		fprintf(stderr, "goipctl: %s: integrity check failed\n",
+		    cfg->database);
+		return 1;
+	}
+	printf("%s: ok (schema version %d)\n", cfg->database, nmigrations);
+	return 0;
+}
+
+/* prune: events older than event_retention (heartbeat history is trimmed
+ * on every heartbeat already). */
+static int
+cmd_prune(void)
+{
+	struct store	*st;
+	char		*cause = NULL;
+	int64_t		 n;
+	enum store_rc	 rc;
+
+	st = ctl_open(STORE_OPEN_CHECK);
+	if ((rc = store_begin(st, &cause)) != STORE_OK) {
+		store_close(st);
+		return ctl_fail("prune", cause);
+	}
+	n = evlog_prune(st, util_now_ms() - cfg->event_retention, &cause);
+	if (n == -1 || store_commit(st, &cause) != STORE_OK) {
+		store_rollback(st);
+		store_close(st);
+		return ctl_fail("prune", cause);
+	}
+	store_close(st);
+	printf("%lld events pruned\n", (long long)n);
+	return 0;
+}
+
+static int
+cmd_device(int argc, char *argv[])
+{
+	struct store	*st;
+	char		 token[GOIP_TOKEN_LEN + 1], *cause = NULL;
+	const char	*name = NULL;
+	enum store_rc	 rc;
+	int		 i;
+
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc != 1)
+			usage();
+		st = ctl_open(STORE_OPEN_CHECK);
+		if (device_list(st, stdout, &cause) == -1) {
+			store_close(st);
+			return ctl_fail("device list", cause);
+		}
+		store_close(st);
+		return 0;
+	}
+	if (argc < 2)
+		usage();
+	if (!valid_device_id(argv[1])) {
+		fprintf(stderr, "goipctl: %s: invalid device id (1-64 of "
+		    "A-Z a-z 0-9 . _ : -)\n", argv[1]);
+		return 1;
+	}
+	if (strcmp(argv[0], "add") == 0) {
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+				name = argv[++i];
+			else
+				usage();
+		}
+		if (name != NULL && (strlen(name) > GOIP_NAME_MAX ||
+		    !util_utf8_valid(name, strlen(name)))) {
+			fprintf(stderr, "goipctl: invalid name\n");
+			return 1;
+		}
+		st = ctl_open(STORE_OPEN_CHECK);
+		rc = device_add(st, argv[1], name, token, sizeof(token),
+		    &cause);
+		store_close(st);
+		if (rc == STORE_CONFLICT) {
+			fprintf(stderr, "goipctl: %s: device exists\n",
+			    argv[1]);
+			free(cause);
+			return 1;
+		}
+		if (rc != STORE_OK)
+			return ctl_fail("device add", cause);
+		printf("%s\n", token);
+		explicit_bzero(token, sizeof(token));
+		return 0;
+	}
+	if (argc != 2)
+		usage();
+	st = ctl_open(STORE_OPEN_CHECK);
+	if (strcmp(argv[0], "remove") == 0)
+		rc = device_remove(st, argv[1], &cause);
+	else if (strcmp(argv[0], "token") == 0)
+		rc = device_rotate_token(st, argv[1], token, sizeof(token),
+		    &cause);
+	else {
+		store_close(st);
+		usage();
+	}
+	store_close(st);
+	if (rc == STORE_NOTFOUND) {
+		fprintf(stderr, "goipctl: %s: no such device\n", argv[1]);
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return ctl_fail(argv[0], cause);
+	if (strcmp(argv[0], "token") == 0) {
+		printf("%s\n", token);
+		explicit_bzero(token, sizeof(token));
+	}
+	return 0;
+}
+
+/* sms list: recent messages as JSON, one per line (text is JSON-escaped). */
+static int
+cmd_sms(int argc, char *argv[])
+{
+	struct store		*st;
+	struct json_object	*arr;
+	char			*cause = NULL, *end;
+	const char		*device = NULL;
+	int64_t			 rowid = -1;
+	long			 limit = 20;
+	size_t			 i;
+	int			 a;
+
+	if (argc < 1 || strcmp(argv[0], "list") != 0)
+		usage();
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--device") == 0 && a + 1 < argc)
+			device = argv[++a];
+		else if (strcmp(argv[a], "--limit") == 0 && a + 1 < argc) {
+			errno = 0;
+			limit = strtol(argv[++a], &end, 10);
+			if (errno != 0 || *end != '\0' || limit < 1 ||
+			    limit > 100000)
+				usage();
+		} else
+			usage();
+	}
+	st = ctl_open(STORE_OPEN_CHECK);
+	if (device != NULL && device_lookup(st, device, &rowid, &cause) !=
+	    STORE_OK) {
+		store_close(st);
+		fprintf(stderr, "goipctl: %s: no such device\n", device);
+		free(cause);
+		return 1;
+	}
+	if ((arr = sms_list_json(st, rowid, NULL, (int)limit, 0, &cause)) ==
+	    NULL) {
+		store_close(st);
+		return ctl_fail("sms list", cause);
+	}
+	for (i = 0; i < json_object_array_length(arr); i++)
+		printf("%s\n", json_object_to_json_string_ext(
+		    json_object_array_get_idx(arr, i), JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+	store_close(st);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*conffile = NULL;
+	char		*cause = NULL;
+	int		 ch;
+
+	log_init("goipctl", 1, LOG_LEVEL_WARN);
+	while ((ch = getopt(argc, argv, "+c:")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	cfg = config_new();
+	if (config_load(cfg, conffile, &cause) == -1) {
+		fprintf(stderr, "goipctl: %s\n", cause);
+		return 1;
+	}
+	umask(027);
+	if (strcmp(argv[0], "init") == 0 && argc == 1)
+		return cmd_init();
+	if (strcmp(argv[0], "migrate") == 0 && argc == 1)
+		return cmd_migrate();
+	if (strcmp(argv[0], "check") == 0 && argc == 1)
+		return cmd_check();
+	if (strcmp(argv[0], "prune") == 0 && argc == 1)
+		return cmd_prune();
+	if (strcmp(argv[0], "device") == 0)
+		return cmd_device(argc - 1, argv + 1);
+	if (strcmp(argv[0], "sms") == 0)
+		return cmd_sms(argc - 1, argv + 1);
+	usage();
+}
