@@ -186,8 +186,8 @@ config_set(struct config *cfg, const struct conf_key *k, const char *value)
 			return "expected a size in bytes (e.g. 65536, 64k, 1m)";
 		break;
 	case CONF_COUNT:
-		if (config_size(value, &v) == -1 || strchr(value, 'k') ||
-		    strchr(value, 'm'))
+		if (config_size(value, &v) == -1 ||
+		    strpbrk(value, "kKmM") != NULL)
 			return "expected a whole number";
 		break;
 	}
