@@ -230,7 +230,7 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 	if (f->type != VT_ENUM && f->type != VT_TIME &&
 	    ((int64_t)len < f->min || (int64_t)len > f->max)) {
 		valid_error(err, path, len == 0 ? "must not be empty" :
-		    "too long");
+		    (int64_t)len < f->min ? "too short" : "too long");
 		return -1;
 	}
 	switch (f->type) {
