@@ -72,4 +72,13 @@ void		 smslist_get(struct request *);
 /* stats.c */
 void		 stats_get(struct request *);
 
+/* send.c */
+void		 send_post(struct request *);
+
+/* outbox.c */
+void		 outbox_get(struct request *);
+
+/* status.c */
+void		 status_post(struct request *);
+
 #endif /* CGI_H */

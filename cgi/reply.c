@@ -77,8 +77,6 @@ reply_json(struct request *req, int status, struct json_object *obj)
 		len = strlen(body);
 		status = 500;
 	}
-	if (status == 401 && strncmp(req->path, "device/", 7) == 0)
-		reply_header(req, status, "WWW-Authenticate: Bearer");
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"

@@ -144,6 +144,7 @@ request_auth_device(struct request *req)
 	enum store_rc	 rc;
 	size_t		 len;
 
+	reply_header(req, 401, "WWW-Authenticate: Bearer realm=\"goip\"");
 	h = request_env(req, "HTTP_AUTHORIZATION");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		reply_error(req, 401, "missing bearer token", NULL);
@@ -168,6 +169,7 @@ request_auth_device(struct request *req)
 	}
 	if (rc != STORE_OK)
 		return request_store_error(req, rc, cause);
+	req->headers[0] = '\0';
 	return 0;
 }
 

@@ -21,6 +21,9 @@ struct route {
 static const struct route routes[] = {
 	{ "POST", "device/heartbeat", ROUTE_DEVICE, heartbeat_post },
 	{ "POST", "sms/receive", ROUTE_DEVICE, receive_post },
+	{ "GET", "device/outbox", ROUTE_DEVICE, outbox_get },
+	{ "POST", "sms/status", ROUTE_DEVICE, status_post },
+	{ "POST", "sms/send", ROUTE_DASHBOARD, send_post },
 	{ "GET", "devices", ROUTE_DASHBOARD, devices_list },
 	{ "GET", "devices/*", ROUTE_DASHBOARD, devices_get },
 	{ "GET", "sms", ROUTE_DASHBOARD, smslist_get },

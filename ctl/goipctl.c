@@ -32,6 +32,7 @@ usage(void)
 	    "  device list                 list devices\n"
 	    "  device remove ID            remove a device and its data\n"
 	    "  device token ID             issue a new token for a device\n"
+	    "  sms send DEVICE SLOT TO TEXT queue an SMS, print it as JSON\n"
 	    "  sms list [--device ID] [--limit N]\n"
 	    "                              list recent SMS as JSON lines\n");
 	exit(2);
@@ -244,6 +245,83 @@ cmd_device(int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * sms send: queue an SMS as the operator "goipctl" (or $SUDO_USER/$USER),
+ * exactly as POST /api/sms/send does, and ring the notifier.
+ */
+static int
+cmd_sms_send(int argc, char *argv[])
+{
+	struct store		*st;
+	struct json_object	*req, *o;
+	struct sms_out		 sms;
+	struct verr		 err;
+	char			*cause = NULL, *end;
+	const char		*who;
+	long			 slot;
+	int64_t			 rowid, id, evid = 0;
+	int			 existing;
+	enum store_rc		 rc;
+
+	if (argc != 5)
+		usage();
+	slot = strtol(argv[2], &end, 10);
+	if (*end != '\0' || slot < 1 || slot > GOIP_SLOT_MAX) {
+		fprintf(stderr, "goipctl: %s: invalid slot\n", argv[2]);
+		return 1;
+	}
+	if (!util_utf8_valid(argv[4], strlen(argv[4]))) {
+		fprintf(stderr, "goipctl: text is not valid UTF-8\n");
+		return 1;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "deviceId", json_object_new_string(argv[1]));
+	json_object_object_add(req, "slot", json_object_new_int((int)slot));
+	json_object_object_add(req, "to", json_object_new_string(argv[3]));
+	json_object_object_add(req, "text", json_object_new_string(argv[4]));
+	memset(&err, 0, sizeof(err));
+	if (valid_sms_out(req, &sms, &err) == -1) {
+		fprintf(stderr, "goipctl: %s: %s\n", err.field, err.msg);
+		json_object_put(req);
+		return 1;
+	}
+	if ((who = getenv("SUDO_USER")) == NULL &&
+	    (who = getenv("USER")) == NULL)
+		who = "goipctl";
+	st = ctl_open(STORE_OPEN_CHECK);
+	if ((rc = store_begin(st, &cause)) == STORE_OK) {
+		rc = device_lookup(st, sms.device, &rowid, &cause);
+		if (rc == STORE_OK)
+			rc = sms_queue(st, rowid, sms.device, &sms, who, NULL,
+			    NULL, util_now_ms(), cfg->sms_expire, &id,
+			    &existing, &evid, &cause);
+		if (rc == STORE_OK)
+			rc = store_commit(st, &cause);
+		else
+			store_rollback(st);
+	}
+	if (rc == STORE_NOTFOUND) {
+		fprintf(stderr, "goipctl: %s: no such device\n", sms.device);
+		rc = 1;
+	} else if (rc != STORE_OK) {
+		rc = ctl_fail("sms send", cause);
+		cause = NULL;
+	} else {
+		evlog_notify(cfg->notify_socket, evid);
+		if ((o = sms_json(st, id, &cause)) != NULL) {
+			printf("%s\n", json_object_to_json_string_ext(o,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		}
+		rc = 0;
+	}
+	free(cause);
+	json_object_put(req);
+	store_close(st);
+	return rc;
+}
+
 /* sms list: recent messages as JSON, one per line (text is JSON-escaped). */
 static int
 cmd_sms(int argc, char *argv[])
@@ -257,6 +335,8 @@ cmd_sms(int argc, char *argv[])
 	size_t			 i;
 	int			 a;
 
+	if (argc >= 1 && strcmp(argv[0], "send") == 0)
+		return cmd_sms_send(argc, argv);
 	if (argc < 1 || strcmp(argv[0], "list") != 0)
 		usage();
 	for (a = 1; a < argc; a++) {

@@ -499,10 +499,11 @@ device_list(struct store *st, FILE *fp, char **cause)
 }
 
 /*
- * The liveness sweep: in its own transaction, mark offline every online
- * device silent since before NOW - OFFLINE_AFTER, each with a
- * device-status-change event. Returns the number marked (*EVID the last
- * event id), or -1 with *cause (STORE_BUSY shows as -1 too: try again).
+ * The sweep, run every second by the notifier: in one transaction, mark
+ * offline every online device silent since before NOW - OFFLINE_AFTER, each
+ * with a device-status-change event, and expire outbound SMS past their
+ * expiry (sms_expire()). Returns the number of changes (*EVID the last
+ * event id), or -1 with *cause (a busy database too: try again later).
  */
 int
 device_sweep(struct store *st, int64_t now, int64_t offline_after,
@@ -515,7 +516,7 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	sqlite3_stmt	*stmt;
 	int64_t		 ids[256];
 	char		 names[256][GOIP_DEVICE_ID_MAX + 1];
-	int		 n = 0, i, rc;
+	int		 n = 0, i, rc, expired;
 
 	if (store_begin(st, cause) != STORE_OK)
 		return -1;
@@ -541,13 +542,15 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 		    "online", now, cause)) == -1)
 			goto fail;
 	}
-	if (n == 0) {
+	if ((expired = sms_expire(st, now, evid, cause)) == -1)
+		goto fail;
+	if (n + expired == 0) {
 		store_rollback(st);
 		return 0;
 	}
 	if (store_commit(st, cause) != STORE_OK)
 		return -1;
-	return n;
+	return n + expired;
 fail:
 	store_rollback(st);
 	return -1;

@@ -294,6 +294,16 @@ enum store_rc	 sms_receive(struct store *, int64_t, const char *,
 struct json_object *sms_json(struct store *, int64_t, char **);
 struct json_object *sms_list_json(struct store *, int64_t, const char *,
 		    int, int64_t, char **);
+enum store_rc	 sms_queue(struct store *, int64_t, const char *,
+		    const struct sms_out *, const char *, const char *,
+		    const uint8_t *, int64_t, int64_t, int64_t *, int *,
+		    int64_t *, char **);
+struct json_object *sms_outbox_lease(struct store *, int64_t, int, int64_t,
+		    int64_t, int64_t, int64_t *, char **);
+enum store_rc	 sms_report(struct store *, int64_t, int64_t, const char *,
+		    const char *, int64_t, int64_t, int *, int64_t *, char **);
+int		 sms_expire(struct store *, int64_t, int64_t *, char **);
+int		 sms_status_rank(const char *);
 
 /* stats.c */
 struct json_object *stats_json(struct store *, int64_t, char **);

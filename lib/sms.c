@@ -175,3 +175,285 @@ sms_list_json(struct store *st, int64_t rowid, const char *direction,
 	}
 	return arr;
 }
+
+/* Append an sms-status event for message ID of device DEVICE. */
+static enum store_rc
+sms_status_event(struct store *st, int64_t id, const char *device,
+    int64_t *evid, char **cause)
+{
+	struct json_object	*o;
+
+	if ((o = sms_json(st, id, cause)) == NULL) {
+		if (*cause == NULL)
+			xasprintf(cause, "sms: message %lld vanished",
+			    (long long)id);
+		return STORE_ERROR;
+	}
+	*evid = evlog_append(st, EVENT_SMS_STATUS, device, o, cause);
+	json_object_put(o);
+	return *evid == -1 ? STORE_ERROR : STORE_OK;
+}
+
+/*
+ * Queue SMS for device ROWID (DEVICE) on behalf of OPERATOR inside the
+ * caller's transaction, expiring after EXPIRE ms. With an idempotency KEY,
+ * a request already seen with the same HASH (SHA-256 of the request) gives
+ * back the original message (*EXISTING set); the same key with another
+ * request is STORE_CONFLICT. The sender is the slot's phone number when
+ * the device reported one. *ID gets the message id.
+ */
+enum store_rc
+sms_queue(struct store *st, int64_t rowid, const char *device,
+    const struct sms_out *sms, const char *operator, const char *key,
+    const uint8_t *hash, int64_t now, int64_t expire, int64_t *id,
+    int *existing, int64_t *evid, char **cause)
+{
+	static const char *const seen = "SELECT id, request_hash FROM sms "
+	    "WHERE operator = ? AND idem_key = ?";
+	static const char *const ins = "INSERT INTO sms(device, direction, "
+	    "slot, sender, recipient, text, stored_at, status, segments, "
+	    "encoding, operator, idem_key, request_hash, next_attempt, "
+	    "expires_at, updated_at) VALUES (?1, 'out', ?2, (SELECT "
+	    "phone_number FROM sim_slots WHERE device = ?1 AND slot = ?2), ?3, "
+	    "?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?5, ?11, ?5)";
+	sqlite3_stmt	*stmt;
+	int		 r, same;
+
+	*existing = 0;
+	if (key != NULL) {
+		if ((stmt = store_stmt(st, seen, cause)) == NULL)
+			return STORE_ERROR;
+		store_bind(stmt, "ss", operator, key);
+		if ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+			*id = sqlite3_column_int64(stmt, 0);
+			same = sqlite3_column_bytes(stmt, 1) == 32 &&
+			    util_ct_equal(sqlite3_column_blob(stmt, 1), hash,
+			    32);
+			sqlite3_reset(stmt);
+			if (!same) {
+				xasprintf(cause, "idempotency key reused");
+				return STORE_CONFLICT;
+			}
+			*existing = 1;
+			return STORE_OK;
+		}
+		sqlite3_reset(stmt);
+		if (r != SQLITE_DONE)
+			return store_rc(st, r, cause);
+	}
+	if ((stmt = store_stmt(st, ins, cause)) == NULL)
+		return STORE_ERROR;
+	if (store_bind(stmt, "lizzlisssbl", rowid, sms->slot, sms->to,
+	    strlen(sms->to), sms->text, sms->textlen, now, sms->segments,
+	    sms->encoding, operator, key, key != NULL ? hash : NULL,
+	    now + expire) != SQLITE_OK) {
+		xasprintf(cause, "sms: bind failed");
+		return STORE_ERROR;
+	}
+	if ((r = store_run(st, stmt, cause)) != STORE_OK)
+		return r;
+	*id = sqlite3_last_insert_rowid(st->db);
+	return sms_status_event(st, *id, device, evid, cause);
+}
+
+/* The order of outbound states: a report never moves a message back. */
+int
+sms_status_rank(const char *status)
+{
+	if (strcmp(status, "queued") == 0)
+		return 0;
+	if (strcmp(status, "sending") == 0)
+		return 1;
+	if (strcmp(status, "sent") == 0)
+		return 2;
+	if (strcmp(status, "delivered") == 0 || strcmp(status, "failed") == 0 ||
+	    strcmp(status, "expired") == 0)
+		return 3;
+	return -1;
+}
+
+/*
+ * Lease up to MAX outbound messages of device ROWID at NOW for LEASE ms,
+ * inside the caller's transaction, oldest due first. A message is offered
+ * when queued, or when its previous lease ran out; one already leased is
+ * never handed out again until its lease expires, and one reported sent
+ * never again. A message leased ATTEMPTS times fails instead. Returns the
+ * array of {id, slot, to, text, leaseUntil} or NULL with *cause.
+ */
+struct json_object *
+sms_outbox_lease(struct store *st, int64_t rowid, int max, int64_t now,
+    int64_t lease, int64_t attempts, int64_t *evid, char **cause)
+{
+	static const char *const due = "SELECT s.id, s.slot, s.recipient, "
+	    "s.text, s.status, s.attempts, d.device_id FROM sms s JOIN devices "
+	    "d ON d.id = s.device WHERE s.device = ? AND s.status IN "
+	    "('queued', 'sending') AND s.next_attempt <= ?2 AND "
+	    "(s.lease_until IS NULL OR s.lease_until <= ?2) AND "
+	    "s.expires_at > ?2 ORDER BY s.next_attempt, s.id LIMIT ?3";
+	static const char *const take = "UPDATE sms SET status = 'sending', "
+	    "attempts = attempts + 1, lease_until = ?2, next_attempt = ?2, "
+	    "updated_at = ?3 WHERE id = ?1";
+	static const char *const give_up = "UPDATE sms SET status = 'failed', "
+	    "error = 'no report after ' || attempts || ' attempts', "
+	    "lease_until = NULL, updated_at = ?2 WHERE id = ?1";
+	struct {
+		int64_t	 id;
+		int	 fail, changed;
+	}			 row[64];
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr, *o;
+	char			 device[GOIP_DEVICE_ID_MAX + 1] = "";
+	int			 n = 0, i, r;
+
+	if (max > 64)
+		max = 64;
+	if ((stmt = store_stmt(st, due, cause)) == NULL)
+		return NULL;
+	store_bind(stmt, "lli", rowid, now, max);
+	arr = json_object_new_array();
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
+		row[n].id = sqlite3_column_int64(stmt, 0);
+		row[n].fail = sqlite3_column_int64(stmt, 5) >= attempts;
+		row[n].changed = strcmp((const char *)
+		    sqlite3_column_text(stmt, 4), "sending") != 0;
+		snprintf(device, sizeof(device), "%s",
+		    sqlite3_column_text(stmt, 6));
+		if (!row[n].fail) {
+			o = json_object_new_object();
+			store_json_int(o, "id", stmt, 0);
+			store_json_int(o, "slot", stmt, 1);
+			store_json_text(o, "to", stmt, 2);
+			store_json_text(o, "text", stmt, 3);
+			json_object_object_add(o, "leaseUntil",
+			    store_json_timeval(now + lease));
+			json_object_array_add(arr, o);
+		}
+		n++;
+	}
+	sqlite3_reset(stmt);
+	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((stmt = store_stmt(st, row[i].fail ? give_up : take,
+		    cause)) == NULL)
+			goto fail;
+		if (row[i].fail)
+			store_bind(stmt, "ll", row[i].id, now);
+		else
+			store_bind(stmt, "lll", row[i].id, now + lease, now);
+		if (store_run(st, stmt, cause) != STORE_OK)
+			goto fail;
+		if ((row[i].fail || row[i].changed) && sms_status_event(st,
+		    row[i].id, device, evid, cause) != STORE_OK)
+			goto fail;
+	}
+	return arr;
+fail:
+	json_object_put(arr);
+	return NULL;
+}
+
+/*
+ * Apply a device's report STATUS ("sent", "delivered" or "failed", with
+ * ERROR text or NULL) on message ID of device ROWID at NOW, inside the
+ * caller's transaction. Status only moves forward: a report that would
+ * move it back (a late "sent" after "delivered") changes nothing and is
+ * not an error. A "failed" report on a message with leases left puts it
+ * back in the queue after a back-off (status stays "sending") instead.
+ * *CHANGED says whether anything changed. STORE_NOTFOUND for a message
+ * that is not this device's.
+ */
+enum store_rc
+sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
+    const char *error, int64_t now, int64_t attempts, int *changed,
+    int64_t *evid, char **cause)
+{
+	static const char *const sel = "SELECT s.status, s.attempts, "
+	    "d.device_id FROM sms s JOIN devices d ON d.id = s.device "
+	    "WHERE s.id = ? AND s.device = ? AND s.direction = 'out'";
+	static const char *const upd = "UPDATE sms SET status = ?2, "
+	    "error = COALESCE(?3, error), lease_until = NULL, updated_at = ?4 "
+	    "WHERE id = ?1";
+	static const char *const retry = "UPDATE sms SET error = ?2, "
+	    "lease_until = NULL, next_attempt = ?3, updated_at = ?4 "
+	    "WHERE id = ?1";
+	sqlite3_stmt	*stmt;
+	char		 cur[16], device[GOIP_DEVICE_ID_MAX + 1];
+	int64_t		 tries, backoff;
+	int		 r;
+
+	*changed = 0;
+	if ((stmt = store_stmt(st, sel, cause)) == NULL)
+		return STORE_ERROR;
+	store_bind(stmt, "ll", id, rowid);
+	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return r == SQLITE_DONE ? STORE_NOTFOUND :
+		    store_rc(st, r, cause);
+	}
+	snprintf(cur, sizeof(cur), "%s", sqlite3_column_text(stmt, 0));
+	tries = sqlite3_column_int64(stmt, 1);
+	snprintf(device, sizeof(device), "%s", sqlite3_column_text(stmt, 2));
+	sqlite3_reset(stmt);
+
+	if (sms_status_rank(status) <= sms_status_rank(cur))
+		return STORE_OK;
+	if (strcmp(status, "failed") == 0 && sms_status_rank(cur) <= 1 &&
+	    tries < attempts) {
+		backoff = 5000LL << (tries < 7 ? tries : 7);
+		if ((stmt = store_stmt(st, retry, cause)) == NULL)
+			return STORE_ERROR;
+		store_bind(stmt, "lsll", id, error != NULL ? error :
+		    "failed", now + backoff, now);
+	} else {
+		if ((stmt = store_stmt(st, upd, cause)) == NULL)
+			return STORE_ERROR;
+		store_bind(stmt, "lssl", id, status, error, now);
+	}
+	if ((r = store_run(st, stmt, cause)) != STORE_OK)
+		return r;
+	*changed = 1;
+	return sms_status_event(st, id, device, evid, cause);
+}
+
+/*
+ * Expire, inside the caller's transaction, outbound messages not sent by
+ * their expiry time, each with its sms-status event. Returns the number
+ * expired (at most 256 a call) or -1.
+ */
+int
+sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
+{
+	static const char *const sel = "SELECT s.id, d.device_id FROM sms s "
+	    "JOIN devices d ON d.id = s.device WHERE s.status IN ('queued', "
+	    "'sending') AND s.expires_at <= ? LIMIT 256";
+	static const char *const upd = "UPDATE sms SET status = 'expired', "
+	    "lease_until = NULL, updated_at = ?2 WHERE id = ?1";
+	sqlite3_stmt	*stmt;
+	int64_t		 ids[256];
+	char		 devs[256][GOIP_DEVICE_ID_MAX + 1];
+	int		 n = 0, i, r;
+
+	if ((stmt = store_stmt(st, sel, cause)) == NULL)
+		return -1;
+	store_bind(stmt, "l", now);
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW && n < 256) {
+		ids[n] = sqlite3_column_int64(stmt, 0);
+		snprintf(devs[n], sizeof(devs[n]), "%s",
+		    sqlite3_column_text(stmt, 1));
+		n++;
+	}
+	sqlite3_reset(stmt);
+	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((stmt = store_stmt(st, upd, cause)) == NULL)
+			return -1;
+		store_bind(stmt, "ll", ids[i], now);
+		if (store_run(st, stmt, cause) != STORE_OK ||
+		    sms_status_event(st, ids[i], devs[i], evid, cause) !=
+		    STORE_OK)
+			return -1;
+	}
+	return n;
+}

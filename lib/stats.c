@@ -42,6 +42,10 @@ stats_json(struct store *st, int64_t now, char **cause)
 	sms = json_object_new_object();
 	json_object_object_add(sms, "received", json_object_new_int64(0));
 	json_object_object_add(sms, "receivedToday", json_object_new_int64(0));
+	json_object_object_add(sms, "sent", json_object_new_int64(0));
+	json_object_object_add(sms, "delivered", json_object_new_int64(0));
+	json_object_object_add(sms, "failed", json_object_new_int64(0));
+	json_object_object_add(sms, "queued", json_object_new_int64(0));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		name = (const char *)sqlite3_column_text(stmt, 0);
 		v = sqlite3_column_int64(stmt, 1);

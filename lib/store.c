@@ -270,7 +270,7 @@ store_rollback(struct store *st)
 /*
  * Bind parameters 1..n of STMT from FMT: 's' text (NULL binds NULL), 'z'
  * text with length (const char *, size_t), 'l' int64_t, 'i' int, 'n' int
- * where a negative value binds NULL, 'b' 32-byte blob. Returns SQLITE_OK or
+ * where a negative value binds NULL, 'b' 32-byte blob (NULL binds NULL). Returns SQLITE_OK or
  * the first failing code.
  */
 int
@@ -310,8 +310,8 @@ store_bind(sqlite3_stmt *stmt, const char *fmt, ...)
 			break;
 		case 'b':
 			b = va_arg(ap, const void *);
-			rc = sqlite3_bind_blob(stmt, idx, b, 32,
-			    SQLITE_STATIC);
+			rc = b == NULL ? sqlite3_bind_null(stmt, idx) :
+			    sqlite3_bind_blob(stmt, idx, b, 32, SQLITE_STATIC);
 			break;
 		default:
 			rc = SQLITE_MISUSE;

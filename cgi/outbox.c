@@ -1,0 +1,57 @@
+/*
+ * outbox.c: GET /api/device/outbox?limit=N, a device leases its queued SMS.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "goip.h"
+#include "cgi.h"
+
+#define OUTBOX_DEFAULT	10
+#define OUTBOX_MAX	64
+
+void
+outbox_get(struct request *req)
+{
+	struct json_object	*arr, *o;
+	char			 num[16], *end, *cause = NULL;
+	long			 limit = OUTBOX_DEFAULT;
+	int64_t			 evid = 0;
+	enum store_rc		 rc;
+	int			 r;
+
+	if ((r = request_query(req, "limit", num, sizeof(num))) == -1 ||
+	    (r == 1 && ((limit = strtol(num, &end, 10)) < 1 ||
+	    limit > OUTBOX_MAX || *end != '\0' || num[0] < '0' ||
+	    num[0] > '9'))) {
+		reply_error(req, 400, "must be an integer from 1 to 64",
+		    "limit");
+		return;
+	}
+	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
+		return;
+	}
+	if ((arr = sms_outbox_lease(req->st, req->device_rowid, (int)limit,
+	    util_now_ms(), req->cfg->outbox_lease, req->cfg->send_attempts,
+	    &evid, &cause)) == NULL) {
+		store_rollback(req->st);
+		request_store_error(req, STORE_ERROR, cause);
+		return;
+	}
+	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+		json_object_put(arr);
+		request_store_error(req, rc, cause);
+		return;
+	}
+	if (evid != 0)
+		evlog_notify(req->cfg->notify_socket, evid);
+	o = json_object_new_object();
+	json_object_object_add(o, "messages", arr);
+	reply_json(req, 200, o);
+	json_object_put(o);
+}

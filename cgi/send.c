@@ -1,0 +1,116 @@
+/*
+ * send.c: POST /api/sms/send, an operator queues an SMS for a device.
+ *
+ * An Idempotency-Key header (scoped to the operator, REMOTE_USER) makes a
+ * retry safe: the same key with the same request answers the original
+ * message; the same key with another request is 422.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <nettle/sha2.h>
+
+#include "goip.h"
+#include "cgi.h"
+
+#define SEND_KEY_MAX	128
+
+/* SHA-256 over the request's fields, each NUL-terminated, for the key. */
+static void
+send_hash(const struct sms_out *sms, uint8_t out[32])
+{
+	struct sha256_ctx	 ctx;
+	char			 slot[16];
+
+	snprintf(slot, sizeof(slot), "%d", sms->slot);
+	sha256_init(&ctx);
+	sha256_update(&ctx, strlen(sms->device) + 1,
+	    (const uint8_t *)sms->device);
+	sha256_update(&ctx, strlen(slot) + 1, (const uint8_t *)slot);
+	sha256_update(&ctx, strlen(sms->to) + 1, (const uint8_t *)sms->to);
+	sha256_update(&ctx, sms->textlen, (const uint8_t *)sms->text);
+	sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+}
+
+void
+send_post(struct request *req)
+{
+	struct json_object	*body, *o;
+	struct sms_out		 sms;
+	struct verr		 err;
+	const char		*key, *p;
+	char			*cause = NULL;
+	uint8_t			 hash[32];
+	int64_t			 rowid, id, evid = 0, now;
+	int			 existing;
+	enum store_rc		 rc;
+
+	key = request_env(req, "HTTP_IDEMPOTENCY_KEY");
+	if (key != NULL) {
+		for (p = key; *p != '\0'; p++)
+			if (*p <= 0x20 || *p >= 0x7f)
+				break;
+		if (*key == '\0' || *p != '\0' || p - key > SEND_KEY_MAX) {
+			reply_error(req, 400, "Idempotency-Key must be 1-128 "
+			    "printable characters", "Idempotency-Key");
+			return;
+		}
+	}
+	if ((body = request_json(req)) == NULL)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (valid_sms_out(body, &sms, &err) == -1) {
+		reply_error(req, 400, err.msg, err.field);
+		goto out;
+	}
+	send_hash(&sms, hash);
+	now = util_now_ms();
+	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
+		goto out;
+	}
+	rc = device_lookup(req->st, sms.device, &rowid, &cause);
+	if (rc == STORE_NOTFOUND) {
+		store_rollback(req->st);
+		reply_error(req, 404, "unknown device", "deviceId");
+		goto out;
+	}
+	if (rc == STORE_OK)
+		rc = sms_queue(req->st, rowid, sms.device, &sms,
+		    req->remote_user, key, hash, now, req->cfg->sms_expire,
+		    &id, &existing, &evid, &cause);
+	if (rc == STORE_CONFLICT) {
+		store_rollback(req->st);
+		free(cause);
+		reply_error(req, 422, "Idempotency-Key was used for another "
+		    "request", "Idempotency-Key");
+		goto out;
+	}
+	if (rc != STORE_OK) {
+		store_rollback(req->st);
+		request_store_error(req, rc, cause);
+		goto out;
+	}
+	if ((o = sms_json(req->st, id, &cause)) == NULL) {
+		store_rollback(req->st);
+		request_store_error(req, STORE_ERROR, cause);
+		goto out;
+	}
+	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+		json_object_put(o);
+		request_store_error(req, rc, cause);
+		goto out;
+	}
+	if (!existing)
+		evlog_notify(req->cfg->notify_socket, evid);
+	else
+		reply_header(req, 202, "Idempotent-Replayed: true");
+	reply_json(req, 202, o);
+	json_object_put(o);
+out:
+	json_object_put(body);
+}
