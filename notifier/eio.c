@@ -1,0 +1,802 @@
+/*
+ * eio.c: Engine.IO protocol v4 sessions. A session has a random id and one
+ * transport: HTTP long-polling (one pending GET answered with the packets
+ * queued since, 0x1e-separated, binary ones as "b" + base64; POSTs carry
+ * the client's packets) or a WebSocket (one packet per message). A polling
+ * session may upgrade: the probe WebSocket exchanges "2probe"/"3probe", the
+ * pending poll is ended with a noop, and "5" moves the session over. The
+ * server pings every pingInterval and closes a session whose pong does not
+ * arrive within pingTimeout.
+ */
+#include "config.h"
+
+#include <sys/tree.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+
+#include "goip.h"
+#include "notifier.h"
+
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#endif
+
+enum eio_transport {
+	EIO_POLLING,
+	EIO_WEBSOCKET
+};
+
+struct eio_pkt {
+	TAILQ_ENTRY(eio_pkt)	 entry;
+	struct frame		*f;
+};
+
+struct eio {
+	RB_ENTRY(eio)		 entry;
+	TAILQ_ENTRY(eio)	 fentry;	/* flush list */
+	int			 flushing;
+	char			 sid[NOTIFIER_SID_LEN + 1];
+	enum eio_handler	 handler;
+	enum eio_transport	 transport;
+	struct conn		*poll;		/* pending GET */
+	struct conn		*ws;		/* transport or probe */
+	int			 upgrading;	/* probe answered */
+	int			 closed;
+	int			 inuse;
+	TAILQ_HEAD(, eio_pkt)	 queue;
+	size_t			 queued;
+	struct event		*ping;
+	int			 awaiting_pong;
+	struct sio		*sio;
+	char			 addr[64];
+};
+
+RB_HEAD(eio_tree, eio);
+
+static int
+eio_cmp(struct eio *a, struct eio *b)
+{
+	return strcmp(a->sid, b->sid);
+}
+
+RB_GENERATE_STATIC(eio_tree, eio, entry, eio_cmp);
+
+static struct eio_tree			 eio_sessions =
+    RB_INITIALIZER(&eio_sessions);
+static TAILQ_HEAD(, eio)		 eio_flushq =
+    TAILQ_HEAD_INITIALIZER(eio_flushq);
+static struct event			*eio_flush_ev;
+
+/*
+ * Sessions the client closed while no poll was pending. Its concurrent
+ * poll, arriving just after, is answered with a noop like one that was
+ * pending, instead of "Session ID unknown".
+ */
+#define EIO_LINGER_MAX	32
+#define EIO_LINGER_MS	1000
+static struct {
+	char	 sid[NOTIFIER_SID_LEN + 1];
+	int64_t	 at;
+}					 eio_linger[EIO_LINGER_MAX];
+static int				 eio_nlinger;
+
+static void	eio_ping_cb(evutil_socket_t, short, void *);
+static void	eio_flush_cb(evutil_socket_t, short, void *);
+static void	eio_end(struct eio *, int);
+static void	eio_release(struct eio *);
+static int	eio_packet(struct eio *, int, const char *, size_t);
+
+/*
+ * Write the handshake packet ("0" + JSON) of session SID into BUF.
+ * Returns its length, or -1 when BUF is too small.
+ */
+int
+eio_handshake_json(char *buf, size_t bufsz, const char *sid, int upgrades)
+{
+	int	n;
+
+	n = snprintf(buf, bufsz, "0{\"sid\":\"%s\",\"upgrades\":[%s],"
+	    "\"pingInterval\":%lld,\"pingTimeout\":%lld,\"maxPayload\":%lld}",
+	    sid, upgrades ? "\"websocket\"" : "",
+	    (long long)nconf.ping_interval, (long long)nconf.ping_timeout,
+	    (long long)nconf.max_payload);
+	if (n < 0 || (size_t)n >= bufsz)
+		return -1;
+	return n;
+}
+
+/*
+ * Split a long-polling payload of LEN bytes at the 0x1e separators and
+ * call CB(ARG, binary, data, len) for each packet, binary ones ("b" +
+ * base64) decoded. Returns 0, or -1 at the first empty or undecodable
+ * packet or when CB returns -1.
+ */
+int
+eio_decode_payload(const char *p, size_t len,
+    int (*cb)(void *, int, const char *, size_t), void *arg)
+{
+	const char	*end = p + len, *sep;
+	char		*bin;
+	size_t		 n, binlen;
+	int		 rc;
+
+	if (len == 0)
+		return -1;
+	while (p <= end) {
+		sep = memchr(p, 0x1e, end - p);
+		n = (sep != NULL ? sep : end) - p;
+		if (n == 0)
+			return -1;
+		if (p[0] == 'b') {
+			if (frame_unbase64(p + 1, n - 1, &bin, &binlen) == -1)
+				return -1;
+			rc = cb(arg, 1, bin, binlen);
+			free(bin);
+		} else
+			rc = cb(arg, 0, p, n);
+		if (rc == -1)
+			return -1;
+		if (sep == NULL)
+			break;
+		p = sep + 1;
+	}
+	return 0;
+}
+
+static void
+eio_hold(struct eio *e)
+{
+	e->inuse++;
+}
+
+static void
+eio_release(struct eio *e)
+{
+	if (--e->inuse > 0 || !e->closed)
+		return;
+	free(e);
+}
+
+static void
+eio_ping_arm(struct eio *e, int64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(e->ping, &tv);
+}
+
+static struct eio *
+eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
+{
+	struct eio	*e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->ping = evtimer_new(notifier_base, eio_ping_cb, e)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	do {
+		notifier_random_id(e->sid, sizeof(e->sid));
+	} while (RB_INSERT(eio_tree, &eio_sessions, e) != NULL);
+	e->handler = h;
+	e->transport = t;
+	e->inuse = 1;
+	TAILQ_INIT(&e->queue);
+	strlcpy(e->addr, addr, sizeof(e->addr));
+	if (t == EIO_POLLING)
+		metrics.sessions_polling++;
+	else
+		metrics.sessions_websocket++;
+	return e;
+}
+
+/* Attach the upper layer once the handshake is sent. */
+static int
+eio_open(struct eio *e)
+{
+	eio_ping_arm(e, nconf.ping_interval);
+	if (e->handler == EIO_SIO && (e->sio = sio_new(e)) == NULL) {
+		eio_end(e, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static struct eio *
+eio_find(const char *sid)
+{
+	struct eio	key;
+
+	if (strlen(sid) != NOTIFIER_SID_LEN)
+		return NULL;
+	memcpy(key.sid, sid, sizeof(key.sid));
+	return RB_FIND(eio_tree, &eio_sessions, &key);
+}
+
+const char *
+eio_sid(struct eio *e)
+{
+	return e->sid;
+}
+
+const char *
+eio_addr(struct eio *e)
+{
+	return e->addr;
+}
+
+/* Check the EIO and transport query parameters; answer errors on C. */
+static int
+eio_query(struct conn *c, const char *query, const char *want, char *sid,
+    size_t sidsz)
+{
+	char	buf[32];
+
+	if (http_query_get(query, "EIO", buf, sizeof(buf)) != 1 ||
+	    strcmp(buf, "4") != 0) {
+		http_reply_error(c, 400, 5, "Unsupported protocol version");
+		return -1;
+	}
+	if (http_query_get(query, "transport", buf, sizeof(buf)) != 1 ||
+	    (strcmp(buf, "polling") != 0 && strcmp(buf, "websocket") != 0)) {
+		http_reply_error(c, 400, 0, "Transport unknown");
+		return -1;
+	}
+	if (strcmp(buf, want) != 0) {
+		http_reply_error(c, 400, 3, "Bad request");
+		return -1;
+	}
+	switch (http_query_get(query, "sid", sid, sidsz)) {
+	case 0:
+		sid[0] = '\0';
+		break;
+	case 1:
+		break;
+	default:
+		http_reply_error(c, 400, 1, "Session ID unknown");
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer the pending poll of E with the single packet TEXT. */
+static void
+eio_poll_answer(struct eio *e, const char *text)
+{
+	struct conn	*c;
+
+	if ((c = e->poll) == NULL)
+		return;
+	e->poll = NULL;
+	c->eio = NULL;
+	http_reply(c, 200, "text/plain; charset=UTF-8", text, strlen(text),
+	    NULL);
+}
+
+/* Was SID closed by its client a moment ago? Forgets it when so. */
+static int
+eio_lingering(const char *sid)
+{
+	int64_t	now = notifier_now_ms();
+	int	i;
+
+	for (i = 0; i < EIO_LINGER_MAX; i++) {
+		if (eio_linger[i].at + EIO_LINGER_MS >= now &&
+		    strcmp(eio_linger[i].sid, sid) == 0) {
+			eio_linger[i].at = 0;
+			eio_linger[i].sid[0] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+struct eio_post {
+	struct eio	*e;
+};
+
+static int
+eio_post_cb(void *arg, int binary, const char *p, size_t len)
+{
+	struct eio_post	*ep = arg;
+
+	if (ep->e->closed)
+		return 0;
+	return eio_packet(ep->e, binary, p, len);
+}
+
+/*
+ * Serve one HTTP request of the long-polling transport (or a handshake)
+ * on C: query parameters in QUERY, a POST body of LEN bytes in BODY.
+ */
+void
+eio_request(struct conn *c, int method, const char *query, const char *body,
+    size_t len, enum eio_handler h)
+{
+	struct eio	*e;
+	struct eio_post	 ep;
+	char		 sid[64], buf[256];
+	int		 n, rc;
+
+	if (eio_query(c, query, "polling", sid, sizeof(sid)) == -1)
+		return;
+	if (sid[0] == '\0') {
+		if (method != HTTP_GET) {
+			http_reply_error(c, 400, 2, "Bad handshake method");
+			return;
+		}
+		if ((e = eio_new(h, EIO_POLLING, http_addr(c))) == NULL) {
+			http_reply_error(c, 503, 3, "Bad request");
+			return;
+		}
+		n = eio_handshake_json(buf, sizeof(buf), e->sid, 1);
+		http_reply(c, 200, "text/plain; charset=UTF-8", buf, n, NULL);
+		eio_open(e);
+		return;
+	}
+	if ((e = eio_find(sid)) == NULL) {
+		if (method == HTTP_GET && eio_lingering(sid)) {
+			http_reply(c, 200, "text/plain; charset=UTF-8", "6", 1,
+			    NULL);
+			return;
+		}
+		http_reply_error(c, 400, 1, "Session ID unknown");
+		return;
+	}
+	if (e->transport != EIO_POLLING) {
+		http_reply_error(c, 400, 3, "Bad request");
+		return;
+	}
+	if (method == HTTP_GET) {
+		if (e->poll != NULL) {
+			/* Duplicate poll: the session ends. */
+			http_reply_error(c, 400, 3, "Bad request");
+			eio_end(e, 0);
+			return;
+		}
+		e->poll = c;
+		c->eio = e;
+		if (e->upgrading)
+			eio_poll_answer(e, "6");
+		else if (!TAILQ_EMPTY(&e->queue))
+			eio_flush_cb(-1, 0, e);
+		return;
+	}
+	if (method != HTTP_POST) {
+		http_reply_error(c, 400, 3, "Bad request");
+		return;
+	}
+	eio_hold(e);
+	ep.e = e;
+	rc = eio_decode_payload(body, len, eio_post_cb, &ep);
+	if (rc == -1) {
+		http_reply_error(c, 400, 3, "Bad request");
+		if (!e->closed)
+			eio_end(e, 0);
+	} else
+		http_reply(c, 200, "text/html", "ok", 2, NULL);
+	eio_release(e);
+}
+
+/*
+ * Serve a WebSocket upgrade request on C: a new session, or the probe of
+ * an existing polling session named by the sid parameter.
+ */
+void
+eio_ws_request(struct conn *c, const char *query, const char *key,
+    enum eio_handler h)
+{
+	struct eio	*e;
+	struct frame	*f;
+	char		 sid[64], buf[256];
+	int		 n;
+
+	c->keepalive = 0;
+	if (eio_query(c, query, "websocket", sid, sizeof(sid)) == -1)
+		return;
+	if (sid[0] != '\0') {
+		if ((e = eio_find(sid)) == NULL) {
+			http_reply_error(c, 400, 1, "Session ID unknown");
+			return;
+		}
+		if (ws_upgrade(c, key, c->wsver) == -1)
+			return;
+		if (e->transport != EIO_POLLING || e->ws != NULL) {
+			/* Already upgraded or probing: refuse this one. */
+			ws_close(c, 1008);
+			return;
+		}
+		e->ws = c;
+		c->eio = e;
+		return;
+	}
+	if (ws_upgrade(c, key, c->wsver) == -1)
+		return;
+	if ((e = eio_new(h, EIO_WEBSOCKET, http_addr(c))) == NULL) {
+		ws_close(c, 1011);
+		return;
+	}
+	e->ws = c;
+	c->eio = e;
+	n = eio_handshake_json(buf, sizeof(buf), e->sid, 0);
+	if ((f = frame_new(0, buf, n)) == NULL) {
+		eio_end(e, 0);
+		return;
+	}
+	ws_send(c, f);
+	frame_unref(f);
+	eio_open(e);
+}
+
+/* The probe WebSocket C of E said "5": move the session over to it. */
+static void
+eio_upgrade(struct eio *e)
+{
+	struct eio_pkt	*p;
+
+	e->transport = EIO_WEBSOCKET;
+	e->upgrading = 0;
+	metrics.sessions_polling--;
+	metrics.sessions_websocket++;
+	eio_poll_answer(e, "6");
+	if (e->flushing) {
+		TAILQ_REMOVE(&eio_flushq, e, fentry);
+		e->flushing = 0;
+		eio_release(e);
+	}
+	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
+		TAILQ_REMOVE(&e->queue, p, entry);
+		if (!e->closed && e->ws != NULL)
+			ws_send(e->ws, p->f);
+		frame_unref(p->f);
+		free(p);
+	}
+	e->queued = 0;
+}
+
+/*
+ * A WebSocket message arrived on C for session E. Returns 0, or -1 when it
+ * was not valid (the caller closes C).
+ */
+int
+eio_ws_message(struct eio *e, struct conn *c, int binary, const char *p,
+    size_t len)
+{
+	struct frame	*f;
+	int		 rc;
+
+	if (e->closed)
+		return 0;
+	if (e->transport == EIO_POLLING) {
+		/* The probe. */
+		if (c != e->ws || binary)
+			return -1;
+		if (len == 6 && memcmp(p, "2probe", 6) == 0) {
+			if ((f = frame_new(0, "3probe", 6)) == NULL)
+				return -1;
+			ws_send(c, f);
+			frame_unref(f);
+			e->upgrading = 1;
+			eio_poll_answer(e, "6");
+			return 0;
+		}
+		if (len == 1 && p[0] == '5' && e->upgrading) {
+			eio_upgrade(e);
+			return 0;
+		}
+		return -1;
+	}
+	eio_hold(e);
+	rc = eio_packet(e, binary, p, len);
+	if (rc == -1 && !e->closed)
+		eio_end(e, 0);
+	eio_release(e);
+	return 0;
+}
+
+/* Hand a message to the session's handler. */
+static int
+eio_message(struct eio *e, int binary, const char *p, size_t len)
+{
+	struct frame	*f;
+	int		 rc;
+
+	if (e->handler == EIO_ECHO) {
+		if (binary)
+			f = frame_new(1, p, len);
+		else
+			f = frame_printf("4%.*s", (int)len, p);
+		if (f == NULL)
+			return -1;
+		rc = eio_send(e, f);
+		frame_unref(f);
+		return rc;
+	}
+	if (e->sio == NULL)
+		return -1;
+	return sio_message(e->sio, binary, p, len);
+}
+
+/*
+ * One packet from the client. Returns 0, or -1 when it is not a valid
+ * Engine.IO packet (the caller ends the session).
+ */
+static int
+eio_packet(struct eio *e, int binary, const char *p, size_t len)
+{
+	struct frame	*f;
+
+	if (binary)
+		return eio_message(e, 1, p, len);
+	if (len == 0)
+		return -1;
+	switch (p[0]) {
+	case '1':
+		eio_end(e, 1);
+		return 0;
+	case '2':
+		if ((f = frame_printf("3%.*s", (int)len - 1, p + 1)) == NULL)
+			return -1;
+		eio_send(e, f);
+		frame_unref(f);
+		return 0;
+	case '3':
+		if (e->awaiting_pong) {
+			e->awaiting_pong = 0;
+			eio_ping_arm(e, nconf.ping_interval);
+		}
+		return 0;
+	case '4':
+		return eio_message(e, 0, p + 1, len - 1);
+	case '6':
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void
+eio_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct eio	*e = arg;
+	struct frame	*f;
+
+	(void)fd;
+	(void)what;
+	if (e->awaiting_pong) {
+		log_debug("eio: %s: ping timeout", e->addr);
+		eio_end(e, 0);
+		return;
+	}
+	if ((f = frame_new(0, "2", 1)) == NULL) {
+		eio_end(e, 0);
+		return;
+	}
+	e->awaiting_pong = 1;
+	eio_ping_arm(e, nconf.ping_timeout);
+	eio_send(e, f);
+	frame_unref(f);
+}
+
+/*
+ * Queue or write frame F to session E. A polling session whose queue
+ * exceeds NOTIFIER_OUT_MAX bytes is closed as a slow client. Returns 0,
+ * or -1 when the session is (now) closed.
+ */
+int
+eio_send(struct eio *e, struct frame *f)
+{
+	struct eio_pkt	*p;
+
+	if (e->closed)
+		return -1;
+	if (e->transport == EIO_WEBSOCKET) {
+		if (e->ws == NULL)
+			return -1;
+		return ws_send(e->ws, f);
+	}
+	if (e->queued + f->len > NOTIFIER_OUT_MAX) {
+		metrics.slow_disconnects++;
+		log_info("eio: %s: slow client disconnected", e->addr);
+		eio_end(e, 0);
+		return -1;
+	}
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		eio_end(e, 0);
+		return -1;
+	}
+	p->f = frame_ref(f);
+	TAILQ_INSERT_TAIL(&e->queue, p, entry);
+	e->queued += f->len;
+	if (e->poll != NULL && !e->flushing) {
+		if (eio_flush_ev == NULL)
+			eio_flush_ev = event_new(notifier_base, -1, 0,
+			    eio_flush_cb, NULL);
+		if (eio_flush_ev == NULL) {
+			eio_end(e, 0);
+			return -1;
+		}
+		TAILQ_INSERT_TAIL(&eio_flushq, e, fentry);
+		e->flushing = 1;
+		eio_hold(e);
+		event_active(eio_flush_ev, 0, 0);
+	}
+	return 0;
+}
+
+/* Send the text packet of LEN bytes at P to E. */
+int
+eio_send_text(struct eio *e, const char *p, size_t len)
+{
+	struct frame	*f;
+	int		 rc;
+
+	if ((f = frame_new(0, p, len)) == NULL)
+		return -1;
+	rc = eio_send(e, f);
+	frame_unref(f);
+	return rc;
+}
+
+/* Answer the pending poll of one session with everything queued. */
+static void
+eio_flush_one(struct eio *e)
+{
+	struct evbuffer	*b;
+	struct eio_pkt	*p;
+	struct conn	*c;
+	int		 first = 1;
+
+	if (e->closed || (c = e->poll) == NULL || TAILQ_EMPTY(&e->queue))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
+		eio_end(e, 0);
+		return;
+	}
+	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
+		TAILQ_REMOVE(&e->queue, p, entry);
+		if (!first)
+			evbuffer_add(b, "\x1e", 1);
+		first = 0;
+		if (p->f->binary) {
+			evbuffer_add(b, "b", 1);
+			frame_base64(p->f->data, p->f->len, b);
+		} else
+			evbuffer_add(b, p->f->data, p->f->len);
+		metrics.frames_out++;
+		frame_unref(p->f);
+		free(p);
+	}
+	e->queued = 0;
+	e->poll = NULL;
+	c->eio = NULL;
+	http_reply_buffer(c, 200, "text/plain; charset=UTF-8", b, NULL);
+	evbuffer_free(b);
+}
+
+/*
+ * Flush the sessions queued for it, or (FD -1) the session ARG at once.
+ */
+static void
+eio_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct eio	*e;
+
+	(void)what;
+	if (fd == -1 && arg != NULL) {
+		eio_flush_one(arg);
+		return;
+	}
+	while ((e = TAILQ_FIRST(&eio_flushq)) != NULL) {
+		TAILQ_REMOVE(&eio_flushq, e, fentry);
+		e->flushing = 0;
+		eio_flush_one(e);
+		eio_release(e);
+	}
+}
+
+/*
+ * Connection C of session E is going away (closed by the peer, cancelled
+ * poll, WebSocket closed). A lost poll or WebSocket transport ends the
+ * session; a lost probe only ends the upgrade.
+ */
+void
+eio_conn_gone(struct eio *e, struct conn *c)
+{
+	if (e->closed)
+		return;
+	if (c == e->poll) {
+		e->poll = NULL;
+		eio_end(e, 0);
+	} else if (c == e->ws) {
+		e->ws = NULL;
+		if (e->transport == EIO_WEBSOCKET)
+			eio_end(e, 0);
+		else
+			e->upgrading = 0;
+	}
+}
+
+/* Close session E from the server side (ping timeout, protocol error). */
+void
+eio_close(struct eio *e, const char *why)
+{
+	if (e->closed)
+		return;
+	log_debug("eio: %s: closed: %s", e->addr, why);
+	eio_end(e, 0);
+}
+
+/*
+ * End session E: answer its pending poll ("6" when the client asked to
+ * close, else "1"), close its WebSockets, free its upper layer and queue.
+ * The struct itself goes when the last hold is released.
+ */
+static void
+eio_end(struct eio *e, int byclient)
+{
+	struct eio_pkt	*p;
+	struct conn	*c;
+
+	if (e->closed)
+		return;
+	e->closed = 1;
+	RB_REMOVE(eio_tree, &eio_sessions, e);
+	if (e->transport == EIO_POLLING)
+		metrics.sessions_polling--;
+	else
+		metrics.sessions_websocket--;
+	event_free(e->ping);
+	e->ping = NULL;
+	if (e->flushing) {
+		TAILQ_REMOVE(&eio_flushq, e, fentry);
+		e->flushing = 0;
+		e->inuse--;
+	}
+	if (e->sio != NULL) {
+		sio_free(e->sio);
+		e->sio = NULL;
+	}
+	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
+		TAILQ_REMOVE(&e->queue, p, entry);
+		frame_unref(p->f);
+		free(p);
+	}
+	if (e->poll != NULL) {
+		c = e->poll;
+		e->poll = NULL;
+		c->eio = NULL;
+		http_reply(c, 200, "text/plain; charset=UTF-8",
+		    byclient ? "6" : "1", 1, NULL);
+	} else if (byclient && e->transport == EIO_POLLING) {
+		memcpy(eio_linger[eio_nlinger].sid, e->sid, sizeof(e->sid));
+		eio_linger[eio_nlinger].at = notifier_now_ms();
+		eio_nlinger = (eio_nlinger + 1) % EIO_LINGER_MAX;
+	}
+	if ((c = e->ws) != NULL) {
+		e->ws = NULL;
+		c->eio = NULL;
+		ws_close(c, 1000);
+	}
+	eio_release(e);
+}
+
+/* Close every session (shutdown). */
+void
+eio_close_all(void)
+{
+	struct eio	*e;
+
+	while ((e = RB_MIN(eio_tree, &eio_sessions)) != NULL)
+		eio_end(e, 0);
+}

@@ -1,0 +1,815 @@
+/*
+ * http.c: the HTTP/1.1 side of every connection: listeners, request parsing
+ * with libhttp-parser (keep-alive, bounded target, headers and body), answers,
+ * dispatch to Engine.IO, the events long-poll and the metrics page, and the
+ * one path that frees a connection.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <http_parser.h>
+
+#include "goip.h"
+#include "notifier.h"
+
+enum http_hdr {
+	HDR_NONE,
+	HDR_ORIGIN,
+	HDR_HOST,
+	HDR_WSKEY,
+	HDR_WSVER
+};
+
+struct http_listener {
+	TAILQ_ENTRY(http_listener)	 entry;
+	struct evconnlistener		*lev;
+	enum conn_kind			 kind;
+};
+
+static TAILQ_HEAD(, conn)		 http_conns_list =
+    TAILQ_HEAD_INITIALIZER(http_conns_list);
+static TAILQ_HEAD(, http_listener)	 http_listeners =
+    TAILQ_HEAD_INITIALIZER(http_listeners);
+static size_t				 http_nconns;
+static http_parser_settings		 http_settings;
+
+static void	http_accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	http_read_cb(struct bufferevent *, void *);
+static void	http_write_cb(struct bufferevent *, void *);
+static void	http_event_cb(struct bufferevent *, short, void *);
+static void	http_parse(struct conn *);
+static void	http_dispatch(struct conn *);
+static void	http_request_reset(struct conn *);
+static void	http_free(struct conn *);
+
+static int
+http_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+
+	if (c->urllen + len > NOTIFIER_URL_MAX) {
+		c->toolarge = 414;
+		return 1;
+	}
+	memcpy(c->url + c->urllen, at, len);
+	c->urllen += len;
+	c->url[c->urllen] = '\0';
+	return 0;
+}
+
+static int
+http_on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+
+	if ((c->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
+		c->toolarge = 431;
+		return 1;
+	}
+	if (c->hdr != -1) {
+		/* A new field starts. */
+		c->fieldlen = 0;
+		c->hdr = -1;
+	}
+	if (c->fieldlen + len >= sizeof(c->field)) {
+		c->fieldlen = sizeof(c->field);	/* too long: not ours */
+		return 0;
+	}
+	memcpy(c->field + c->fieldlen, at, len);
+	c->fieldlen += len;
+	return 0;
+}
+
+static int
+http_on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+	char		*dst = NULL;
+	size_t		 dstsz = 0, cur;
+
+	if ((c->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
+		c->toolarge = 431;
+		return 1;
+	}
+	if (c->hdr == -1) {
+		c->hdr = HDR_NONE;
+		if (c->fieldlen < sizeof(c->field)) {
+			c->field[c->fieldlen] = '\0';
+			if (strcasecmp(c->field, "origin") == 0)
+				c->hdr = HDR_ORIGIN;
+			else if (strcasecmp(c->field, "host") == 0)
+				c->hdr = HDR_HOST;
+			else if (strcasecmp(c->field,
+			    "sec-websocket-key") == 0)
+				c->hdr = HDR_WSKEY;
+			else if (strcasecmp(c->field,
+			    "sec-websocket-version") == 0)
+				c->hdr = HDR_WSVER;
+		}
+	}
+	switch (c->hdr) {
+	case HDR_ORIGIN:
+		dst = c->origin;
+		dstsz = sizeof(c->origin);
+		break;
+	case HDR_HOST:
+		dst = c->host;
+		dstsz = sizeof(c->host);
+		break;
+	case HDR_WSKEY:
+		dst = c->wskey;
+		dstsz = sizeof(c->wskey);
+		break;
+	case HDR_WSVER:
+		dst = c->wsver;
+		dstsz = sizeof(c->wsver);
+		break;
+	default:
+		return 0;
+	}
+	cur = strlen(dst);
+	if (cur + len >= dstsz) {
+		c->toolarge = 431;
+		return 1;
+	}
+	memcpy(dst + cur, at, len);
+	dst[cur + len] = '\0';
+	return 0;
+}
+
+static int
+http_on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn	*c = p->data;
+
+	if (c->body == NULL && (c->body = evbuffer_new()) == NULL)
+		return 1;
+	if (evbuffer_get_length(c->body) + len > (size_t)nconf.max_payload) {
+		c->toolarge = 413;
+		return 1;
+	}
+	if (evbuffer_add(c->body, at, len) == -1)
+		return 1;
+	return 0;
+}
+
+static int
+http_on_headers_complete(http_parser *p)
+{
+	struct conn	*c = p->data;
+
+	if (p->content_length != ULLONG_MAX &&
+	    p->content_length > (uint64_t)nconf.max_payload) {
+		c->toolarge = 413;
+		return 2;
+	}
+	return 0;
+}
+
+static int
+http_on_message_complete(http_parser *p)
+{
+	struct conn	*c = p->data;
+
+	c->reqdone = 1;
+	c->method = p->method;
+	c->upgrade = p->upgrade;
+	c->keepalive = http_should_keep_alive(p);
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * Listen on ADDR ("host:port", "[v6]:port") for connections of KIND.
+ * Returns 0, or -1 with errno set and a warning logged.
+ */
+int
+http_listen(const char *addr, int kind)
+{
+	struct addrinfo		 hints, *res, *ai;
+	struct http_listener	*hl;
+	char			*host, *port, *copy;
+	int			 error, n = 0;
+
+	http_settings.on_url = http_on_url;
+	http_settings.on_header_field = http_on_header_field;
+	http_settings.on_header_value = http_on_header_value;
+	http_settings.on_headers_complete = http_on_headers_complete;
+	http_settings.on_body = http_on_body;
+	http_settings.on_message_complete = http_on_message_complete;
+
+	copy = xstrdup(addr);
+	if (copy[0] == '[') {
+		host = copy + 1;
+		if ((port = strchr(host, ']')) == NULL || port[1] != ':') {
+			log_warnx("http: bad listen address %s", addr);
+			free(copy);
+			return -1;
+		}
+		*port = '\0';
+		port += 2;
+	} else {
+		host = copy;
+		if ((port = strrchr(copy, ':')) == NULL) {
+			log_warnx("http: bad listen address %s", addr);
+			free(copy);
+			return -1;
+		}
+		*port++ = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((error = getaddrinfo(*host == '\0' ? NULL : host, port, &hints,
+	    &res)) != 0) {
+		log_warnx("http: %s: %s", addr, gai_strerror(error));
+		free(copy);
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		hl = xcalloc(1, sizeof(*hl));
+		hl->kind = kind;
+		hl->lev = evconnlistener_new_bind(notifier_base,
+		    http_accept_cb, hl, LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+		    ai->ai_addr, ai->ai_addrlen);
+		if (hl->lev == NULL) {
+			log_warn("http: listen %s", addr);
+			free(hl);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&http_listeners, hl, entry);
+		n++;
+	}
+	freeaddrinfo(res);
+	free(copy);
+	return n > 0 ? 0 : -1;
+}
+
+/* Stop listening; connections already open stay. */
+void
+http_shutdown(void)
+{
+	struct http_listener	*hl;
+
+	while ((hl = TAILQ_FIRST(&http_listeners)) != NULL) {
+		TAILQ_REMOVE(&http_listeners, hl, entry);
+		evconnlistener_free(hl->lev);
+		free(hl);
+	}
+}
+
+size_t
+http_conns(void)
+{
+	return http_nconns;
+}
+
+static void
+http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct http_listener	*hl = arg;
+	struct conn		*c, *o;
+	struct timeval		 tv;
+	char			 host[NI_MAXHOST];
+	int64_t			 same = 0;
+
+	(void)lev;
+	if (getnameinfo(sa, salen, host, sizeof(host), NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		strlcpy(host, "?", sizeof(host));
+	if (hl->kind == CONN_MAIN && nconf.max_connections > 0 &&
+	    (int64_t)http_nconns >= nconf.max_connections) {
+		metrics.rejected++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if (hl->kind == CONN_MAIN && nconf.max_per_address > 0) {
+		TAILQ_FOREACH(o, &http_conns_list, entry) {
+			if (strcmp(o->addr, host) == 0)
+				same++;
+		}
+		if (same >= nconf.max_per_address) {
+			metrics.rejected++;
+			evutil_closesocket(fd);
+			return;
+		}
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->parser = malloc(sizeof(*c->parser))) == NULL) {
+		if (c != NULL)
+			free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->kind = hl->kind;
+	c->state = CONN_HTTP;
+	strlcpy(c->addr, host, sizeof(c->addr));
+	c->bev = bufferevent_socket_new(notifier_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		free(c->parser);
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	http_parser_init(c->parser, HTTP_REQUEST);
+	c->parser->data = c;
+	http_request_reset(c);
+	bufferevent_setcb(c->bev, http_read_cb, NULL, http_event_cb, c);
+	tv.tv_sec = NOTIFIER_IDLE_MS / 1000;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    NOTIFIER_HEADERS_MAX + nconf.max_payload + 4096);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&http_conns_list, c, entry);
+	http_nconns++;
+	metrics.conns_total++;
+	metrics.conns_open++;
+}
+
+static void
+http_request_reset(struct conn *c)
+{
+	c->reqdone = 0;
+	c->toolarge = 0;
+	c->urllen = 0;
+	c->url[0] = '\0';
+	c->hdrbytes = 0;
+	c->fieldlen = 0;
+	c->hdr = HDR_NONE;
+	c->origin[0] = '\0';
+	c->host[0] = '\0';
+	c->wskey[0] = '\0';
+	c->wsver[0] = '\0';
+	if (c->body != NULL)
+		evbuffer_drain(c->body, evbuffer_get_length(c->body));
+}
+
+static void
+http_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	c->inuse++;
+	if (c->state == CONN_HTTP)
+		http_parse(c);
+	else if (c->state == CONN_WS)
+		ws_read(c);
+	else {
+		/* Closing: discard what still arrives. */
+		evbuffer_drain(bufferevent_get_input(c->bev),
+		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	}
+	c->inuse--;
+	if (c->dead && c->inuse == 0)
+		http_free(c);
+}
+
+/*
+ * Feed the input to the parser until one request is complete, then
+ * dispatch it. A connection answering a request (busy) reads no further
+ * requests until the answer is written (no pipelining in parallel).
+ */
+static void
+http_parse(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 n;
+	enum http_errno		 err;
+
+	while (!c->dead && c->state == CONN_HTTP && !c->busy &&
+	    evbuffer_get_length(in) > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		n = http_parser_execute(c->parser, &http_settings,
+		    v.iov_base, v.iov_len);
+		err = HTTP_PARSER_ERRNO(c->parser);
+		evbuffer_drain(in, n);
+		if (c->toolarge != 0) {
+			c->keepalive = 0;
+			http_reply(c, c->toolarge, "text/plain", "", 0, NULL);
+			return;
+		}
+		if (err != HPE_OK && err != HPE_PAUSED) {
+			c->keepalive = 0;
+			http_reply(c, 400, "text/plain", "", 0, NULL);
+			return;
+		}
+		if (c->reqdone) {
+			c->busy = 1;
+			http_dispatch(c);
+		} else if (n == 0)
+			break;
+	}
+	if (c->busy && evbuffer_get_length(in) >
+	    (size_t)NOTIFIER_HEADERS_MAX + nconf.max_payload)
+		http_close(c);
+}
+
+/* Does PATH match the prefix P ("/x/y/"), with or without its slash? */
+static int
+http_path_is(const char *path, size_t len, const char *p)
+{
+	size_t	plen = strlen(p);
+
+	if (len == plen && memcmp(path, p, len) == 0)
+		return 1;
+	if (plen > 1 && p[plen - 1] == '/' && len == plen - 1 &&
+	    memcmp(path, p, len) == 0)
+		return 1;
+	return 0;
+}
+
+static void
+http_dispatch(struct conn *c)
+{
+	struct http_parser_url	 u;
+	const char		*path, *query = "";
+	char			 qbuf[NOTIFIER_URL_MAX + 1];
+	char			*body = NULL;
+	size_t			 plen, blen = 0;
+	enum eio_handler	 h = EIO_SIO;
+	int			 eio = 0;
+
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(c->url, c->urllen, 0, &u) != 0 ||
+	    !(u.field_set & (1 << UF_PATH))) {
+		c->keepalive = 0;
+		http_reply(c, 400, "text/plain", "", 0, NULL);
+		return;
+	}
+	path = c->url + u.field_data[UF_PATH].off;
+	plen = u.field_data[UF_PATH].len;
+	if (u.field_set & (1 << UF_QUERY)) {
+		memcpy(qbuf, c->url + u.field_data[UF_QUERY].off,
+		    u.field_data[UF_QUERY].len);
+		qbuf[u.field_data[UF_QUERY].len] = '\0';
+		query = qbuf;
+	}
+	if (c->kind == CONN_METRICS) {
+		metrics_request(c);
+		return;
+	}
+	if (nconf.compliance) {
+		if (http_path_is(path, plen, "/engine.io/")) {
+			eio = 1;
+			h = EIO_ECHO;
+		} else if (http_path_is(path, plen, "/socket.io/"))
+			eio = 1;
+	} else if (http_path_is(path, plen, nconf.socket_path))
+		eio = 1;
+	if (eio) {
+		if (!http_cors_ok(c)) {
+			http_reply_error(c, 403, 4, "Forbidden");
+			return;
+		}
+		if (c->upgrade) {
+			eio_ws_request(c, query, c->wskey, h);
+			return;
+		}
+		if (c->method == HTTP_OPTIONS) {
+			http_reply(c, 204, NULL, "", 0,
+			    "Access-Control-Allow-Methods: GET, POST\r\n"
+			    "Access-Control-Allow-Headers: Content-Type\r\n");
+			return;
+		}
+		if (c->body != NULL) {
+			blen = evbuffer_get_length(c->body);
+			body = (char *)evbuffer_pullup(c->body, -1);
+		}
+		eio_request(c, c->method, query, body, blen, h);
+		return;
+	}
+	if (c->upgrade) {
+		c->keepalive = 0;
+		http_reply(c, 400, "text/plain", "", 0, NULL);
+		return;
+	}
+	if (!nconf.compliance && nconf.events_path != NULL &&
+	    plen == strlen(nconf.events_path) &&
+	    memcmp(path, nconf.events_path, plen) == 0) {
+		if (!http_cors_ok(c)) {
+			http_reply(c, 403, "application/json",
+			    "{\"error\":\"origin not allowed\"}", 30, NULL);
+			return;
+		}
+		if (c->method != HTTP_GET) {
+			http_reply(c, 405, "application/json",
+			    "{\"error\":\"method not allowed\"}", 31,
+			    "Allow: GET\r\n");
+			return;
+		}
+		ingest_events_request(c, query);
+		return;
+	}
+	http_reply(c, 404, "application/json", "{\"error\":\"not found\"}",
+	    21, NULL);
+}
+
+/*
+ * Is the request's Origin acceptable? No Origin (not a browser, or same
+ * origin GET), an Origin whose host is the Host header, or one listed in
+ * cors_origins. Compliance mode accepts any.
+ */
+int
+http_cors_ok(struct conn *c)
+{
+	const char	*h;
+
+	if (c->origin[0] == '\0' || nconf.compliance)
+		return 1;
+	if (nconf.cfg != NULL && config_origin_allowed(nconf.cfg, c->origin))
+		return 1;
+	if ((h = strstr(c->origin, "://")) != NULL && c->host[0] != '\0' &&
+	    strcasecmp(h + 3, c->host) == 0)
+		return 1;
+	return 0;
+}
+
+/* Append the CORS answer headers for an allowed Origin to OUT. */
+int
+http_add_cors(struct conn *c, struct evbuffer *out)
+{
+	if (c->origin[0] == '\0' || !http_cors_ok(c))
+		return 0;
+	return evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n"
+	    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
+	    c->origin) < 0 ? -1 : 0;
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
+	}
+}
+
+/* The answer is written: read the next request or close. */
+static void
+http_request_done(struct conn *c)
+{
+	http_request_reset(c);
+	c->busy = 0;
+	if (!c->keepalive) {
+		http_linger(c);
+		return;
+	}
+	http_parser_pause(c->parser, 0);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+/*
+ * Answer the current request with STATUS, content type CTYPE (NULL: none)
+ * and LEN bytes of BODY, plus EXTRA header lines (each ending in CRLF).
+ * The connection then reads its next request, or closes without
+ * keep-alive. Returns 0, or -1 when the connection was closed instead.
+ */
+int
+http_reply(struct conn *c, int status, const char *ctype, const char *body,
+    size_t len, const char *extra)
+{
+	struct evbuffer	*b;
+	int		 rc;
+
+	if ((b = evbuffer_new()) == NULL) {
+		http_close(c);
+		return -1;
+	}
+	if (len > 0 && evbuffer_add(b, body, len) == -1) {
+		evbuffer_free(b);
+		http_close(c);
+		return -1;
+	}
+	rc = http_reply_buffer(c, status, ctype, b, extra);
+	evbuffer_free(b);
+	return rc;
+}
+
+/* As http_reply(), the body being moved out of B. */
+int
+http_reply_buffer(struct conn *c, int status, const char *ctype,
+    struct evbuffer *b, const char *extra)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 len = evbuffer_get_length(b);
+
+	if (c->state != CONN_HTTP || !c->busy) {
+		evbuffer_drain(b, len);
+		return -1;
+	}
+	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+	    http_status_text(status)) < 0 ||
+	    (ctype != NULL && evbuffer_add_printf(out,
+	    "Content-Type: %s\r\n", ctype) < 0) ||
+	    (status != 204 && status != 101 && evbuffer_add_printf(out,
+	    "Content-Length: %zu\r\n", len) < 0) ||
+	    http_add_cors(c, out) == -1 ||
+	    evbuffer_add_printf(out, "Cache-Control: no-store\r\n%s%s\r\n",
+	    extra != NULL ? extra : "",
+	    c->keepalive ? "" : "Connection: close\r\n") < 0 ||
+	    evbuffer_add_buffer(out, b) == -1) {
+		http_close(c);
+		return -1;
+	}
+	http_request_done(c);
+	return 0;
+}
+
+/*
+ * Answer with an Engine.IO error object {"code": CODE, "message": MSG}.
+ */
+int
+http_reply_error(struct conn *c, int status, int code, const char *msg)
+{
+	char	buf[128];
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"message\":\"%s\"}",
+	    code, msg);
+	if (c->upgrade)
+		c->keepalive = 0;
+	return http_reply(c, status, "application/json", buf, n, NULL);
+}
+
+/*
+ * Stop reading requests on C, flush its output (for at most ten seconds)
+ * and close it.
+ */
+void
+http_linger(struct conn *c)
+{
+	struct timeval	tv = { 10, 0 };
+
+	if (c->dead)
+		return;
+	c->state = CONN_CLOSING;
+	bufferevent_setcb(c->bev, http_read_cb, http_write_cb, http_event_cb,
+	    c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		http_close(c);
+}
+
+static void
+http_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->state == CONN_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		http_close(c);
+}
+
+static void
+http_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		http_close(c);
+}
+
+/*
+ * The one way a connection ends: detach it from its session, its events
+ * wait and the connection list, and free it now or, when one of its
+ * callbacks is on the stack, when that returns. Safe to call twice.
+ */
+void
+http_close(struct conn *c)
+{
+	struct eio	*e;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if ((e = c->eio) != NULL) {
+		c->eio = NULL;
+		eio_conn_gone(e, c);
+	}
+	if (c->events_wait)
+		ingest_events_gone(c);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->inuse == 0)
+		http_free(c);
+}
+
+static void
+http_free(struct conn *c)
+{
+	TAILQ_REMOVE(&http_conns_list, c, entry);
+	http_nconns--;
+	metrics.conns_open--;
+	ws_free(c);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->body != NULL)
+		evbuffer_free(c->body);
+	bufferevent_free(c->bev);
+	free(c->parser);
+	free(c);
+}
+
+struct bufferevent *
+http_bev(struct conn *c)
+{
+	return c->bev;
+}
+
+const char *
+http_addr(struct conn *c)
+{
+	return c->addr;
+}
+
+/*
+ * Find KEY in the query string Q and copy its value, percent-decoded, to
+ * BUF. Returns 1 when found, 0 when absent, -1 when too long.
+ */
+int
+http_query_get(const char *q, const char *key, char *buf, size_t bufsz)
+{
+	size_t		 klen = strlen(key), o;
+	const char	*p = q, *e;
+	int		 hi, lo;
+
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, '&');
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			p += klen + 1;
+			for (o = 0; *p != '\0' && *p != '&'; p++) {
+				if (o + 1 >= bufsz)
+					return -1;
+				if (*p == '%' && p[1] != '\0' &&
+				    p[2] != '\0') {
+					hi = p[1];
+					lo = p[2];
+					hi = hi >= 'a' ? hi - 'a' + 10 :
+					    hi >= 'A' ? hi - 'A' + 10 : hi - '0';
+					lo = lo >= 'a' ? lo - 'a' + 10 :
+					    lo >= 'A' ? lo - 'A' + 10 : lo - '0';
+					buf[o++] = (char)((hi << 4) | lo);
+					p += 2;
+				} else if (*p == '+')
+					buf[o++] = ' ';
+				else
+					buf[o++] = *p;
+			}
+			buf[o] = '\0';
+			return 1;
+		}
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return 0;
+}

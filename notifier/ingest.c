@@ -1,0 +1,535 @@
+/*
+ * ingest.c: reading the event log. goip-cgi rings the Unix datagram socket
+ * after each commit; on a ring, and on a one-second safety timer, the new
+ * events are read in id order, each serialized once into a frame shared by
+ * all its receivers, and fanned out. The ingest cursor is the id of the
+ * last event fanned out: replays for joining clients stop there and live
+ * delivery continues after it, so a client sees each event once, in order.
+ * Also here: the coalesced stats-update and the JSON long-poll.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "goip.h"
+#include "notifier.h"
+
+#define INGEST_BATCH		256	/* events read at once */
+#define INGEST_STATS_MS		250	/* at most 4 stats-update a second */
+#define INGEST_EVENTS_MAX	100	/* events in one long-poll answer */
+#define INGEST_WAIT_MAX		60	/* seconds a long-poll may wait */
+
+static int			 ingest_fd = -1;
+static char			*ingest_path;
+static struct event		*ingest_ev;
+static struct event		*ingest_timer;
+static struct event		*ingest_stats_ev;
+static int64_t			 ingest_last;	/* cursor */
+static int64_t			 ingest_stats_at;
+static TAILQ_HEAD(, conn)	 ingest_waiters =
+    TAILQ_HEAD_INITIALIZER(ingest_waiters);
+
+static void	ingest_ring_cb(evutil_socket_t, short, void *);
+static void	ingest_timer_cb(evutil_socket_t, short, void *);
+static void	ingest_stats_cb(evutil_socket_t, short, void *);
+static void	ingest_answer_waiters(void);
+
+/*
+ * Write the payload object text P (LEN bytes) with "eventId": ID added in
+ * front to B. Returns 0, or -1.
+ */
+static int
+ingest_payload(struct evbuffer *b, int64_t id, const char *p, size_t len)
+{
+	while (len > 0 && (*p == ' ' || *p == '\n' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	if (len < 2 || p[0] != '{')
+		return evbuffer_add_printf(b, "{\"eventId\":%lld}",
+		    (long long)id) < 0 ? -1 : 0;
+	p++;
+	len--;
+	while (len > 0 && (*p == ' ' || *p == '\n' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	if (evbuffer_add_printf(b, "{\"eventId\":%lld%s", (long long)id,
+	    p[0] == '}' ? "" : ",") < 0 || evbuffer_add(b, p, len) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Serialize event ID of type NAME with payload P into the Socket.IO frame
+ * 42["NAME",{"eventId":ID,...},"ID"]: the last argument is the offset of
+ * connection-state recovery. Returns a new frame, or NULL.
+ */
+struct frame *
+ingest_event_frame(int64_t id, const char *name, const char *p, size_t len)
+{
+	struct evbuffer	*b;
+	struct frame	*f = NULL;
+	size_t		 n;
+
+	if ((b = evbuffer_new()) == NULL)
+		return NULL;
+	if (evbuffer_add_printf(b, "42[\"%s\",", name) >= 0 &&
+	    ingest_payload(b, id, p, len) == 0 &&
+	    evbuffer_add_printf(b, ",\"%lld\"]", (long long)id) >= 0) {
+		n = evbuffer_get_length(b);
+		f = frame_new(0, evbuffer_pullup(b, -1), n);
+		if (f != NULL)
+			f->event_id = id;
+	}
+	evbuffer_free(b);
+	return f;
+}
+
+/*
+ * Bind the datagram socket PATH (a stale one is removed), make it writable
+ * by the web server's CGI, read the cursor and start the timers. Returns
+ * 0, or -1 with a warning logged.
+ */
+int
+ingest_init(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	struct timeval		 tv = { 1, 0 };
+	char			*cause = NULL;
+
+	if ((ingest_last = evlog_last(nconf.st, &cause)) < 0) {
+		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_last");
+		free(cause);
+		return -1;
+	}
+	if (path != NULL && path[0] != '\0') {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+		    sizeof(sun.sun_path)) {
+			log_warnx("ingest: %s: path too long", path);
+			return -1;
+		}
+		if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			unlink(path);
+		if ((ingest_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) == -1) {
+			log_warn("ingest: socket");
+			return -1;
+		}
+		if (bind(ingest_fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == -1) {
+			log_warn("ingest: bind %s", path);
+			close(ingest_fd);
+			ingest_fd = -1;
+			return -1;
+		}
+		if (chmod(path, 0666) == -1)
+			log_warn("ingest: chmod %s", path);
+		ingest_path = xstrdup(path);
+		ingest_ev = event_new(notifier_base, ingest_fd,
+		    EV_READ | EV_PERSIST, ingest_ring_cb, NULL);
+		if (ingest_ev == NULL || event_add(ingest_ev, NULL) == -1)
+			fatalx("ingest: event_add");
+	}
+	ingest_timer = event_new(notifier_base, -1, EV_PERSIST,
+	    ingest_timer_cb, NULL);
+	ingest_stats_ev = evtimer_new(notifier_base, ingest_stats_cb, NULL);
+	if (ingest_timer == NULL || ingest_stats_ev == NULL ||
+	    event_add(ingest_timer, &tv) == -1)
+		fatalx("ingest: timer");
+	log_info("ingest: cursor at event %lld", (long long)ingest_last);
+	return 0;
+}
+
+/* Close the socket and stop; waiting long-polls are answered. */
+void
+ingest_shutdown(void)
+{
+	struct conn	*c;
+
+	if (ingest_ev != NULL) {
+		event_free(ingest_ev);
+		ingest_ev = NULL;
+	}
+	if (ingest_fd != -1) {
+		close(ingest_fd);
+		ingest_fd = -1;
+		unlink(ingest_path);
+	}
+	free(ingest_path);
+	ingest_path = NULL;
+	if (ingest_timer != NULL) {
+		event_free(ingest_timer);
+		ingest_timer = NULL;
+	}
+	if (ingest_stats_ev != NULL) {
+		event_free(ingest_stats_ev);
+		ingest_stats_ev = NULL;
+	}
+	while ((c = TAILQ_FIRST(&ingest_waiters)) != NULL) {
+		ingest_events_gone(c);
+		http_reply(c, 200, "application/json", "[]", 2, NULL);
+	}
+}
+
+int64_t
+ingest_cursor(void)
+{
+	return ingest_last;
+}
+
+static void
+ingest_ring_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char	buf[64];
+	int	n = 0;
+
+	(void)what;
+	(void)arg;
+	/* The id in the datagram is a hint; the log is the truth. */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0 && n++ < 1024)
+		;
+	ingest_poll();
+}
+
+static void
+ingest_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ingest_poll();
+}
+
+/*
+ * Read every event after the cursor and fan each out. A store error is
+ * logged and retried by the next ring or tick.
+ */
+void
+ingest_poll(void)
+{
+	struct event	 evs[INGEST_BATCH];
+	struct frame	*f;
+	char		*cause = NULL;
+	int		 i, n, any = 0;
+	int64_t		 now;
+
+	if (nconf.st == NULL)
+		return;
+	for (;;) {
+		n = evlog_read(nconf.st, ingest_last, INGEST_BATCH, evs,
+		    INGEST_BATCH, &cause);
+		if (n < 0) {
+			log_warnx("ingest: %s", cause != NULL ? cause :
+			    "evlog_read");
+			free(cause);
+			break;
+		}
+		now = notifier_now_ms();
+		for (i = 0; i < n; i++) {
+			metrics.events_in++;
+			metrics_latency(now - evs[i].at);
+			f = ingest_event_frame(evs[i].id,
+			    evlog_type_name(evs[i].type), evs[i].payload,
+			    evs[i].payloadlen);
+			if (f != NULL) {
+				room_fanout(evs[i].device, f);
+				frame_unref(f);
+			}
+			ingest_last = evs[i].id;
+			any = 1;
+		}
+		evlog_clear(evs, n);
+		if (n < INGEST_BATCH)
+			break;
+	}
+	if (!any)
+		return;
+	ingest_answer_waiters();
+	if (!evtimer_pending(ingest_stats_ev, NULL)) {
+		struct timeval	tv = { 0, 0 };
+		int64_t		wait;
+
+		wait = ingest_stats_at + INGEST_STATS_MS - notifier_now_ms();
+		if (wait > 0)
+			tv.tv_usec = wait * 1000;
+		evtimer_add(ingest_stats_ev, &tv);
+	}
+}
+
+/* Build the stats-update frame, or NULL. */
+static struct frame *
+ingest_stats_frame(void)
+{
+	struct json_object	*j;
+	struct frame		*f;
+	const char		*s;
+	char			*cause = NULL;
+
+	if ((j = stats_json(nconf.st, notifier_now_ms(), &cause)) == NULL) {
+		log_warnx("ingest: stats: %s", cause != NULL ? cause : "?");
+		free(cause);
+		return NULL;
+	}
+	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	f = ingest_event_frame(ingest_last, "stats-update", s, strlen(s));
+	json_object_put(j);
+	return f;
+}
+
+static void
+ingest_stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct frame	*f;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ingest_stats_at = notifier_now_ms();
+	if (room_dashboard_count() == 0)
+		return;
+	if ((f = ingest_stats_frame()) == NULL)
+		return;
+	room_fanout("", f);
+	frame_unref(f);
+}
+
+/* Send the current stats to one client that just joined the dashboard. */
+void
+ingest_stats_now(struct sio *s)
+{
+	struct frame	*f;
+
+	if (nconf.st == NULL || (f = ingest_stats_frame()) == NULL)
+		return;
+	sio_emit_frame(s, f);
+	frame_unref(f);
+}
+
+/*
+ * Replay to client S the events after AFTER, up to the cursor, of the room
+ * of DEVICE (NULL: the dashboard) that no room S is already in delivered.
+ * When events after AFTER were pruned, S gets one resync event instead.
+ * Returns 0, or -1 when S's session was closed (slow) or the store failed.
+ */
+int
+ingest_replay(struct sio *s, const char *device, int64_t after)
+{
+	struct event		 evs[INGEST_BATCH];
+	struct room_member	*m = sio_member(s);
+	struct frame		*f;
+	char			*cause = NULL;
+	int64_t			 first, cur = after, sent = 0;
+	int			 i, n, want, rc = 0;
+
+	if (after >= ingest_last)
+		return 0;
+	first = evlog_first(nconf.st, &cause);
+	if (first < 0) {
+		log_warnx("ingest: replay: %s", cause != NULL ? cause : "?");
+		free(cause);
+		return -1;
+	}
+	if (after < first - 1)
+		return sio_resync(s, first);	/* pruned */
+	metrics.resumes++;
+	while (cur < ingest_last && rc == 0) {
+		n = evlog_read(nconf.st, cur, INGEST_BATCH, evs, INGEST_BATCH,
+		    &cause);
+		if (n < 0) {
+			log_warnx("ingest: replay: %s", cause != NULL ? cause :
+			    "?");
+			free(cause);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		for (i = 0; i < n && rc == 0; i++) {
+			cur = evs[i].id;
+			if (cur > ingest_last)
+				break;
+			if (device == NULL)
+				want = evs[i].device[0] == '\0' ||
+				    !room_in_device(m, evs[i].device);
+			else
+				want = strcmp(evs[i].device, device) == 0 &&
+				    !room_in_dashboard(m);
+			if (!want)
+				continue;
+			f = ingest_event_frame(evs[i].id,
+			    evlog_type_name(evs[i].type), evs[i].payload,
+			    evs[i].payloadlen);
+			if (f == NULL || sio_emit_frame(s, f) == -1)
+				rc = -1;
+			frame_unref(f);
+			if (++sent > NOTIFIER_REPLAY_MAX)
+				rc = -1;
+		}
+		evlog_clear(evs, n);
+		if (i < n)
+			break;
+	}
+	return rc;
+}
+
+/*
+ * Write the JSON array of the events after SINCE (at most
+ * INGEST_EVENTS_MAX, up to the cursor) to B. Returns the number, or -1.
+ */
+static int
+ingest_events_json(struct evbuffer *b, int64_t since)
+{
+	struct event	 evs[INGEST_EVENTS_MAX];
+	char		*cause = NULL;
+	int		 i, n, k = 0;
+
+	n = evlog_read(nconf.st, since, INGEST_EVENTS_MAX, evs,
+	    INGEST_EVENTS_MAX, &cause);
+	if (n < 0) {
+		log_warnx("ingest: events: %s", cause != NULL ? cause : "?");
+		free(cause);
+		return -1;
+	}
+	evbuffer_add(b, "[", 1);
+	for (i = 0; i < n && evs[i].id <= ingest_last; i++) {
+		evbuffer_add_printf(b, "%s{\"eventId\":%lld,\"event\":\"%s\","
+		    "\"data\":", k++ > 0 ? "," : "", (long long)evs[i].id,
+		    evlog_type_name(evs[i].type));
+		ingest_payload(b, evs[i].id, evs[i].payload,
+		    evs[i].payloadlen);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add(b, "]", 1);
+	evlog_clear(evs, n);
+	return k;
+}
+
+static void
+ingest_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	ingest_events_gone(c);
+	http_reply(c, 200, "application/json", "[]", 2, NULL);
+}
+
+/*
+ * GET events_path?since=N&wait=S: answer the events after N at once, or
+ * wait up to S seconds (at most INGEST_WAIT_MAX) for one.
+ */
+void
+ingest_events_request(struct conn *c, const char *query)
+{
+	struct evbuffer	*b;
+	struct timeval	 tv;
+	char		 buf[32], *end;
+	long long	 since = ingest_last, wait = 0;
+	int		 n;
+
+	if (http_query_get(query, "since", buf, sizeof(buf)) == 1) {
+		since = strtoll(buf, &end, 10);
+		if (buf[0] == '\0' || *end != '\0' || since < 0) {
+			http_reply(c, 400, "application/json",
+			    "{\"error\":\"bad since\",\"field\":\"since\"}",
+			    38, NULL);
+			return;
+		}
+	}
+	if (http_query_get(query, "wait", buf, sizeof(buf)) == 1) {
+		wait = strtoll(buf, &end, 10);
+		if (buf[0] == '\0' || *end != '\0' || wait < 0) {
+			http_reply(c, 400, "application/json",
+			    "{\"error\":\"bad wait\",\"field\":\"wait\"}",
+			    36, NULL);
+			return;
+		}
+		if (wait > INGEST_WAIT_MAX)
+			wait = INGEST_WAIT_MAX;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		http_close(c);
+		return;
+	}
+	n = since < ingest_last ? ingest_events_json(b, since) : 0;
+	if (n < 0) {
+		evbuffer_free(b);
+		http_reply(c, 503, "application/json",
+		    "{\"error\":\"store busy\"}", 22, "Retry-After: 1\r\n");
+		return;
+	}
+	if (n > 0 || wait == 0) {
+		if (n == 0) {
+			evbuffer_drain(b, evbuffer_get_length(b));
+			evbuffer_add(b, "[]", 2);
+		}
+		http_reply_buffer(c, 200, "application/json", b, NULL);
+		evbuffer_free(b);
+		return;
+	}
+	evbuffer_free(b);
+	if (c->timer == NULL &&
+	    (c->timer = evtimer_new(notifier_base, ingest_wait_cb, c)) ==
+	    NULL) {
+		http_close(c);
+		return;
+	}
+	tv.tv_sec = wait;
+	tv.tv_usec = 0;
+	evtimer_add(c->timer, &tv);
+	c->events_wait = 1;
+	c->events_since = since;
+	TAILQ_INSERT_TAIL(&ingest_waiters, c, wentry);
+}
+
+/* C no longer waits (answered or closed). */
+void
+ingest_events_gone(struct conn *c)
+{
+	if (!c->events_wait)
+		return;
+	c->events_wait = 0;
+	TAILQ_REMOVE(&ingest_waiters, c, wentry);
+	if (c->timer != NULL)
+		evtimer_del(c->timer);
+}
+
+static void
+ingest_answer_waiters(void)
+{
+	struct conn	*c;
+	struct evbuffer	*b;
+
+	while ((c = TAILQ_FIRST(&ingest_waiters)) != NULL) {
+		ingest_events_gone(c);
+		if ((b = evbuffer_new()) == NULL ||
+		    ingest_events_json(b, c->events_since) < 0) {
+			if (b != NULL)
+				evbuffer_free(b);
+			http_reply(c, 503, "application/json",
+			    "{\"error\":\"store busy\"}", 22,
+			    "Retry-After: 1\r\n");
+			continue;
+		}
+		http_reply_buffer(c, 200, "application/json", b, NULL);
+		evbuffer_free(b);
+	}
+}

@@ -1,0 +1,257 @@
+/*
+ * main.c: goip-notifier start-up, signals and the event loop.
+ *
+ * goip-notifier [-dnvC] [-c file] [-l addr:port]
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/random.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "goip.h"
+#include "notifier.h"
+
+struct event_base	*notifier_base;
+struct nconf		 nconf;
+
+static struct event	*main_sigterm, *main_sigint, *main_sighup;
+static int		 main_foreground;
+static int		 main_verbose;
+static int		 main_stopping;
+
+static void __attribute__((__noreturn__))
+usage(void)
+{
+	fprintf(stderr, "usage: goip-notifier [-dnvC] [-c file] "
+	    "[-l addr:port]\n");
+	exit(1);
+}
+
+/*
+ * Fill BUF (SZ bytes, NUL included) with random characters of the
+ * base64url alphabet: session ids, socket ids, pids.
+ */
+void
+notifier_random_id(char *buf, size_t sz)
+{
+	static const char	 a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char		 r[64];
+	size_t			 i, n = sz - 1;
+
+	if (n > sizeof(r))
+		n = sizeof(r);
+	if (getrandom(r, n, 0) != (ssize_t)n)
+		fatal("getrandom");
+	for (i = 0; i < n; i++)
+		buf[i] = a[r[i] & 63];
+	buf[n] = '\0';
+}
+
+int64_t
+notifier_now_ms(void)
+{
+	return util_now_ms();
+}
+
+static void
+main_event_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("event: %s", msg);
+	else
+		log_debug("event: %s", msg);
+}
+
+static void
+main_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(notifier_base);
+}
+
+/*
+ * SIGTERM, SIGINT: stop accepting, close every session (clients reconnect
+ * and resume from the log), flush for a moment and exit.
+ */
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval	tv = { 0, 200000 };
+
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		log_init("goip-notifier", main_foreground, main_verbose ?
+		    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+		log_info("main: SIGHUP: logs reopened");
+		return;
+	}
+	if (main_stopping)
+		return;
+	main_stopping = 1;
+	log_info("main: signal %d: draining", (int)sig);
+	http_shutdown();
+	if (!nconf.compliance) {
+		ingest_shutdown();
+		sweep_shutdown();
+	}
+	eio_close_all();
+	event_base_once(notifier_base, -1, EV_TIMEOUT, main_stop_cb, NULL,
+	    &tv);
+}
+
+static void
+main_drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if (user == NULL || user[0] == '\0' || geteuid() != 0)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("main: unknown user %s", user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("main: cannot drop privileges to %s", user);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	*cfg = NULL;
+	const char	*conffile = NULL, *listen = NULL;
+	char		*cause = NULL;
+	int		 ch, check = 0;
+
+	while ((ch = getopt(argc, argv, "c:dl:nvC")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'd':
+			main_foreground = 1;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			main_verbose++;
+			break;
+		case 'C':
+			nconf.compliance = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc != 0)
+		usage();
+
+	log_init("goip-notifier", main_foreground || check, main_verbose ?
+	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (nconf.compliance) {
+		nconf.listen = listen != NULL ? listen : "127.0.0.1:3000";
+		nconf.socket_path = "/socket.io/";
+		nconf.ping_interval = 300;
+		nconf.ping_timeout = 200;
+		nconf.connect_timeout = 1000;
+		nconf.max_payload = 1000000;
+		nconf.max_connections = 16384;
+	} else {
+		cfg = config_new();
+		if (config_load(cfg, conffile, &cause) == -1) {
+			fprintf(stderr, "goip-notifier: %s\n",
+			    cause != NULL ? cause : "bad configuration");
+			exit(1);
+		}
+		if (check) {
+			fprintf(stderr, "goip-notifier: configuration OK\n");
+			config_free(cfg);
+			exit(0);
+		}
+		nconf.cfg = cfg;
+		nconf.listen = listen != NULL ? listen : cfg->listen;
+		nconf.socket_path = cfg->socket_path;
+		nconf.events_path = cfg->events_path;
+		nconf.ping_interval = cfg->ping_interval;
+		nconf.ping_timeout = cfg->ping_timeout;
+		nconf.connect_timeout = 45000;
+		nconf.max_payload = cfg->max_payload;
+		nconf.max_connections = cfg->max_connections;
+		nconf.max_per_address = cfg->max_per_address;
+	}
+	if (check) {
+		fprintf(stderr, "goip-notifier: configuration OK\n");
+		exit(0);
+	}
+
+	event_set_log_callback(main_event_log_cb);
+	signal(SIGPIPE, SIG_IGN);
+	if ((notifier_base = event_base_new()) == NULL)
+		fatalx("main: event_base_new");
+	if (http_listen(nconf.listen, CONN_MAIN) == -1)
+		fatalx("main: cannot listen on %s", nconf.listen);
+	if (!nconf.compliance) {
+		if (cfg->metrics_listen != NULL &&
+		    cfg->metrics_listen[0] != '\0' &&
+		    metrics_listen(cfg->metrics_listen) == -1)
+			fatalx("main: cannot listen on %s",
+			    cfg->metrics_listen);
+		if ((nconf.st = store_open(cfg->database, cfg->busy_timeout, 0,
+		    &cause)) == NULL)
+			fatalx("main: %s", cause != NULL ? cause :
+			    "store_open");
+		if (ingest_init(cfg->notify_socket) == -1)
+			fatalx("main: cannot ingest");
+		main_drop_privileges(cfg->user);
+		sweep_init();
+	}
+	if (!main_foreground && daemon(0, 0) == -1)
+		fatal("main: daemon");
+	if (!main_foreground)
+		event_reinit(notifier_base);
+
+	main_sigterm = evsignal_new(notifier_base, SIGTERM, main_signal_cb,
+	    NULL);
+	main_sigint = evsignal_new(notifier_base, SIGINT, main_signal_cb,
+	    NULL);
+	main_sighup = evsignal_new(notifier_base, SIGHUP, main_signal_cb,
+	    NULL);
+	if (main_sigterm == NULL || main_sigint == NULL ||
+	    main_sighup == NULL || evsignal_add(main_sigterm, NULL) == -1 ||
+	    evsignal_add(main_sigint, NULL) == -1 ||
+	    evsignal_add(main_sighup, NULL) == -1)
+		fatalx("main: signals");
+	log_info("main: listening on %s%s", nconf.listen,
+	    nconf.compliance ? " (compliance mode)" : "");
+
+	event_base_dispatch(notifier_base);
+
+	log_info("main: exiting");
+	event_free(main_sigterm);
+	event_free(main_sigint);
+	event_free(main_sighup);
+	if (nconf.st != NULL)
+		store_close(nconf.st);
+	config_free(cfg);
+	return 0;
+}

@@ -1,0 +1,277 @@
+/*
+ * notifier.h: goip-notifier, the real-time half of goip-dashboard.
+ *
+ * One TCP connection is a struct conn (http.c); it speaks HTTP/1.1 until it
+ * is upgraded to a WebSocket (ws.c). An Engine.IO session (eio.c) outlives
+ * the HTTP requests of its long-polling transport and is carried by at most
+ * one WebSocket; Socket.IO (sio.c) runs on top of it. Rooms (room.c) hold
+ * the Socket.IO clients that receive the events read from the store's event
+ * log by ingest.c; sweep.c marks silent devices offline; metrics.c counts.
+ */
+#ifndef NOTIFIER_H
+#define NOTIFIER_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bufferevent;
+struct event_base;
+struct evbuffer;
+struct config;
+struct store;
+struct conn;
+struct eio;
+struct sio;
+struct json_object;
+struct http_parser;
+struct event;
+struct ws;
+struct room_member;
+
+/* Built-in limits. */
+#define NOTIFIER_URL_MAX	2048	/* bytes of a request target */
+#define NOTIFIER_HEADERS_MAX	16384	/* bytes of all request headers */
+#define NOTIFIER_OUT_MAX	(4 * 1024 * 1024) /* queued output per client */
+#define NOTIFIER_IDLE_MS	60000	/* idle keep-alive HTTP connection */
+#define NOTIFIER_SID_LEN	20	/* characters of a session id */
+#define NOTIFIER_ROOMS_MAX	64	/* device rooms one client may join */
+#define NOTIFIER_REPLAY_MAX	100000	/* events replayed for one join */
+
+enum conn_kind {
+	CONN_MAIN,		/* Engine.IO, Socket.IO, events long-poll */
+	CONN_METRICS		/* Prometheus text */
+};
+
+enum conn_state {
+	CONN_HTTP,		/* reading or answering HTTP requests */
+	CONN_WS,		/* upgraded to a WebSocket */
+	CONN_CLOSING		/* flushing its output, then freed */
+};
+
+/*
+ * One accepted TCP connection. It is freed through http_close() only, which
+ * defers the free while one of its callbacks is running.
+ */
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct bufferevent	*bev;
+	enum conn_kind		 kind;
+	enum conn_state		 state;
+	int			 inuse;		/* callbacks on the stack */
+	int			 dead;		/* free when inuse drops */
+	int			 busy;		/* a request awaits its answer */
+	int			 keepalive;
+	int			 reqdone;
+	int			 toolarge;	/* 0, 413 or 431 */
+	int			 method;	/* enum http_method */
+	int			 upgrade;
+	struct http_parser	*parser;
+	char			 url[NOTIFIER_URL_MAX + 1];
+	size_t			 urllen;
+	size_t			 hdrbytes;
+	char			 field[32];
+	size_t			 fieldlen;
+	int			 hdr;		/* header being read */
+	char			 origin[256];
+	char			 host[256];
+	char			 wskey[64];
+	char			 wsver[8];
+	struct evbuffer		*body;
+	struct eio		*eio;		/* pending poll or websocket */
+	int			 events_wait;	/* parked in ingest.c */
+	int64_t			 events_since;
+	struct event		*timer;		/* events long-poll deadline */
+	TAILQ_ENTRY(conn)	 wentry;	/* ingest.c waiters */
+	struct ws		*ws;
+	char			 addr[64];
+};
+
+/* What an Engine.IO session carries. */
+enum eio_handler {
+	EIO_ECHO,		/* compliance: echo every message */
+	EIO_SIO			/* Socket.IO */
+};
+
+/* Run-time settings, from goip.conf or from the compliance defaults. */
+struct nconf {
+	int			 compliance;
+	struct config		*cfg;		/* NULL in compliance mode */
+	struct store		*st;		/* NULL in compliance mode */
+	const char		*listen;
+	const char		*socket_path;	/* with trailing / */
+	const char		*events_path;
+	int64_t			 ping_interval;	/* ms */
+	int64_t			 ping_timeout;	/* ms */
+	int64_t			 connect_timeout; /* ms */
+	int64_t			 max_payload;
+	int64_t			 max_connections;
+	int64_t			 max_per_address;
+};
+
+/*
+ * A serialized Engine.IO packet ("4..." text or binary bytes), shared by
+ * every receiver. The WebSocket transport hands the bytes to libevent by
+ * reference; the last reference frees it.
+ */
+struct frame {
+	int		 refcnt;
+	int		 binary;
+	int64_t		 event_id;	/* event log id, 0 when none */
+	size_t		 len;
+	char		 data[];
+};
+
+/* A parsed Socket.IO packet; pointers point into the text parsed. */
+struct sio_packet {
+	int		 type;		/* SIO_CONNECT ... SIO_BINARY_ACK */
+	int		 attachments;
+	const char	*nsp;
+	size_t		 nsplen;
+	int64_t		 id;		/* -1: no ack id */
+	const char	*data;		/* JSON text, or NULL */
+	size_t		 datalen;
+};
+
+enum sio_type {
+	SIO_CONNECT,
+	SIO_DISCONNECT,
+	SIO_EVENT,
+	SIO_ACK,
+	SIO_CONNECT_ERROR,
+	SIO_BINARY_EVENT,
+	SIO_BINARY_ACK,
+	SIO_TYPE__MAX
+};
+
+/* Counters exported by metrics.c. */
+struct metrics {
+	uint64_t	 conns_total;
+	uint64_t	 conns_open;
+	uint64_t	 sessions_polling;
+	uint64_t	 sessions_websocket;
+	uint64_t	 sio_clients;
+	uint64_t	 events_in;
+	uint64_t	 frames_out;
+	uint64_t	 resumes;
+	uint64_t	 resyncs;
+	uint64_t	 slow_disconnects;
+	uint64_t	 rejected;
+	uint64_t	 ingest_latency_ms_sum;
+	uint64_t	 ingest_latency_count;
+	uint64_t	 ingest_latency_le[6];	/* 5, 10, 50, 100, 500, +Inf ms */
+};
+
+extern struct event_base	*notifier_base;
+extern struct nconf		 nconf;
+extern struct metrics		 metrics;
+
+/* main.c */
+void		 notifier_random_id(char *, size_t);
+int64_t		 notifier_now_ms(void);
+
+/* frame.c */
+struct frame	*frame_new(int, const void *, size_t);
+struct frame	*frame_printf(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
+struct frame	*frame_ref(struct frame *);
+void		 frame_unref(struct frame *);
+void		 frame_unref_cb(const void *, size_t, void *);
+int		 frame_base64(const void *, size_t, struct evbuffer *);
+int		 frame_unbase64(const char *, size_t, char **, size_t *);
+
+/* http.c */
+int		 http_listen(const char *, int);
+void		 http_shutdown(void);
+int		 http_reply(struct conn *, int, const char *, const char *,
+		    size_t, const char *);
+int		 http_reply_buffer(struct conn *, int, const char *,
+		    struct evbuffer *, const char *);
+int		 http_reply_error(struct conn *, int, int, const char *);
+void		 http_close(struct conn *);
+void		 http_linger(struct conn *);
+struct bufferevent *http_bev(struct conn *);
+const char	*http_addr(struct conn *);
+int		 http_cors_ok(struct conn *);
+int		 http_add_cors(struct conn *, struct evbuffer *);
+const char	*http_status_text(int);
+int		 http_query_get(const char *, const char *, char *, size_t);
+size_t		 http_conns(void);
+
+/* ws.c */
+int		 ws_accept_key(const char *, char *, size_t);
+size_t		 ws_frame_header(unsigned char *, int, size_t);
+int		 ws_upgrade(struct conn *, const char *, const char *);
+int		 ws_read(struct conn *);
+int		 ws_send(struct conn *, struct frame *);
+void		 ws_close(struct conn *, int);
+void		 ws_free(struct conn *);
+size_t		 ws_pending(struct conn *);
+
+/* eio.c */
+void		 eio_request(struct conn *, int, const char *, const char *,
+		    size_t, enum eio_handler);
+void		 eio_ws_request(struct conn *, const char *, const char *,
+		    enum eio_handler);
+int		 eio_ws_message(struct eio *, struct conn *, int,
+		    const char *, size_t);
+void		 eio_conn_gone(struct eio *, struct conn *);
+int		 eio_send(struct eio *, struct frame *);
+int		 eio_send_text(struct eio *, const char *, size_t);
+void		 eio_close(struct eio *, const char *);
+void		 eio_close_all(void);
+const char	*eio_sid(struct eio *);
+const char	*eio_addr(struct eio *);
+int		 eio_decode_payload(const char *, size_t,
+		    int (*)(void *, int, const char *, size_t), void *);
+int		 eio_handshake_json(char *, size_t, const char *, int);
+
+/* sio.c */
+int		 sio_parse(const char *, size_t, struct sio_packet *);
+int		 sio_valid_data(const struct sio_packet *);
+int		 sio_event_name(const char *, size_t, char *, size_t,
+		    const char **, size_t *);
+struct sio	*sio_new(struct eio *);
+void		 sio_free(struct sio *);
+int		 sio_emit_frame(struct sio *, struct frame *);
+int		 sio_message(struct sio *, int, const char *, size_t);
+int		 sio_resync(struct sio *, int64_t);
+struct room_member *sio_member(struct sio *);
+
+/* room.c */
+struct room_member *room_member_new(struct sio *);
+void		 room_member_free(struct room_member *);
+int		 room_in_dashboard(struct room_member *);
+int		 room_in_device(struct room_member *, const char *);
+int		 room_devices(struct room_member *, char [][GOIP_DEVICE_ID_MAX + 1],
+		    int);
+void		 room_join_dashboard(struct room_member *);
+size_t		 room_dashboard_count(void);
+int		 room_join_device(struct room_member *, const char *);
+void		 room_leave_device(struct room_member *, const char *);
+void		 room_fanout(const char *, struct frame *);
+
+/* ingest.c */
+int		 ingest_init(const char *);
+void		 ingest_shutdown(void);
+void		 ingest_poll(void);
+int64_t		 ingest_cursor(void);
+struct frame	*ingest_event_frame(int64_t, const char *, const char *,
+		    size_t);
+int		 ingest_replay(struct sio *, const char *, int64_t);
+void		 ingest_events_request(struct conn *, const char *);
+void		 ingest_events_gone(struct conn *);
+void		 ingest_stats_now(struct sio *);
+
+/* sweep.c */
+void		 sweep_init(void);
+void		 sweep_shutdown(void);
+
+/* metrics.c */
+int		 metrics_listen(const char *);
+void		 metrics_request(struct conn *);
+void		 metrics_latency(int64_t);
+
+#endif /* NOTIFIER_H */
