@@ -189,6 +189,35 @@ scenario_unicode_roundtrip()
 	    atf_fail "GET /api/sms answered invalid UTF-8"
 }
 
+scenario_outbound_sms()
+{
+	local id
+
+	# Dashboard side: needs credentials; device side: needs the token.
+	expect 401 POST /api/sms/send -H 'Content-Type: application/json' \
+	    --data-binary '{"deviceId":"goip-01","slot":1,"to":"+48600100200","text":"x"}'
+	expect 202 POST /api/sms/send -u "${CRED}" -H 'Idempotency-Key: k-1' \
+	    -H 'Content-Type: application/json' \
+	    --data-binary '{"deviceId":"goip-01","slot":1,"to":"+48600100200","text":"Zażółć 🚀"}'
+	json '.status == "queued" and .direction == "out" and .segments == 1'
+	id=$(jq -e .id body) || atf_fail "send: no id"
+
+	expect 401 GET /api/device/outbox
+	expect 200 GET /api/device/outbox -H "Authorization: Bearer ${TOKEN}"
+	json ".messages | length == 1 and .[0].id == ${id}
+	    and .[0].text == \"Zażółć 🚀\" and .[0].to == \"+48600100200\""
+
+	expect 401 POST /api/sms/status -H 'Content-Type: application/json' \
+	    --data-binary "{\"id\": ${id}, \"status\": \"sent\"}"
+	expect 200 POST /api/sms/status -H "Authorization: Bearer ${TOKEN}" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary "{\"id\": ${id}, \"status\": \"delivered\"}"
+	json '.status == "delivered"'
+
+	expect 200 GET '/api/sms?direction=out' -u "${CRED}"
+	json ".[0].id == ${id} and .[0].status == \"delivered\""
+}
+
 scenario_realtime_proxy()
 {
 	goip_notifier_start "${DIR}"
@@ -253,6 +282,8 @@ for server in lighttpd apache; do
 	    "Through ${name}: an SMS received (201, retry 200 duplicate) is listed by GET /api/sms and counted by GET /api/stats"
 	ws_case "${server}" unicode_roundtrip "${progs}" \
 	    "Through ${name}: SMS text in Polish, Cyrillic and emoji comes back byte-exact from GET /api/sms"
+	ws_case "${server}" outbound_sms "${progs}" \
+	    "Through ${name}: an SMS sent from the dashboard (basic auth) is leased by the device and its delivery report (bearer token) shows in GET /api/sms"
 	ws_case "${server}" realtime_proxy "${progs}" \
 	    "Through ${name}: /api/events and /api/socket/io/ reach goip-notifier behind basic authentication, polling and WebSocket upgrade included"
 done
@@ -263,7 +294,7 @@ atf_init_test_cases()
 
 	for server in lighttpd apache; do
 		for scenario in heartbeat_token dashboard_auth sms_receive \
-		    unicode_roundtrip realtime_proxy; do
+		    unicode_roundtrip outbound_sms realtime_proxy; do
 			atf_add_test_case "${server}__${scenario}"
 		done
 	done
