@@ -56,7 +56,7 @@ jsonin_parse(const char *buf, size_t len, const char **why)
 		return NULL;
 	}
 	for (; off < len; off++) {
-		if (strchr(" \t\r\n", buf[off]) == NULL) {
+		if (buf[off] == '\0' || strchr(" \t\r\n", buf[off]) == NULL) {
 			*why = "trailing data after JSON";
 			json_object_put(obj);
 			return NULL;
