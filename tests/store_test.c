@@ -1,0 +1,1067 @@
+/*
+ * store_test: the SQLite store on a database in the test's work directory
+ * (lib/store.c, device.c, sms.c, evlog.c, stats.c): schema version checks,
+ * devices and tokens, heartbeats with their events and counters, SMS
+ * deduplication and paging, the event log and the liveness sweep.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <atf-c.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "goip.h"
+
+#define DB	"goip.db"
+
+/* A fresh database with the whole schema. */
+static struct store *
+db_new(void)
+{
+	struct store	*st;
+	char		*cause = NULL;
+	int		 applied;
+
+	st = store_open(DB, 1000, STORE_OPEN_CREATE, &cause);
+	ATF_REQUIRE_MSG(st != NULL, "store_open: %s", cause);
+	ATF_REQUIRE_MSG(store_migrate(st, &applied, &cause) == 0,
+	    "store_migrate: %s", cause);
+	ATF_REQUIRE_EQ(applied, nmigrations);
+	return st;
+}
+
+/* Run SQL, failing the case on error. */
+static void
+db_exec(struct store *st, const char *sql)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK)
+		atf_tc_fail("%s: %s", sql, err);
+}
+
+/* The integer answer of SQL (one row, one column). */
+static int64_t
+db_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 v;
+
+	ATF_REQUIRE_MSG(sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) ==
+	    SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(st->db));
+	ATF_REQUIRE_MSG(sqlite3_step(stmt) == SQLITE_ROW, "%s: no row", sql);
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* Register device ID, writing its token to TOKEN; return its row id. */
+static int64_t
+dev_add(struct store *st, const char *id, char *token)
+{
+	char	*cause = NULL, idbuf[80];
+	int64_t	 rowid;
+
+	ATF_REQUIRE_MSG(device_add(st, id, NULL, token, GOIP_TOKEN_LEN + 1,
+	    &cause) == STORE_OK, "device_add %s: %s", id, cause);
+	ATF_REQUIRE(device_by_token(st, token, &rowid, idbuf, sizeof(idbuf),
+	    &cause) == STORE_OK);
+	ATF_REQUIRE_STREQ(idbuf, id);
+	return rowid;
+}
+
+/* Store heartbeat HB of device ROWID at NOW in its own transaction. */
+static int64_t
+beat(struct store *st, int64_t rowid, const struct heartbeat *hb, int64_t now,
+    int64_t history)
+{
+	char	*cause = NULL;
+	int64_t	 evid = 0;
+
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	ATF_REQUIRE_MSG(device_heartbeat(st, rowid, hb, now, history, &evid,
+	    &cause) == STORE_OK, "device_heartbeat: %s", cause);
+	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	return evid;
+}
+
+static void
+hb_init(struct heartbeat *hb)
+{
+	memset(hb, 0, sizeof(*hb));
+	hb->battery = hb->charging = hb->signal = -1;
+	hb->uptime = -1;
+	hb->nslots = -1;
+}
+
+/* Receive message MID (text TEXT) from device ROWID/ID in one transaction. */
+static int64_t
+recv_sms(struct store *st, int64_t rowid, const char *id, const char *mid,
+    const char *text, int *dup)
+{
+	struct sms_in	 s;
+	char		*cause = NULL;
+	int64_t		 smsid = 0, evid = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.message_id = mid;
+	s.slot = 1;
+	s.from = "+447700900123";
+	s.to = "+48500100200";
+	s.text = text;
+	s.textlen = strlen(text);
+	s.received_at = 1795601698000LL;
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	ATF_REQUIRE_MSG(sms_receive(st, rowid, id, &s, util_now_ms(), &smsid,
+	    dup, &evid, &cause) == STORE_OK, "sms_receive: %s", cause);
+	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	return smsid;
+}
+
+/* Integer member PATH ("a.b") of OBJ. */
+static int64_t
+jint(struct json_object *obj, const char *a, const char *b)
+{
+	struct json_object	*v;
+
+	ATF_REQUIRE_MSG(json_object_object_get_ex(obj, a, &v), "no %s", a);
+	if (b != NULL)
+		ATF_REQUIRE_MSG(json_object_object_get_ex(v, b, &v), "no %s.%s",
+		    a, b);
+	return json_object_get_int64(v);
+}
+
+static const char *
+jstr(struct json_object *obj, const char *key)
+{
+	struct json_object	*v;
+
+	ATF_REQUIRE_MSG(json_object_object_get_ex(obj, key, &v), "no %s", key);
+	return json_object_get_string(v);
+}
+
+/* The stats object now; the caller puts it. */
+static struct json_object *
+stats(struct store *st)
+{
+	struct json_object	*o;
+	char			*cause = NULL;
+
+	o = stats_json(st, util_now_ms(), &cause);
+	ATF_REQUIRE_MSG(o != NULL, "stats_json: %s", cause);
+	return o;
+}
+
+ATF_TC(store_open__missing_file);
+ATF_TC_HEAD(store_open__missing_file, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "store_open refuses a missing file "
+	    "unless asked to create it");
+}
+ATF_TC_BODY(store_open__missing_file, tc)
+{
+	char	*cause = NULL;
+
+	ATF_CHECK(store_open("none.db", 100, STORE_OPEN_CHECK, &cause) ==
+	    NULL);
+	ATF_REQUIRE(cause != NULL);
+	ATF_CHECK(strstr(cause, "none.db") != NULL);
+	free(cause);
+	cause = NULL;
+	ATF_CHECK(store_open("none.db", 100, STORE_OPEN_ANY, &cause) == NULL);
+	free(cause);
+	ATF_CHECK(access("none.db", F_OK) == -1);
+}
+
+ATF_TC(store_open__no_schema);
+ATF_TC_HEAD(store_open__no_schema, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a database without schema is "
+	    "refused with a hint to run goipctl init");
+}
+ATF_TC_BODY(store_open__no_schema, tc)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	st = store_open(DB, 100, STORE_OPEN_CREATE, &cause);
+	ATF_REQUIRE_MSG(st != NULL, "%s", cause);
+	ATF_CHECK_EQ(store_version(st), 0);
+	store_close(st);
+	ATF_CHECK(store_open(DB, 100, STORE_OPEN_CHECK, &cause) == NULL);
+	ATF_REQUIRE(cause != NULL);
+	ATF_CHECK_MSG(strstr(cause, "goipctl init") != NULL, "%s", cause);
+	free(cause);
+	store_close(NULL);
+}
+
+ATF_TC(store_migrate__fresh_and_again);
+ATF_TC_HEAD(store_migrate__fresh_and_again, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "store_migrate applies every "
+	    "migration once, sets the version, and applies nothing the "
+	    "second time; the database is then in WAL mode");
+}
+ATF_TC_BODY(store_migrate__fresh_and_again, tc)
+{
+	struct store	*st;
+	char		*cause = NULL;
+	int		 applied = -1;
+
+	st = db_new();
+	ATF_CHECK_EQ(store_version(st), nmigrations);
+	ATF_CHECK(store_migrate(st, &applied, &cause) == 0);
+	ATF_CHECK_EQ(applied, 0);
+	store_close(st);
+	st = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
+	ATF_REQUIRE_MSG(st != NULL, "%s", cause);
+	ATF_CHECK(store_check_version(st, &cause) == 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM pragma_journal_mode "
+	    "WHERE journal_mode = 'wal'"), 1);
+	ATF_CHECK_EQ(db_int(st, "PRAGMA foreign_keys"), 1);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name IN ('devices', 'sim_slots', 'heartbeats', 'sms', 'events', "
+	    "'counters', 'daily_counters')"), 7);
+	store_close(st);
+}
+
+ATF_TC(store_open__newer_schema_refused);
+ATF_TC_HEAD(store_open__newer_schema_refused, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a schema newer than the program is "
+	    "refused by store_open and store_migrate; an older one asks for "
+	    "goipctl migrate");
+}
+ATF_TC_BODY(store_open__newer_schema_refused, tc)
+{
+	struct store	*st;
+	char		*cause = NULL, sql[64];
+	int		 applied;
+
+	st = db_new();
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    nmigrations + 1);
+	db_exec(st, sql);
+	store_close(st);
+
+	ATF_CHECK(store_open(DB, 100, STORE_OPEN_CHECK, &cause) == NULL);
+	ATF_REQUIRE(cause != NULL);
+	ATF_CHECK_MSG(strstr(cause, "newer than this program") != NULL, "%s",
+	    cause);
+	free(cause);
+	cause = NULL;
+
+	st = store_open(DB, 100, STORE_OPEN_ANY, &cause);
+	ATF_REQUIRE_MSG(st != NULL, "%s", cause);
+	ATF_CHECK(store_migrate(st, &applied, &cause) == -1);
+	ATF_REQUIRE(cause != NULL);
+	ATF_CHECK(strstr(cause, "newer") != NULL);
+	free(cause);
+	cause = NULL;
+	ATF_CHECK_EQ(store_version(st), nmigrations + 1);
+
+	if (nmigrations > 1) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    nmigrations - 1);
+		db_exec(st, sql);
+		store_close(st);
+		ATF_CHECK(store_open(DB, 100, STORE_OPEN_CHECK, &cause) ==
+		    NULL);
+		ATF_REQUIRE(cause != NULL);
+		ATF_CHECK(strstr(cause, "goipctl migrate") != NULL);
+		free(cause);
+	} else
+		store_close(st);
+}
+
+ATF_TC(store_begin__busy);
+ATF_TC_HEAD(store_begin__busy, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a writer meeting another's write "
+	    "lock past its busy timeout gets STORE_BUSY, then succeeds once "
+	    "the lock is gone");
+}
+ATF_TC_BODY(store_begin__busy, tc)
+{
+	struct store	*a, *b;
+	char		*cause = NULL;
+	int64_t		 t0;
+
+	a = db_new();
+	b = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
+	ATF_REQUIRE_MSG(b != NULL, "%s", cause);
+	ATF_REQUIRE(store_begin(a, &cause) == STORE_OK);
+	t0 = util_now_ms();
+	ATF_CHECK(store_begin(b, &cause) == STORE_BUSY);
+	ATF_CHECK_MSG(util_now_ms() - t0 >= 90, "gave up after %lld ms",
+	    (long long)(util_now_ms() - t0));
+	ATF_REQUIRE(cause != NULL);
+	ATF_CHECK_STREQ(cause, "database busy");
+	free(cause);
+	cause = NULL;
+	/* Readers are not blocked by the writer (WAL). */
+	ATF_CHECK_EQ(db_int(b, "SELECT count(*) FROM devices"), 0);
+	store_rollback(a);
+	ATF_CHECK(store_begin(b, &cause) == STORE_OK);
+	ATF_CHECK(store_commit(b, &cause) == STORE_OK);
+	store_close(b);
+	store_close(a);
+}
+
+ATF_TC(device_add__token_and_hash);
+ATF_TC_HEAD(device_add__token_and_hash, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "device_add issues a 43-character "
+	    "base64url token, stores only its SHA-256, and refuses a "
+	    "duplicate id");
+}
+ATF_TC_BODY(device_add__token_and_hash, tc)
+{
+	struct store	*st;
+	char		 tok[GOIP_TOKEN_LEN + 1], tok2[GOIP_TOKEN_LEN + 1];
+	char		*cause = NULL, id[80];
+	int64_t		 rowid;
+	uint8_t		 h[32];
+	sqlite3_stmt	*stmt;
+	size_t		 i;
+
+	st = db_new();
+	ATF_REQUIRE(device_add(st, "goip-01", "Lab \xc5\xbc", tok, sizeof(tok),
+	    &cause) == STORE_OK);
+	ATF_CHECK_EQ(strlen(tok), GOIP_TOKEN_LEN);
+	for (i = 0; i < strlen(tok); i++)
+		ATF_CHECK_MSG(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		    "opqrstuvwxyz0123456789-_", tok[i]) != NULL,
+		    "token byte %zu is %c", i, tok[i]);
+
+	token_hash(tok, strlen(tok), h);
+	ATF_REQUIRE(sqlite3_prepare_v2(st->db, "SELECT token_hash, name, "
+	    "status FROM devices WHERE device_id = 'goip-01'", -1, &stmt,
+	    NULL) == SQLITE_OK);
+	ATF_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+	ATF_CHECK_EQ(sqlite3_column_bytes(stmt, 0), 32);
+	ATF_CHECK(memcmp(sqlite3_column_blob(stmt, 0), h, 32) == 0);
+	ATF_CHECK_STREQ((const char *)sqlite3_column_text(stmt, 1),
+	    "Lab \xc5\xbc");
+	ATF_CHECK_STREQ((const char *)sqlite3_column_text(stmt, 2), "offline");
+	sqlite3_finalize(stmt);
+	/* The token itself is nowhere in the database. */
+	ATF_REQUIRE(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM devices "
+	    "WHERE instr(token_hash, ?1) OR instr(name, ?1) OR "
+	    "instr(device_id, ?1)", -1, &stmt, NULL) == SQLITE_OK);
+	sqlite3_bind_text(stmt, 1, tok, -1, SQLITE_STATIC);
+	ATF_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+	ATF_CHECK_EQ(sqlite3_column_int(stmt, 0), 0);
+	sqlite3_finalize(stmt);
+
+	ATF_CHECK(device_by_token(st, tok, &rowid, id, sizeof(id), &cause) ==
+	    STORE_OK);
+	ATF_CHECK_STREQ(id, "goip-01");
+	ATF_CHECK(device_add(st, "goip-01", NULL, tok2, sizeof(tok2),
+	    &cause) == STORE_CONFLICT);
+	free(cause);
+	cause = NULL;
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices"), 1);
+	ATF_CHECK(device_add(st, "goip-02", NULL, tok2, sizeof(tok2),
+	    &cause) == STORE_OK);
+	ATF_CHECK(strcmp(tok, tok2) != 0);
+	ATF_CHECK(device_add(st, "goip-03", NULL, tok2, 10, &cause) ==
+	    STORE_ERROR);
+	free(cause);
+	store_close(st);
+}
+
+ATF_TC(device_by_token__unknown);
+ATF_TC_HEAD(device_by_token__unknown, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "device_by_token answers NOTFOUND "
+	    "for unknown, empty, truncated or extended tokens");
+}
+ATF_TC_BODY(device_by_token__unknown, tc)
+{
+	struct store	*st;
+	char		 tok[GOIP_TOKEN_LEN + 1], bad[GOIP_TOKEN_LEN + 8];
+	char		*cause = NULL, id[80] = "untouched";
+	int64_t		 rowid = -7;
+
+	st = db_new();
+	dev_add(st, "goip-01", tok);
+	ATF_CHECK(device_by_token(st, "", &rowid, id, sizeof(id), &cause) ==
+	    STORE_NOTFOUND);
+	ATF_CHECK(device_by_token(st, "nope", &rowid, id, sizeof(id), &cause)
+	    == STORE_NOTFOUND);
+	snprintf(bad, sizeof(bad), "%.*s", GOIP_TOKEN_LEN - 1, tok);
+	ATF_CHECK(device_by_token(st, bad, &rowid, id, sizeof(id), &cause) ==
+	    STORE_NOTFOUND);
+	snprintf(bad, sizeof(bad), "%sx", tok);
+	ATF_CHECK(device_by_token(st, bad, &rowid, id, sizeof(id), &cause) ==
+	    STORE_NOTFOUND);
+	snprintf(bad, sizeof(bad), "%s", tok);
+	bad[0] = bad[0] == 'A' ? 'B' : 'A';
+	ATF_CHECK(device_by_token(st, bad, &rowid, id, sizeof(id), &cause) ==
+	    STORE_NOTFOUND);
+	ATF_CHECK_EQ(rowid, -7);
+	ATF_CHECK_STREQ(id, "untouched");
+	ATF_CHECK(cause == NULL);
+	store_close(st);
+}
+
+ATF_TC(device_rotate_token__old_stops);
+ATF_TC_HEAD(device_rotate_token__old_stops, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "after device_rotate_token the new "
+	    "token works and the old one does not; an unknown id is "
+	    "NOTFOUND");
+}
+ATF_TC_BODY(device_rotate_token__old_stops, tc)
+{
+	struct store	*st;
+	char		 old[GOIP_TOKEN_LEN + 1], new[GOIP_TOKEN_LEN + 1];
+	char		*cause = NULL, id[80];
+	int64_t		 rowid, r;
+
+	st = db_new();
+	rowid = dev_add(st, "goip-01", old);
+	ATF_REQUIRE(device_rotate_token(st, "goip-01", new, sizeof(new),
+	    &cause) == STORE_OK);
+	ATF_CHECK(strcmp(old, new) != 0);
+	ATF_CHECK(device_by_token(st, old, &r, id, sizeof(id), &cause) ==
+	    STORE_NOTFOUND);
+	ATF_CHECK(device_by_token(st, new, &r, id, sizeof(id), &cause) ==
+	    STORE_OK);
+	ATF_CHECK_EQ(r, rowid);
+	ATF_CHECK(device_rotate_token(st, "goip-99", new, sizeof(new),
+	    &cause) == STORE_NOTFOUND);
+	store_close(st);
+}
+
+ATF_TC(device_remove__cascade);
+ATF_TC_HEAD(device_remove__cascade, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "device_remove deletes the device "
+	    "with its slots, history and SMS and updates the counters");
+}
+ATF_TC_BODY(device_remove__cascade, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	struct json_object	*o;
+	char			 tok[GOIP_TOKEN_LEN + 1], tok2[GOIP_TOKEN_LEN + 1];
+	char			*cause = NULL, id[80];
+	int64_t			 rowid, r;
+	int			 dup;
+
+	st = db_new();
+	rowid = dev_add(st, "goip-01", tok);
+	dev_add(st, "goip-02", tok2);
+	hb_init(&hb);
+	hb.nslots = 1;
+	hb.slots[0].slot = 1;
+	hb.slots[0].signal = -1;
+	beat(st, rowid, &hb, util_now_ms(), 100);
+	recv_sms(st, rowid, "goip-01", "m1", "hello", &dup);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "total"), 2);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 1);
+	json_object_put(o);
+
+	ATF_REQUIRE(device_remove(st, "goip-01", &cause) == STORE_OK);
+	ATF_CHECK(device_by_token(st, tok, &r, id, sizeof(id), &cause) ==
+	    STORE_NOTFOUND);
+	ATF_CHECK(device_lookup(st, "goip-01", &r, &cause) == STORE_NOTFOUND);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sim_slots"), 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 0);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "total"), 1);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 0);
+	ATF_CHECK_EQ(jint(o, "devices", "offline"), 1);
+	json_object_put(o);
+	ATF_CHECK(device_remove(st, "goip-01", &cause) == STORE_NOTFOUND);
+	ATF_CHECK(device_lookup(st, "goip-02", &r, &cause) == STORE_OK);
+	store_close(st);
+}
+
+ATF_TC(device_heartbeat__events_and_counters);
+ATF_TC_HEAD(device_heartbeat__events_and_counters, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "the first heartbeat sets the device "
+	    "online with a status-change and a heartbeat event; later ones "
+	    "only a heartbeat event; stats_json counts online devices");
+}
+ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	struct event		 ev[8];
+	struct json_object	*o, *slots, *s;
+	char			 tok[GOIP_TOKEN_LEN + 1];
+	char			*cause = NULL;
+	int64_t			 rowid, now, evid;
+	int			 n;
+
+	st = db_new();
+	rowid = dev_add(st, "goip-01", tok);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "total"), 1);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 0);
+	ATF_CHECK_EQ(jint(o, "devices", "offline"), 1);
+	json_object_put(o);
+
+	hb_init(&hb);
+	hb.battery = 87;
+	hb.charging = 1;
+	hb.signal = 74;
+	hb.firmware = "GST1610-1.01";
+	hb.uptime = 86400;
+	hb.nslots = 2;
+	hb.slots[0] = (struct hb_slot){ 1, "ready", "PLAY", "+48500100200",
+	    "8948000000000000001", "260060000000001", 71, "home" };
+	hb.slots[1] = (struct hb_slot){ 2, "absent", NULL, NULL, NULL, NULL,
+	    -1, NULL };
+	now = util_now_ms();
+	evid = beat(st, rowid, &hb, now, 1000);
+
+	n = evlog_read(st, 0, 8, ev, 8, &cause);
+	ATF_REQUIRE_EQ_MSG(n, 2, "%d events: %s", n, cause);
+	ATF_CHECK(ev[0].type == EVENT_DEVICE_STATUS_CHANGE);
+	ATF_CHECK_STREQ(ev[0].device, "goip-01");
+	ATF_CHECK(strstr(ev[0].payload, "\"status\":\"online\"") != NULL);
+	ATF_CHECK(strstr(ev[0].payload, "\"previousStatus\":\"offline\"") !=
+	    NULL);
+	ATF_CHECK(ev[1].type == EVENT_DEVICE_HEARTBEAT);
+	ATF_CHECK_EQ(ev[1].id, evid);
+	ATF_CHECK(ev[1].id > ev[0].id);
+	ATF_CHECK(strstr(ev[1].payload, "\"battery\":87") != NULL);
+	ATF_CHECK(strstr(ev[1].payload, "eventId") == NULL);
+	ATF_CHECK_EQ(ev[1].payloadlen, strlen(ev[1].payload));
+	evlog_clear(ev, n);
+
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 1);
+	ATF_CHECK_EQ(jint(o, "devices", "offline"), 0);
+	json_object_put(o);
+
+	o = device_json(st, rowid, 1, &cause);
+	ATF_REQUIRE_MSG(o != NULL, "%s", cause);
+	ATF_CHECK_STREQ(jstr(o, "deviceId"), "goip-01");
+	ATF_CHECK_STREQ(jstr(o, "status"), "online");
+	ATF_CHECK_EQ(jint(o, "battery", NULL), 87);
+	ATF_CHECK_EQ(jint(o, "signal", NULL), 74);
+	ATF_CHECK_EQ(jint(o, "uptime", NULL), 86400);
+	ATF_CHECK_STREQ(jstr(o, "firmware"), "GST1610-1.01");
+	ATF_CHECK_STREQ(jstr(o, "charging"), "true");
+	ATF_REQUIRE(json_object_object_get_ex(o, "simSlots", &slots));
+	ATF_REQUIRE_EQ(json_object_array_length(slots), 2);
+	s = json_object_array_get_idx(slots, 0);
+	ATF_CHECK_EQ(jint(s, "slot", NULL), 1);
+	ATF_CHECK_STREQ(jstr(s, "status"), "ready");
+	ATF_CHECK_STREQ(jstr(s, "operator"), "PLAY");
+	ATF_CHECK_STREQ(jstr(s, "phoneNumber"), "+48500100200");
+	ATF_CHECK_STREQ(jstr(s, "iccid"), "8948000000000000001");
+	ATF_CHECK_STREQ(jstr(s, "imsi"), "260060000000001");
+	ATF_CHECK_EQ(jint(s, "signal", NULL), 71);
+	ATF_CHECK_STREQ(jstr(s, "registration"), "home");
+	s = json_object_array_get_idx(slots, 1);
+	ATF_CHECK_STREQ(jstr(s, "status"), "absent");
+	ATF_CHECK(json_object_object_get_ex(s, "operator", &slots) &&
+	    slots == NULL);
+	ATF_REQUIRE(json_object_object_get_ex(o, "history", &slots));
+	ATF_CHECK_EQ(json_object_array_length(slots), 1);
+	json_object_put(o);
+
+	/* Online already: one heartbeat event, no status change. */
+	hb.battery = 50;
+	hb.nslots = -1;			/* simSlots absent: slots kept */
+	beat(st, rowid, &hb, now + 1000, 1000);
+	n = evlog_read(st, evid, 8, ev, 8, &cause);
+	ATF_REQUIRE_EQ(n, 1);
+	ATF_CHECK(ev[0].type == EVENT_DEVICE_HEARTBEAT);
+	evlog_clear(ev, n);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sim_slots"), 2);
+	ATF_CHECK_EQ(db_int(st, "SELECT battery FROM devices"), 50);
+
+	hb.nslots = 0;			/* simSlots: [] clears them */
+	beat(st, rowid, &hb, now + 2000, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sim_slots"), 0);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 1);
+	json_object_put(o);
+	store_close(st);
+}
+
+ATF_TC(device_heartbeat__history_bounded);
+ATF_TC_HEAD(device_heartbeat__history_bounded, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "heartbeat history keeps the newest "
+	    "heartbeat_history rows per device");
+}
+ATF_TC_BODY(device_heartbeat__history_bounded, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	char			 tok[GOIP_TOKEN_LEN + 1];
+	int64_t			 a, b, now;
+	int			 i;
+
+	st = db_new();
+	a = dev_add(st, "goip-01", tok);
+	b = dev_add(st, "goip-02", tok);
+	hb_init(&hb);
+	now = util_now_ms();
+	for (i = 0; i < 10; i++) {
+		hb.battery = i;
+		beat(st, a, &hb, now + i, 3);
+		beat(st, b, &hb, now + i, 5);
+	}
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats WHERE "
+	    "device = 1"), 3);
+	ATF_CHECK_EQ(db_int(st, "SELECT min(battery) FROM heartbeats WHERE "
+	    "device = 1"), 7);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats WHERE "
+	    "device = 2"), 5);
+	ATF_CHECK_EQ(db_int(st, "SELECT max(battery) FROM heartbeats WHERE "
+	    "device = 2"), 9);
+	store_close(st);
+}
+
+ATF_TC(device_heartbeat__unknown_device);
+ATF_TC_HEAD(device_heartbeat__unknown_device, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a heartbeat for a row id that does "
+	    "not exist is NOTFOUND and stores nothing");
+}
+ATF_TC_BODY(device_heartbeat__unknown_device, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	char			*cause = NULL;
+	int64_t			 evid = 0;
+
+	st = db_new();
+	hb_init(&hb);
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	ATF_CHECK(device_heartbeat(st, 42, &hb, util_now_ms(), 10, &evid,
+	    &cause) == STORE_NOTFOUND);
+	store_rollback(st);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 0);
+	ATF_CHECK(device_json(st, 42, 1, &cause) == NULL);
+	ATF_CHECK(cause == NULL);
+	store_close(st);
+}
+
+ATF_TC(sms_receive__dedup);
+ATF_TC_HEAD(sms_receive__dedup, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a retried messageId stores nothing "
+	    "and returns the original id; the same messageId from another "
+	    "device is a new message; counters and events follow");
+}
+ATF_TC_BODY(sms_receive__dedup, tc)
+{
+	static const char text[] = "Za\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87 "
+	    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xf0\x9f\x9a\x80 "
+	    "<script>alert(1)</script> '); DROP TABLE sms;--";
+	struct store		*st;
+	struct json_object	*o;
+	char			 tok[GOIP_TOKEN_LEN + 1];
+	char			*cause = NULL;
+	int64_t			 a, b, id1, id2, id3, last;
+	int			 dup = -1;
+
+	st = db_new();
+	a = dev_add(st, "goip-01", tok);
+	b = dev_add(st, "goip-02", tok);
+	id1 = recv_sms(st, a, "goip-01", "in-1", text, &dup);
+	ATF_CHECK_EQ(dup, 0);
+	last = evlog_last(st, &cause);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events WHERE type = "
+	    "'sms-received'"), 1);
+
+	id2 = recv_sms(st, a, "goip-01", "in-1", "different text", &dup);
+	ATF_CHECK_EQ(dup, 1);
+	ATF_CHECK_EQ(id2, id1);
+	ATF_CHECK_EQ(evlog_last(st, &cause), last);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 1);
+
+	id3 = recv_sms(st, b, "goip-02", "in-1", "from b", &dup);
+	ATF_CHECK_EQ(dup, 0);
+	ATF_CHECK(id3 != id1);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 2);
+
+	o = sms_json(st, id1, &cause);
+	ATF_REQUIRE_MSG(o != NULL, "%s", cause);
+	ATF_CHECK_STREQ(jstr(o, "text"), text);
+	ATF_CHECK_STREQ(jstr(o, "deviceId"), "goip-01");
+	ATF_CHECK_STREQ(jstr(o, "direction"), "in");
+	ATF_CHECK_STREQ(jstr(o, "from"), "+447700900123");
+	ATF_CHECK_STREQ(jstr(o, "to"), "+48500100200");
+	ATF_CHECK_STREQ(jstr(o, "receivedAt"), "2026-11-25T10:14:58.000Z");
+	ATF_CHECK_STREQ(jstr(o, "status"), "received");
+	ATF_CHECK_EQ(jint(o, "slot", NULL), 1);
+	ATF_CHECK_EQ(jint(o, "id", NULL), id1);
+	json_object_put(o);
+	ATF_CHECK(sms_json(st, 999, &cause) == NULL);
+	ATF_CHECK(cause == NULL);
+
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "sms", "received"), 2);
+	ATF_CHECK_EQ(jint(o, "sms", "receivedToday"), 2);
+	json_object_put(o);
+	store_close(st);
+}
+
+ATF_TC(sms_list_json__paging);
+ATF_TC_HEAD(sms_list_json__paging, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "sms_list_json pages newest first by "
+	    "id with before= and filters by device and direction");
+}
+ATF_TC_BODY(sms_list_json__paging, tc)
+{
+	struct store		*st;
+	struct json_object	*arr;
+	char			 tok[GOIP_TOKEN_LEN + 1], mid[16];
+	char			*cause = NULL;
+	int64_t			 a, b, ids[10], before;
+	int			 dup, i, page, n;
+
+	st = db_new();
+	a = dev_add(st, "goip-01", tok);
+	b = dev_add(st, "goip-02", tok);
+	for (i = 0; i < 10; i++) {
+		snprintf(mid, sizeof(mid), "m%d", i);
+		ids[i] = recv_sms(st, i % 3 == 0 ? b : a, i % 3 == 0 ?
+		    "goip-02" : "goip-01", mid, mid, &dup);
+	}
+	/* All, 4 per page: 4, 4, 2, then empty. */
+	before = 0;
+	for (page = 0; page < 4; page++) {
+		arr = sms_list_json(st, -1, NULL, 4, before, &cause);
+		ATF_REQUIRE_MSG(arr != NULL, "%s", cause);
+		n = (int)json_object_array_length(arr);
+		ATF_CHECK_EQ(n, page < 2 ? 4 : page == 2 ? 2 : 0);
+		for (i = 0; i < n; i++)
+			ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, i),
+			    "id", NULL), ids[9 - page * 4 - i]);
+		if (n > 0)
+			before = jint(json_object_array_get_idx(arr, n - 1),
+			    "id", NULL);
+		json_object_put(arr);
+	}
+	/* Device goip-02 has m0, m3, m6, m9. */
+	arr = sms_list_json(st, b, NULL, 100, 0, &cause);
+	ATF_REQUIRE(arr != NULL);
+	ATF_REQUIRE_EQ(json_object_array_length(arr), 4);
+	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 0), "id", NULL),
+	    ids[9]);
+	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 3), "id", NULL),
+	    ids[0]);
+	json_object_put(arr);
+	arr = sms_list_json(st, b, "in", 2, ids[6], &cause);
+	ATF_REQUIRE(arr != NULL);
+	ATF_REQUIRE_EQ(json_object_array_length(arr), 2);
+	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 0), "id", NULL),
+	    ids[3]);
+	json_object_put(arr);
+	arr = sms_list_json(st, a, "out", 100, 0, &cause);
+	ATF_REQUIRE(arr != NULL);
+	ATF_CHECK_EQ(json_object_array_length(arr), 0);
+	json_object_put(arr);
+	arr = sms_list_json(st, -1, "in", 100, 0, &cause);
+	ATF_REQUIRE(arr != NULL);
+	ATF_CHECK_EQ(json_object_array_length(arr), 10);
+	json_object_put(arr);
+	/* before= the oldest id: nothing older. */
+	arr = sms_list_json(st, -1, NULL, 100, ids[0], &cause);
+	ATF_REQUIRE(arr != NULL);
+	ATF_CHECK_EQ(json_object_array_length(arr), 0);
+	json_object_put(arr);
+	store_close(st);
+}
+
+/* Append N events of type TYPE for DEVICE in one transaction. */
+static int64_t
+append(struct store *st, enum event_type type, const char *device, int n)
+{
+	struct json_object	*o;
+	char			*cause = NULL;
+	int64_t			 id = -1;
+	int			 i;
+
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	for (i = 0; i < n; i++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "n", json_object_new_int(i));
+		json_object_object_add(o, "t", json_object_new_string(
+		    "a/b \xc5\xbc \"q\""));
+		id = evlog_append(st, type, device, o, &cause);
+		json_object_put(o);
+		ATF_REQUIRE_MSG(id > 0, "evlog_append: %s", cause);
+	}
+	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	return id;
+}
+
+ATF_TC(evlog_read__order_and_limits);
+ATF_TC_HEAD(evlog_read__order_and_limits, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "evlog_read returns events after a "
+	    "cursor in id order, bounded by the limit and the array, with "
+	    "their type, device and payload; unknown types are skipped");
+}
+ATF_TC_BODY(evlog_read__order_and_limits, tc)
+{
+	struct store	*st;
+	struct event	 ev[16];
+	char		*cause = NULL;
+	int64_t		 last;
+	int		 n, i;
+
+	st = db_new();
+	ATF_CHECK_EQ(evlog_last(st, &cause), 0);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
+	ATF_CHECK_EQ(evlog_read(st, 0, 10, ev, 16, &cause), 0);
+
+	append(st, EVENT_SMS_RECEIVED, "goip-01", 5);
+	last = append(st, EVENT_SMS_STATUS, NULL, 3);
+	ATF_CHECK_EQ(last, 8);
+	ATF_CHECK_EQ(evlog_last(st, &cause), 8);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
+
+	n = evlog_read(st, 0, 100, ev, 16, &cause);
+	ATF_REQUIRE_EQ(n, 8);
+	for (i = 0; i < n; i++)
+		ATF_CHECK_EQ(ev[i].id, i + 1);
+	ATF_CHECK(ev[0].type == EVENT_SMS_RECEIVED);
+	ATF_CHECK_STREQ(ev[0].device, "goip-01");
+	ATF_CHECK_STREQ(ev[0].payload,
+	    "{\"n\":0,\"t\":\"a/b \xc5\xbc \\\"q\\\"\"}");
+	ATF_CHECK(ev[5].type == EVENT_SMS_STATUS);
+	ATF_CHECK_STREQ(ev[5].device, "");
+	ATF_CHECK(ev[0].at > 0 && ev[0].at <= util_now_ms());
+	evlog_clear(ev, n);
+	ATF_CHECK(ev[0].payload == NULL);
+
+	n = evlog_read(st, 3, 2, ev, 16, &cause);
+	ATF_REQUIRE_EQ(n, 2);
+	ATF_CHECK_EQ(ev[0].id, 4);
+	ATF_CHECK_EQ(ev[1].id, 5);
+	evlog_clear(ev, n);
+	n = evlog_read(st, 0, 100, ev, 3, &cause);
+	ATF_CHECK_EQ(n, 3);
+	evlog_clear(ev, n);
+	ATF_CHECK_EQ(evlog_read(st, 8, 100, ev, 16, &cause), 0);
+
+	/* A row of a type this program does not know is skipped. */
+	db_exec(st, "INSERT INTO events(at, type, device, payload) VALUES "
+	    "(1, 'from-the-future', NULL, '{}')");
+	append(st, EVENT_DEVICE_HEARTBEAT, "goip-01", 1);
+	n = evlog_read(st, 8, 100, ev, 16, &cause);
+	ATF_REQUIRE_EQ(n, 1);
+	ATF_CHECK_EQ(ev[0].id, 10);
+	ATF_CHECK(ev[0].type == EVENT_DEVICE_HEARTBEAT);
+	evlog_clear(ev, n);
+	store_close(st);
+}
+
+ATF_TC(evlog_type_name__table);
+ATF_TC_HEAD(evlog_type_name__table, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "event type names are the Socket.IO "
+	    "event names and look up back to their type");
+}
+ATF_TC_BODY(evlog_type_name__table, tc)
+{
+	static const char *const names[] = { "device-heartbeat",
+	    "device-status-change", "sms-received", "sms-status",
+	    "stats-update" };
+	int	 i;
+
+	for (i = 0; i < EVENT_TYPE__MAX; i++) {
+		ATF_CHECK_STREQ(evlog_type_name(i), names[i]);
+		ATF_CHECK_EQ(evlog_type_lookup(names[i]), i);
+	}
+	ATF_CHECK_EQ(evlog_type_lookup("nope"), -1);
+	ATF_CHECK_STREQ(evlog_type_name(EVENT_TYPE__MAX), "unknown");
+}
+
+ATF_TC(evlog_prune__autoincrement_survives);
+ATF_TC_HEAD(evlog_prune__autoincrement_survives, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "evlog_prune deletes old events but "
+	    "keeps the newest; after the whole log is emptied the cursor "
+	    "(evlog_last) is kept and new ids continue after it");
+}
+ATF_TC_BODY(evlog_prune__autoincrement_survives, tc)
+{
+	struct store	*st;
+	struct event	 ev[4];
+	char		*cause = NULL;
+	int64_t		 n, id;
+
+	st = db_new();
+	append(st, EVENT_SMS_RECEIVED, "goip-01", 20);
+	/* Nothing is older than the epoch. */
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(evlog_prune(st, 0, &cause), 0);
+	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
+
+	/* Everything is older than the future, but the newest stays. */
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	n = evlog_prune(st, util_now_ms() + 60000, &cause);
+	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(n, 19);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 20);
+	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 1);
+
+	/* Empty the log by hand: the sequence survives. */
+	db_exec(st, "DELETE FROM events");
+	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 21);
+	ATF_CHECK_EQ(evlog_read(st, 0, 4, ev, 4, &cause), 0);
+	store_close(st);
+
+	/* ... across a reopen too, and new ids continue after it. */
+	st = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
+	ATF_REQUIRE(st != NULL);
+	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
+	id = append(st, EVENT_SMS_STATUS, NULL, 1);
+	ATF_CHECK_EQ(id, 21);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 21);
+	ATF_CHECK_EQ(evlog_last(st, &cause), 21);
+	ATF_REQUIRE_EQ(evlog_read(st, 20, 4, ev, 4, &cause), 1);
+	ATF_CHECK_EQ(ev[0].id, 21);
+	evlog_clear(ev, 1);
+	store_close(st);
+}
+
+ATF_TC(device_sweep__marks_silent_offline);
+ATF_TC_HEAD(device_sweep__marks_silent_offline, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "device_sweep marks offline the "
+	    "devices silent longer than offline_after, once, with a "
+	    "status-change event, and leaves the others online");
+}
+ATF_TC_BODY(device_sweep__marks_silent_offline, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	struct json_object	*o;
+	struct event		 ev[8];
+	char			 tok[GOIP_TOKEN_LEN + 1];
+	char			*cause = NULL;
+	int64_t			 a, b, now, evid = 0, before;
+	int			 n;
+
+	st = db_new();
+	a = dev_add(st, "goip-01", tok);
+	b = dev_add(st, "goip-02", tok);
+	hb_init(&hb);
+	now = util_now_ms();
+	beat(st, a, &hb, now - 100000, 100);
+	beat(st, b, &hb, now - 10000, 100);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 2);
+	json_object_put(o);
+	before = evlog_last(st, &cause);
+
+	n = device_sweep(st, now, 90000, &evid, &cause);
+	ATF_REQUIRE_EQ_MSG(n, 1, "device_sweep: %d %s", n, cause);
+	ATF_CHECK_EQ(evid, before + 1);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices WHERE "
+	    "device_id = 'goip-01' AND status = 'offline'"), 1);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices WHERE "
+	    "device_id = 'goip-02' AND status = 'online'"), 1);
+	ATF_REQUIRE_EQ(evlog_read(st, before, 8, ev, 8, &cause), 1);
+	ATF_CHECK(ev[0].type == EVENT_DEVICE_STATUS_CHANGE);
+	ATF_CHECK_STREQ(ev[0].device, "goip-01");
+	ATF_CHECK(strstr(ev[0].payload, "\"status\":\"offline\"") != NULL);
+	ATF_CHECK(strstr(ev[0].payload, "\"previousStatus\":\"online\"") !=
+	    NULL);
+	evlog_clear(ev, 1);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 1);
+	ATF_CHECK_EQ(jint(o, "devices", "offline"), 1);
+	json_object_put(o);
+
+	/* Nothing more to do: no change, no event. */
+	ATF_CHECK_EQ(device_sweep(st, now, 90000, &evid, &cause), 0);
+	ATF_CHECK_EQ(evlog_last(st, &cause), before + 1);
+
+	/* A heartbeat brings it back online with a status change. */
+	beat(st, a, &hb, now, 100);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events WHERE type = "
+	    "'device-status-change' AND payload LIKE '%\"previousStatus\":"
+	    "\"offline\"%' AND device = 'goip-01'"), 2);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 2);
+	json_object_put(o);
+
+	/* Much later, both are silent. */
+	ATF_CHECK_EQ(device_sweep(st, now + 1000000, 90000, &evid, &cause),
+	    2);
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 0);
+	ATF_CHECK_EQ(jint(o, "devices", "offline"), 2);
+	json_object_put(o);
+	store_close(st);
+}
+
+ATF_TC(stats_json__shape);
+ATF_TC_HEAD(stats_json__shape, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "stats_json of an empty database has "
+	    "every documented counter at zero");
+}
+ATF_TC_BODY(stats_json__shape, tc)
+{
+	static const char *const smskeys[] = { "received", "receivedToday",
+	    "sent", "delivered", "failed", "queued" };
+	struct store		*st;
+	struct json_object	*o;
+	size_t			 i;
+
+	st = db_new();
+	o = stats(st);
+	ATF_CHECK_EQ(jint(o, "devices", "total"), 0);
+	ATF_CHECK_EQ(jint(o, "devices", "online"), 0);
+	ATF_CHECK_EQ(jint(o, "devices", "offline"), 0);
+	for (i = 0; i < sizeof(smskeys) / sizeof(smskeys[0]); i++)
+		ATF_CHECK_EQ_MSG(jint(o, "sms", smskeys[i]), 0, "%s",
+		    smskeys[i]);
+	json_object_put(o);
+	store_close(st);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, store_open__missing_file);
+	ATF_TP_ADD_TC(tp, store_open__no_schema);
+	ATF_TP_ADD_TC(tp, store_migrate__fresh_and_again);
+	ATF_TP_ADD_TC(tp, store_open__newer_schema_refused);
+	ATF_TP_ADD_TC(tp, store_begin__busy);
+	ATF_TP_ADD_TC(tp, device_add__token_and_hash);
+	ATF_TP_ADD_TC(tp, device_by_token__unknown);
+	ATF_TP_ADD_TC(tp, device_rotate_token__old_stops);
+	ATF_TP_ADD_TC(tp, device_remove__cascade);
+	ATF_TP_ADD_TC(tp, device_heartbeat__events_and_counters);
+	ATF_TP_ADD_TC(tp, device_heartbeat__history_bounded);
+	ATF_TP_ADD_TC(tp, device_heartbeat__unknown_device);
+	ATF_TP_ADD_TC(tp, sms_receive__dedup);
+	ATF_TP_ADD_TC(tp, sms_list_json__paging);
+	ATF_TP_ADD_TC(tp, evlog_read__order_and_limits);
+	ATF_TP_ADD_TC(tp, evlog_type_name__table);
+	ATF_TP_ADD_TC(tp, evlog_prune__autoincrement_survives);
+	ATF_TP_ADD_TC(tp, device_sweep__marks_silent_offline);
+	ATF_TP_ADD_TC(tp, stats_json__shape);
+	return atf_no_error();
+}
