@@ -236,7 +236,7 @@ scenario_realtime_proxy()
 	json 'any(.[]; .event == "device-heartbeat" or .event == "device-status-change")'
 
 	# WebSocket upgrade through the proxy.
-	curl -s -i --http1.1 --max-time 3 -u "${CRED}" \
+	curl -s -i --http1.1 --max-time 2 -u "${CRED}" \
 	    -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
 	    -H 'Sec-WebSocket-Version: 13' \
 	    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
