@@ -109,16 +109,17 @@ export class Feed {
     const out = s.direction === 'out';
     const time = el('time', { text: shortTime(ms), attrs: { datetime: iso, title: longTime(ms) } });
     const cells = [el('td', { className: 'c-time' }, time)];
+    const party = el('td', { className: 'c-party' });
     if (this.showDevice) {
-      cells.push(el('td', { className: 'c-dev' },
+      party.append(
         el('a', { href: `#/device/${encodeURIComponent(s.deviceId)}`, text: s.deviceId }),
-        el('span', { className: 'muted small', text: s.slot ? ` slot ${s.slot}` : '' })));
+        el('span', { className: 'muted small', text: s.slot ? ` #${s.slot}` : '', attrs: { title: s.slot ? `SIM slot ${s.slot}` : null } }),
+        el('br'));
     } else {
       cells.push(el('td', { className: 'c-slot', text: s.slot ? String(s.slot) : '' }));
     }
-    const party = el('td', { className: 'c-party' },
-      el('span', { className: `dir ${out ? 'out' : 'in'}`, text: out ? 'to' : 'from' }),
-      ' ',
+    party.append(
+      el('span', { className: `dir ${out ? 'out' : 'in'}`, text: out ? 'to ' : 'from ' }),
       el('span', { className: 'num', text: (out ? s.to : s.from) || '' }));
     const statusEl = el('span', { className: 'badge sms-status' });
     party.append(' ', statusEl);

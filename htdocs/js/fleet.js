@@ -46,7 +46,11 @@ export function batteryNode(level, charging) {
   if (lvl !== null && lvl <= 15) fill.classList.add('low');
   meter.append(fill);
   wrap.append(meter, el('span', { className: 'num', text: pct(lvl) }));
-  if (charging) wrap.append(el('span', { className: 'charging', text: '⚡ charging' }));
+  if (charging) {
+    wrap.append(el('span', { className: 'charging', attrs: { title: 'charging' } },
+      el('span', { attrs: { 'aria-hidden': 'true' }, text: '⚡' }),
+      el('span', { className: 'visually-hidden', text: 'charging' })));
+  }
   return wrap;
 }
 

@@ -56,11 +56,12 @@ export function relTime(ms, now) {
 }
 
 const timeFmt = new Intl.DateTimeFormat(undefined, {
-  hour: '2-digit', minute: '2-digit', second: '2-digit',
+  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
 });
+const dateFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
   year: 'numeric', month: 'short', day: 'numeric',
-  hour: '2-digit', minute: '2-digit', second: '2-digit',
+  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
 });
 
 // shortTime(ms): the clock time for today, date and time otherwise.
@@ -69,7 +70,7 @@ export function shortTime(ms) {
   const d = new Date(ms);
   const now = new Date();
   if (d.toDateString() === now.toDateString()) return timeFmt.format(d);
-  return dateTimeFmt.format(d);
+  return `${dateFmt.format(d)} ${timeFmt.format(d)}`;
 }
 
 export function longTime(ms) {

@@ -1,0 +1,221 @@
+// dashboard.mjs: browser test cases of the dashboard, one per invocation:
+//
+//	node dashboard.mjs CASE
+//
+// run by tests/dashboard_test.sh against a stack it started (web server,
+// goip-cgi, goip-notifier); see lib.mjs for the environment.  Prints "ok"
+// and exits 0 when the case passes, prints the failure and the page's
+// console and exits 1 otherwise.
+//
+// Cases:
+//   load         the page loads with no console error, shows every device,
+//                the stats cards and "Real-time Connected"
+//   heartbeat    a posted heartbeat shows in its row within 1 s, no reload
+//   sms          a posted SMS shows at the top of the feed, text intact
+//   xss          an SMS "<img src=x onerror=alert(1)>" shows as that text,
+//                creates no element and runs nothing
+//   device       the device page joins and leaves the device room, draws
+//                both charts and follows heartbeats and SMS live
+//   restart      notifier stopped: indicator leaves "Real-time Connected",
+//                the page keeps updating by polling; restarted: back to
+//                "Real-time Connected", each SMS shown exactly once
+//   screenshots  fleet view, device page and phone-sized fleet view as PNG
+//                files in GOIP_ARTIFACTS
+
+import { execFileSync } from 'node:child_process';
+import {
+  run, open, waitConn, connState, heartbeat, sms, waitRow, rowText, feedIds, waitFeed,
+  screenshotPath, sleep, fail, TOKENS,
+} from './lib.mjs';
+
+const CONNECTED = 'Real-time Connected';
+const DOWN = ['Connecting...', 'Connection Error'];
+const devices = [...TOKENS.keys()].sort();
+if (devices.length === 0) fail('GOIP_TOKENS lists no device');
+const DEV = devices[0];
+
+function noErrors(log, what) {
+  if (log.errors.length > 0) fail(`${what}: console errors: ${log.errors.join(' / ')}`);
+  if (log.dialogs.length > 0) fail(`${what}: dialogs opened: ${log.dialogs.join(' / ')}`);
+}
+
+// Run a shell command of the test (stop or start the notifier).
+function shell(envName) {
+  const cmd = process.env[envName];
+  if (!cmd) fail(`${envName} is not set`);
+  execFileSync('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 30000 });
+}
+
+const cases = {
+  async load({ page, log }) {
+    await open(page);
+    await waitConn(page, CONNECTED);
+    for (const id of devices) {
+      if ((await rowText(page, id)) === null) fail(`no row for ${id}`);
+    }
+    const total = await page.$eval('#stat-devices-total', (e) => e.textContent);
+    if (total !== String(devices.length)) fail(`devices card shows "${total}", expected ${devices.length}`);
+    const heads = await page.$$eval('#fleet-table thead th[scope=col]', (t) => t.length);
+    if (heads < 7) fail(`fleet table has ${heads} column headers`);
+    await sleep(1500); // let late errors (a failed websocket upgrade) show
+    noErrors(log, 'load');
+    if ((await connState(page)) !== CONNECTED) fail(`indicator fell to "${await connState(page)}"`);
+  },
+
+  async heartbeat({ page, log }) {
+    await open(page);
+    await waitConn(page, CONNECTED);
+    await page.evaluate(() => { window.__noReload = 1; });
+    for (const [i, b] of [[0, 37], [1, 58], [2, 91]]) {
+      const sig = 20 + i;
+      await heartbeat(DEV, b, sig, { firmware: `FW-${b}` });
+      const ms = await waitRow(page, DEV, new RegExp(`${b}%.*\\| ${sig}%.*FW-${b}`), 1000);
+      console.log(`heartbeat ${i + 1}: shown after ${ms} ms`);
+    }
+    if ((await page.evaluate(() => window.__noReload)) !== 1) fail('the page reloaded');
+    // The row's "last seen" ticks from the heartbeat time.
+    const seen = await page.$eval(`#fleet-body tr[data-id="${DEV}"] time`, (t) => t.textContent);
+    if (!/just now|s ago/.test(seen)) fail(`last seen shows "${seen}"`);
+    noErrors(log, 'heartbeat');
+  },
+
+  async sms({ page, log }) {
+    await open(page);
+    await waitConn(page, CONNECTED);
+    const text = `Zażółć gęślą jaźń 🚀 ${Date.now()}`;
+    const r = await sms(DEV, text);
+    const ms = await waitFeed(page, r.id, 2000);
+    console.log(`sms ${r.id}: shown after ${ms} ms`);
+    const ids = await feedIds(page);
+    if (ids[0] !== r.id) fail(`newest feed row is ${ids[0]}, expected ${r.id}`);
+    const shown = await page.$eval(`#feed-body tr[data-id="${r.id}"] .sms-text`, (e) => e.textContent);
+    if (shown !== text) fail(`feed shows ${JSON.stringify(shown)}, expected ${JSON.stringify(text)}`);
+    noErrors(log, 'sms');
+  },
+
+  async xss({ page, log }) {
+    await open(page);
+    await waitConn(page, CONNECTED);
+    const payload = '<img src=x onerror=alert(1)>';
+    const r1 = await sms(DEV, payload);
+    const r2 = await sms(DEV, '<script>alert(2)</script><b>bold</b>', { from: '<img src=y onerror=alert(3)>' });
+    await waitFeed(page, r1.id, 2000);
+    await waitFeed(page, r2.id, 2000);
+    const shown = await page.$eval(`#feed-body tr[data-id="${r1.id}"] .sms-text`, (e) => e.textContent);
+    if (shown !== payload) fail(`feed shows ${JSON.stringify(shown)}, expected the literal payload`);
+    const injected = await page.$$eval('#feed-body img, #feed-body script, #feed-body b', (e) => e.length);
+    if (injected !== 0) fail(`${injected} elements were created from SMS text`);
+    // The device page renders the same messages.
+    await page.evaluate((id) => { location.hash = `#/device/${id}`; }, DEV);
+    await waitFeed(page, r1.id, 5000, '#dev-sms-body');
+    const injected2 = await page.$$eval('#view-device img, #view-device script', (e) => e.length);
+    if (injected2 !== 0) fail(`${injected2} elements were created on the device page`);
+    await sleep(500);
+    noErrors(log, 'xss');
+  },
+
+  async device({ page, log }) {
+    await heartbeat(DEV, 80, 60);
+    await open(page);
+    await waitConn(page, CONNECTED);
+    // Record what the page emits on its socket.
+    await page.evaluate(() => {
+      const s = window.goipDashboard.live.socket;
+      window.__emits = [];
+      const emit = s.emit.bind(s);
+      s.emit = (...a) => { window.__emits.push(a); return emit(...a); };
+    });
+    await page.click(`#fleet-body tr[data-id="${DEV}"] a`);
+    await page.waitForFunction((id) => document.getElementById('dev-id').textContent === id, DEV, { timeout: 5000 });
+    await page.waitForSelector('#chart-battery canvas', { timeout: 5000 });
+    await page.waitForSelector('#chart-signal canvas', { timeout: 5000 });
+    const t0 = Date.now();
+    await heartbeat(DEV, 42, 33);
+    await page.waitForFunction(() => /42%/.test(document.getElementById('dev-battery').textContent), null, { timeout: 1000, polling: 50 })
+      .catch(() => fail('device page did not show the heartbeat within 1 s'));
+    console.log(`device page heartbeat shown after ${Date.now() - t0} ms`);
+    const slots = await page.$$eval('#slots-body tr', (t) => t.length);
+    if (slots !== 2) fail(`slot table has ${slots} rows, expected 2`);
+    const r = await sms(DEV, 'device page message');
+    await waitFeed(page, r.id, 2000, '#dev-sms-body');
+    await page.goBack();
+    await page.waitForFunction(() => !document.getElementById('view-fleet').hidden, null, { timeout: 5000 });
+    const emits = await page.evaluate(() => window.__emits);
+    const joined = emits.some((a) => a[0] === 'join-device-room' && a[1] === DEV);
+    const left = emits.some((a) => a[0] === 'leave-device-room' && a[1] === DEV);
+    if (!joined || !left) fail(`emits were ${JSON.stringify(emits)}`);
+    noErrors(log, 'device');
+  },
+
+  async restart({ page }) {
+    await open(page);
+    await waitConn(page, CONNECTED);
+    const before = await sms(DEV, 'before the restart');
+    await waitFeed(page, before.id, 2000);
+
+    shell('GOIP_NOTIFIER_STOP');
+    await waitConn(page, DOWN, 15000);
+    console.log(`notifier stopped: indicator "${await connState(page)}"`);
+    const down = [];
+    await heartbeat(DEV, 23, 45, { firmware: 'FW-POLLED' });
+    for (let i = 0; i < 3; i++) down.push((await sms(DEV, `while down ${i}`)).id);
+    const ms = await waitRow(page, DEV, /23%.*FW-POLLED/, 15000);
+    console.log(`heartbeat shown by polling after ${ms} ms`);
+    for (const id of down) await waitFeed(page, id, 15000);
+    if (DOWN.indexOf(await connState(page)) < 0) fail('indicator claims a connection while the notifier is down');
+
+    shell('GOIP_NOTIFIER_START');
+    await waitConn(page, CONNECTED, 30000);
+    console.log('notifier restarted: Real-time Connected');
+    const after = [];
+    for (let i = 0; i < 2; i++) after.push((await sms(DEV, `after ${i}`)).id);
+    for (const id of after) await waitFeed(page, id, 2000);
+    await heartbeat(DEV, 64, 46, { firmware: 'FW-LIVE' });
+    await waitRow(page, DEV, /64%.*FW-LIVE/, 1000);
+    await sleep(1500); // give any duplicate (a replay) the time to show
+    const ids = await feedIds(page);
+    for (const id of [before.id, ...down, ...after]) {
+      const n = ids.filter((x) => x === id).length;
+      if (n !== 1) fail(`SMS ${id} is shown ${n} times`);
+    }
+    if (new Set(ids).size !== ids.length) fail(`the feed has duplicate rows: ${ids}`);
+    // Polling stopped: no /api/events request any more.
+    let polls = 0;
+    page.on('request', (rq) => { if (rq.url().includes('/api/events')) polls++; });
+    await sleep(3000);
+    if (polls > 0) fail(`${polls} /api/events requests after the socket came back`);
+    if ((await page.$eval('#conn-mode', (e) => e.hidden)) !== true) fail('"updating by polling" still shown');
+  },
+
+  async screenshots({ page, log }) {
+    // Some history for the charts and some messages for the feed.
+    for (let i = 0; i < 12; i++) {
+      await heartbeat(DEV, 95 - i * 6 + (i % 3) * 4, 55 + ((i * 17) % 30));
+      await sleep(60);
+    }
+    for (const id of devices.slice(1)) await heartbeat(id, 40 + id.length, 70, { charging: true });
+    const texts = ['Your code is 482913', 'Meeting moved to 15:30, see you there', 'Zażółć gęślą jaźń 🚀', '<img src=x onerror=alert(1)>'];
+    for (const t of texts) await sms(devices[devices.length - 1], t);
+    await open(page);
+    await waitConn(page, CONNECTED);
+    await sleep(800);
+    await page.screenshot({ path: screenshotPath('fleet.png') });
+    await page.evaluate((id) => { location.hash = `#/device/${id}`; }, DEV);
+    await page.waitForSelector('#chart-signal canvas', { timeout: 5000 });
+    await sleep(800);
+    await page.screenshot({ path: screenshotPath('device.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate(() => { location.hash = '#/'; });
+    await sleep(800);
+    await page.screenshot({ path: screenshotPath('fleet-phone.png') });
+    noErrors(log, 'screenshots');
+    console.log(`screenshots in ${screenshotPath('')}`);
+  },
+};
+
+const name = process.argv[2];
+if (!cases[name]) {
+  console.error(`usage: node dashboard.mjs ${Object.keys(cases).join('|')}`);
+  process.exit(2);
+}
+await run(cases[name]);
