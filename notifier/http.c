@@ -410,11 +410,13 @@ http_parse(struct conn *c)
 		evbuffer_drain(in, n);
 		if (c->toolarge != 0) {
 			c->keepalive = 0;
+			c->busy = 1;
 			http_reply(c, c->toolarge, "text/plain", "", 0, NULL);
 			return;
 		}
 		if (err != HPE_OK && err != HPE_PAUSED) {
 			c->keepalive = 0;
+			c->busy = 1;
 			http_reply(c, 400, "text/plain", "", 0, NULL);
 			return;
 		}
