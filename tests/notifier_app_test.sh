@@ -1,0 +1,252 @@
+#
+# notifier_app_test: goip-notifier in application mode on a test instance
+# (lib.subr): rooms, an event from a goip-cgi heartbeat reaching
+# socket.io-client (tests/node/app.cjs), the liveness sweep, the JSON
+# long-poll, metrics, and lossless resume across kill -9 and restart while
+# SMS keep arriving.
+#
+
+. "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
+. "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/notifier_lib.subr"
+
+# app_start [CONF-LINES]: make an instance with devices goip-01 and goip-02
+# (tokens in T1, T2), add CONF-LINES to its goip.conf, start the notifier;
+# sets DIR and URL.
+app_start()
+{
+	DIR=$(goip_tmpdir)
+	goip_instance "${DIR}"
+	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
+	T1=$(goip_device_add "${DIR}" goip-01)
+	T2=$(goip_device_add "${DIR}" goip-02)
+	goip_notifier_start "${DIR}"
+	URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
+}
+
+# cgi_post TOKEN PATH BODY: run goip-cgi as a plain CGI program.
+cgi_post()
+{
+	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
+	    PATH_INFO="$2" CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
+	    "${GOIP_CGI}" >cgi.out 2>&1 ||
+	    atf_fail "goip-cgi $2 failed: $(cat cgi.out)"
+	grep -q '^Status: 20[01]' cgi.out ||
+	    atf_fail "goip-cgi $2: $(cat cgi.out)"
+}
+
+heartbeat()
+{
+	cgi_post "$1" /api/device/heartbeat \
+	    "{\"deviceId\":\"$2\",\"battery\":80,\"signal\":50}"
+}
+
+sms()
+{
+	cgi_post "${T1}" /api/sms/receive "{\"deviceId\":\"goip-01\",\
+\"messageId\":\"$1\",\"slot\":1,\"from\":\"+447700900123\",\"text\":\"$1\"}"
+}
+
+# client NAME [ENV...]: start app.cjs in the background writing NAME.out,
+# and wait until its rooms are joined.
+client()
+{
+	local name="$1" tries=100
+
+	shift
+	env "$@" node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" \
+	    "${name}.out" >"${name}.log" 2>&1 &
+	echo $! >"${name}.pid"
+	while [ ! -f "${name}.out.ready" ] && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	[ -f "${name}.out.ready" ] ||
+	    atf_fail "client ${name} did not join: $(cat "${name}.log")"
+}
+
+# wait_for FILE PATTERN: wait up to 5 s for PATTERN in FILE.
+wait_for()
+{
+	local tries=50
+
+	while [ "${tries}" -gt 0 ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	atf_fail "no '$2' in $1: $(cat "$1" 2>/dev/null)"
+}
+
+clients_stop()
+{
+	local f
+
+	for f in *.pid; do
+		[ -f "${f}" ] && kill "$(cat "${f}")" 2>/dev/null
+	done
+	return 0
+}
+
+atf_test_case rooms__heartbeat cleanup
+rooms__heartbeat_head()
+{
+	atf_set descr "A goip-cgi heartbeat reaches the dashboard and its device room, not another device's room, over polling and WebSocket"
+	atf_set require.progs "node"
+}
+rooms__heartbeat_body()
+{
+	notifier_node_setup
+	app_start
+	client dash ROOMS=dashboard
+	client dev1 ROOMS=device:goip-01 TRANSPORTS=websocket
+	client dev2 ROOMS=device:goip-02 TRANSPORTS=polling
+	client both "ROOMS=dashboard device:goip-01"
+	heartbeat "${T1}" goip-01
+	wait_for dash.out '^device-heartbeat [0-9]* goip-01'
+	wait_for dev1.out '^device-heartbeat [0-9]* goip-01'
+	wait_for both.out '^device-heartbeat [0-9]* goip-01'
+	wait_for dash.out '^stats-update'
+	heartbeat "${T2}" goip-02
+	wait_for dev2.out '^device-heartbeat [0-9]* goip-02'
+	wait_for dash.out '^device-heartbeat [0-9]* goip-02'
+	sleep 0.3
+	grep -q goip-01 dev2.out && atf_fail "device-02 room got goip-01"
+	grep -q goip-02 dev1.out && atf_fail "device-01 room got goip-02"
+	[ "$(grep -c '^device-heartbeat [0-9]* goip-01' both.out)" -eq 1 ] ||
+	    atf_fail "a client in two rooms got an event twice: $(cat both.out)"
+	grep -q '^stats-update' dev1.out && atf_fail "stats-update outside dashboard"
+	return 0
+}
+rooms__heartbeat_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
+atf_test_case sweep__offline cleanup
+sweep__offline_head()
+{
+	atf_set descr "A device silent longer than offline_after is marked offline by the sweep, with its event"
+	atf_set require.progs "node curl"
+}
+sweep__offline_body()
+{
+	notifier_node_setup
+	app_start "offline_after = 2s"
+	client dash ROOMS=dashboard
+	heartbeat "${T1}" goip-01
+	wait_for dash.out '^device-heartbeat'
+	sleep 3.5
+	wait_for dash.out '^device-status-change [0-9]* goip-01'
+	atf_check -o match:'"status":"offline"' curl -s "${URL}/api/events?since=0"
+}
+sweep__offline_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
+atf_test_case events__longpoll cleanup
+events__longpoll_head()
+{
+	atf_set descr "GET /api/events answers at once when events exist, waits for the next one, or answers [] after wait seconds"
+	atf_set require.progs "curl jq"
+}
+events__longpoll_body()
+{
+	local last pid
+
+	app_start
+	atf_check -o inline:'[]' curl -s "${URL}/api/events?since=0&wait=0"
+	heartbeat "${T1}" goip-01
+	curl -s "${URL}/api/events?since=0" >body
+	jq -e '.[0].eventId == 1 and .[0].data.eventId == 1' body >/dev/null ||
+	    atf_fail "bad events: $(cat body)"
+	last=$(jq '.[-1].eventId' body)
+	curl -s "${URL}/api/events?since=${last}&wait=10" >wait.out &
+	pid=$!
+	sleep 0.5
+	heartbeat "${T1}" goip-01
+	wait "${pid}"
+	jq -e ".[0].eventId > ${last}" wait.out >/dev/null ||
+	    atf_fail "long-poll: $(cat wait.out)"
+	atf_check -o inline:'[]' curl -s "${URL}/api/events?since=999&wait=1"
+	atf_check -o match:'"field":"since"' curl -s "${URL}/api/events?since=x"
+}
+events__longpoll_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case resume__kill9 cleanup
+resume__kill9_head()
+{
+	atf_set descr "kill -9 and restart of the notifier while SMS keep arriving: a resuming client gets every sms-received exactly once, in order"
+	atf_set require.progs "node"
+	atf_set timeout 120
+}
+resume__kill9_body()
+{
+	local i n=40
+
+	notifier_node_setup
+	app_start
+	client r ROOMS=dashboard LAST=0 EXIT_AFTER=${n} TIMEOUT=90
+	for i in $(seq 1 ${n}); do
+		sms "m${i}"
+		case "${i}" in
+		12)	kill -KILL "$(cat "${DIR}/notifier.pid")" ;;
+		25)	goip_notifier_start "${DIR}" ;;
+		esac
+		sleep 0.05
+	done
+	wait "$(cat r.pid)" || atf_fail "client failed: $(cat r.log)"
+	rm -f r.pid
+	grep '^sms-received' r.out | awk '{print $4}' >ids
+	[ "$(wc -l <ids)" -eq ${n} ] || atf_fail "$(wc -l <ids) sms, want ${n}"
+	[ -z "$(sort ids | uniq -d)" ] || atf_fail "duplicates: $(sort ids | uniq -d)"
+	grep -v -e '^stats-update' -e '^resync' r.out | awk '{print $2}' >evids
+	sort -n -c -u evids || atf_fail "events out of order: $(cat r.out)"
+}
+resume__kill9_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
+atf_test_case metrics__text cleanup
+metrics__text_head()
+{
+	atf_set descr "Metrics in Prometheus text format on metrics_listen; -n checks the configuration"
+	atf_set require.progs "curl"
+}
+metrics__text_body()
+{
+	local mport
+
+	mport=$(goip_free_port)
+	app_start "metrics_listen = 127.0.0.1:${mport}"
+	atf_check -e match:'OK' "${GOIP_NOTIFIER}" -n -c "${DIR}/goip.conf"
+	heartbeat "${T1}" goip-01
+	sleep 0.3
+	atf_check -o match:'^goip_notifier_events_in_total [1-9]' \
+	    -o match:'goip_notifier_sessions\{transport="websocket"\}' \
+	    curl -s "http://127.0.0.1:${mport}/metrics"
+	echo "bogus = 1" >>"${DIR}/goip.conf"
+	atf_check -s exit:1 -e match:'goip.conf:[0-9]*' \
+	    "${GOIP_NOTIFIER}" -n -c "${DIR}/goip.conf"
+}
+metrics__text_cleanup()
+{
+	goip_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case rooms__heartbeat
+	atf_add_test_case sweep__offline
+	atf_add_test_case events__longpoll
+	atf_add_test_case resume__kill9
+	atf_add_test_case metrics__text
+}
