@@ -150,7 +150,7 @@ wait_http() {	# URL [curl args...]: wait until it answers (any status)
 # spawned by lighttpd (bin-path) with max-procs P, on a fresh copy of DB.
 # With a third argument "trim", goip-cgi runs with glibc's heap trim
 # threshold raised (GLIBC_TUNABLES, no code change): see RESULTS.md.
-start_lighttpd() {	# P DB(empty|full) [trim]
+start_lighttpd() {	# P DB(empty|full) [trim|-] [goip-cgi|hello]
 	local p="$1" db="$2" d="$WORKDIR/run" env=""
 	[ "${3:-}" != trim ] ||
 		env='"GLIBC_TUNABLES" => "glibc.malloc.trim_threshold=67108864", '
@@ -158,6 +158,7 @@ start_lighttpd() {	# P DB(empty|full) [trim]
 	rm -rf "$d"
 	mkdir -p "$d/www"
 	cp "$WORKDIR/$db.db" "$d/goip.db"
+	sync "$d/goip.db"	# its writeback must not overlap the measurement
 	cat >"$d/goip.conf" <<EOF
 database = $d/goip.db
 notify_socket = $d/notify.sock
@@ -189,8 +190,13 @@ fastcgi.server = (
 EOF
 	lighttpd -D -f "$d/lighttpd.conf" &
 	PIDS+=($!)
+	WEB_PID=$!
 	wait_http "http://127.0.0.1:$PORT/hello" ||
 		{ cat "$d/lighttpd.err" >&2; die "lighttpd did not come up"; }
+	case "${4:-goip-cgi}" in
+	hello) APP_PIDS=$(pgrep -P "$WEB_PID" -x fcgi_hello | tr '\n' ' ') ;;
+	*) APP_PIDS=$(pgrep -P "$WEB_PID" -x goip-cgi | tr '\n' ' ') ;;
+	esac
 }
 
 start_peer() {
@@ -200,19 +206,39 @@ start_peer() {
 	PORT="$PEER_PORT" HOST=127.0.0.1 DB_PATH="$d/peer.db" LOG=0 \
 	    node "$PEER_DIR/server.js" >"$d/server.log" 2>&1 &
 	PIDS+=($!)
+	APP_PIDS=$!
+	WEB_PID=""
 	wait_http "http://127.0.0.1:$PEER_PORT/healthz" ||
 		{ cat "$d/server.log" >&2; die "peer did not come up"; }
 }
 
 # --- one measurement ------------------------------------------------------
 
-# wrk with a warm-up, then the measured run; prints the WRKJSON object.
+# CPU time (ms) used so far by the processes given.
+cpu_ms() {
+	local p t=0
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] &&
+		    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+
+# wrk with a warm-up, then the measured run; prints the WRKJSON object with
+# the CPU time per request of the application processes (APP_PIDS: goip-cgi,
+# fcgi_hello or node) and of lighttpd (WEB_PID) added as "cpu".
+APP_PIDS=""
+WEB_PID=""
 run_wrk() {	# C SCRIPT URL
-	local c="$1" s="$2" url="$3" out
+	local c="$1" s="$2" url="$3" out a0 w0 a1 w1 n
 	timeout 60 wrk -t"$WRK_T" -c"$c" -d"$WRK_WARM" ${s:+-s "$s"} "$url" >/dev/null
+	a0=$(cpu_ms $APP_PIDS); w0=$(cpu_ms $WEB_PID)
 	out=$(timeout 60 wrk -t"$WRK_T" -c"$c" -d"$WRK_D" --latency \
-	    -s "${s:-$WRK_REPORT}" "$url")
-	echo "$out" | sed -n 's/^WRKJSON //p'
+	    -s "${s:-$WRK_REPORT}" "$url" | sed -n 's/^WRKJSON //p')
+	a1=$(cpu_ms $APP_PIDS); w1=$(cpu_ms $WEB_PID)
+	n=$(echo "$out" | sed 's/.*"requests":\([0-9]*\).*/\1/')
+	[ -n "$n" ] && [ "$n" -gt 0 ] || { echo "$out"; return; }
+	echo "${out%\}},\"cpu\":{\"app_us_per_req\":$(((a1 - a0) * 1000 / n)),\"web_us_per_req\":$(((w1 - w0) * 1000 / n))}}"
 }
 
 # KIND: peer-hb | c-hb | c-hb-trim | c-sms | hello; DB: empty | full (C only)
@@ -240,14 +266,14 @@ measure() {	# PASS ROUND KIND C P DB
 		    WRK_RUN="$pass$round-$c-$RANDOM" run_wrk "$c" \
 		    "$HERE/sms.lua" "http://127.0.0.1:$PORT/api/sms/receive") ;;
 	hello)
-		start_lighttpd "$p" "$db"
+		start_lighttpd "$p" "$db" - hello
 		w=$(run_wrk "$c" "" "http://127.0.0.1:$PORT/hello")
 		db=- ;;
 	esac
 	cleanup
 	[ -n "$w" ] || die "$kind: no wrk result"
 	case "$w" in
-	*'"non2xx":0,"connect_err":0,"read_err":0,"write_err":0,"timeout":0}') ;;
+	*'"non2xx":0,"connect_err":0,"read_err":0,"write_err":0,"timeout":0'*) ;;
 	*) log "WARNING: $kind -c$c P=$p: errors: $w" ;;
 	esac
 	echo "{\"pass\":\"$pass\",\"round\":$round,\"kind\":\"$kind\",\"conns\":$c,\"procs\":$p,\"db\":\"$db\",\"wrk\":$w}" |
@@ -317,13 +343,14 @@ for (const r of rows) {
   groups.get(k).push(r);
 }
 const f0 = x => Math.round(x).toLocaleString("en-US").replace(/,/g, " ");
-console.log("| pass | what | db | max-procs | -c | req/s median [runs] | p50 ms | p99 ms | errors |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("| pass | what | db | max-procs | -c | req/s median [runs] | p50 ms | p99 ms | app CPU µs/req | lighttpd CPU µs/req | errors |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+const cpu = (rs, k) => { const a = rs.filter(r => r.wrk.cpu).map(r => r.wrk.cpu[k]); return a.length ? f0(med(a)) : "-"; };
 for (const [k, rs] of groups) {
   const [pass, kind, db, procs, conns] = k.split("|");
   const rps = rs.map(r => r.wrk.rps);
   const err = rs.reduce((s, r) => s + r.wrk.non2xx + r.wrk.connect_err + r.wrk.read_err + r.wrk.write_err + r.wrk.timeout, 0);
-  console.log(`| ${pass} | ${kind} | ${db} | ${procs} | ${conns} | **${f0(med(rps))}** [${rps.map(f0).join(", ")}] | ${med(rs.map(r => r.wrk.lat_p50_ms)).toFixed(2)} | ${med(rs.map(r => r.wrk.lat_p99_ms)).toFixed(2)} | ${err} |`);
+  console.log(`| ${pass} | ${kind} | ${db} | ${procs} | ${conns} | **${f0(med(rps))}** [${rps.map(f0).join(", ")}] | ${med(rs.map(r => r.wrk.lat_p50_ms)).toFixed(2)} | ${med(rs.map(r => r.wrk.lat_p99_ms)).toFixed(2)} | ${cpu(rs, "app_us_per_req")} | ${kind === "peer-hb" ? "-" : cpu(rs, "web_us_per_req")} | ${err} |`);
 }' "${1:-$RESULTS}"
 }
 
