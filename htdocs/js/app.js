@@ -25,21 +25,27 @@ const STAT_KEYS = [
 const statsFmt = new Intl.NumberFormat();
 let statsShown = null;
 
+let statsNext = null;
+function drawStats() {
+  const s = statsNext;
+  if (s === null) return;
+  for (const [g, k] of STAT_KEYS) {
+    const v = s[g] && s[g][k];
+    if (typeof v !== 'number') continue;
+    const dd = $(`stat-${g}-${k}`);
+    const txt = statsFmt.format(v);
+    if (dd.textContent !== txt) {
+      dd.textContent = txt;
+      if (statsShown !== null) flash(dd.parentElement);
+    }
+  }
+  statsShown = s;
+}
+
 function applyStats(s) {
   if (!s || typeof s !== 'object') return;
-  schedule(() => {
-    for (const [g, k] of STAT_KEYS) {
-      const v = s[g] && s[g][k];
-      if (typeof v !== 'number') continue;
-      const dd = $(`stat-${g}-${k}`);
-      const txt = statsFmt.format(v);
-      if (dd.textContent !== txt) {
-        dd.textContent = txt;
-        if (statsShown !== null) flash(dd.parentElement);
-      }
-    }
-    statsShown = s;
-  });
+  statsNext = s;
+  schedule(drawStats);
 }
 
 let statsTimer = null;

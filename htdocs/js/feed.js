@@ -1,4 +1,4 @@
-// feed.js: an SMS list, newest first (highest id first), paged into history
+// feed.js: an SMS list (an <ol>), newest first (highest id first), paged into history
 // with GET /api/sms?before=ID.
 //
 // Rows are keyed by SMS id, so a message that arrives twice (a replayed
@@ -10,7 +10,7 @@
 import { el, setText, parseTime, shortTime, longTime, getJSON, schedule, flash } from './util.js';
 
 const PAGE = 50;
-const OLDER_PAGE = 100;
+const OLDER_PAGE = 250;
 const BASE_CAP = 300;
 
 function smsTime(s) {
@@ -34,6 +34,8 @@ export class Feed {
     this.hasOlder = false;
     this.loaded = false;
     this.loadingOlder = false;
+    // One function object, so schedule() draws once per frame.
+    this.renderSoon = () => this.render();
     this.gen = 0;
     this.moreBtn.addEventListener('click', () => this.loadOlder());
   }
@@ -55,7 +57,7 @@ export class Feed {
     if (!wasLoaded) this.hasOlder = list.length >= PAGE;
     this.loaded = true;
     for (const s of list) this.add(s, wasLoaded);
-    schedule(() => this.render());
+    schedule(this.renderSoon);
   }
 
   async loadOlder() {
@@ -92,7 +94,7 @@ export class Feed {
     if (!s || !Number.isSafeInteger(s.id)) return;
     if (this.deviceId && s.deviceId !== this.deviceId) return;
     this.pending.push({ s, highlight });
-    schedule(() => this.render());
+    schedule(this.renderSoon);
   }
 
   // An sms-status event: outbound progress of a shown message.
@@ -104,28 +106,26 @@ export class Feed {
     flash(r.tr);
   }
 
+  // One message as a list item: a line of facts (time, device and slot,
+  // sender or recipient, outbound status) and the text.  Each item is
+  // skipped by layout and paint while off screen (content-visibility), so
+  // 10,000 loaded messages stay cheap.
   _row(s) {
     const { ms, iso } = smsTime(s);
     const out = s.direction === 'out';
-    const time = el('time', { text: shortTime(ms), attrs: { datetime: iso, title: longTime(ms) } });
-    const cells = [el('td', { className: 'c-time' }, time)];
-    const party = el('td', { className: 'c-party' });
+    const meta = el('div', { className: 'sms-meta' },
+      el('time', { text: shortTime(ms), attrs: { datetime: iso, title: longTime(ms) } }));
     if (this.showDevice) {
-      party.append(
-        el('a', { href: `#/device/${encodeURIComponent(s.deviceId)}`, text: s.deviceId }),
-        el('span', { className: 'muted small', text: s.slot ? ` #${s.slot}` : '', attrs: { title: s.slot ? `SIM slot ${s.slot}` : null } }),
-        el('br'));
-    } else {
-      cells.push(el('td', { className: 'c-slot', text: s.slot ? String(s.slot) : '' }));
+      meta.append(el('a', { href: `#/device/${encodeURIComponent(s.deviceId)}`, text: s.deviceId }));
     }
-    party.append(
+    if (s.slot) meta.append(el('span', { className: 'muted', text: `slot ${s.slot}` }));
+    meta.append(el('span', { className: 'party' },
       el('span', { className: `dir ${out ? 'out' : 'in'}`, text: out ? 'to ' : 'from ' }),
-      el('span', { className: 'num', text: (out ? s.to : s.from) || '' }));
+      el('span', { className: 'num', text: (out ? s.to : s.from) || '' })));
     const statusEl = el('span', { className: 'badge sms-status' });
-    party.append(' ', statusEl);
-    const text = el('td', { className: 'c-text' }, el('span', { className: 'sms-text', text: s.text || '' }));
-    cells.push(party, text);
-    const tr = el('tr', { dataset: { id: String(s.id) }, className: out ? 'out' : 'in' }, ...cells);
+    meta.append(statusEl);
+    const text = el('p', { className: 'sms-text', text: s.text || '' });
+    const tr = el('li', { dataset: { id: String(s.id) }, className: `sms ${out ? 'out' : 'in'}` }, meta, text);
     return { sms: s, tr, statusEl };
   }
 

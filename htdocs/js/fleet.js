@@ -64,7 +64,25 @@ export class Fleet {
     this.dirty = new Set();
     this.query = '';
     this.statusFilter = '';
+    // One function object, so schedule() draws once per frame.
+    this.renderSoon = () => this.render();
     this.loaded = false;
+    // Rows on (or near) the screen: only their "last seen" ticks every
+    // second; a row coming into view is brought up to date at once.
+    this.visible = new Set();
+    this.observer = new IntersectionObserver((entries) => {
+      const now = Date.now();
+      for (const e of entries) {
+        const id = e.target.dataset.id;
+        if (e.isIntersecting) {
+          this.visible.add(id);
+          const r = this.rows.get(id);
+          if (r && r.cells) this._drawSeen(r, now);
+        } else {
+          this.visible.delete(id);
+        }
+      }
+    }, { rootMargin: '200px 0px' });
     filter.addEventListener('input', () => {
       this.query = filter.value.trim().toLowerCase();
       this.applyFilter();
@@ -96,7 +114,7 @@ export class Fleet {
     }
     if (highlight) r.flash = true;
     this.dirty.add(d.deviceId);
-    schedule(() => this.render());
+    schedule(this.renderSoon);
     return true;
   }
 
@@ -112,7 +130,7 @@ export class Fleet {
     r.data = Object.assign({}, r.data, { status: ev.status });
     r.flash = true;
     this.dirty.add(ev.deviceId);
-    schedule(() => this.render());
+    schedule(this.renderSoon);
     return true;
   }
 
@@ -132,14 +150,18 @@ export class Fleet {
       if (!seen.has(id)) this.remove(id);
     }
     this.loaded = true;
-    schedule(() => this.render());
+    schedule(this.renderSoon);
   }
 
   remove(id) {
     const r = this.rows.get(id);
     if (!r) return;
-    if (r.tr) r.tr.remove();
+    if (r.tr) {
+      this.observer.unobserve(r.tr);
+      r.tr.remove();
+    }
     this.rows.delete(id);
+    this.visible.delete(id);
     this.dirty.delete(id);
     const i = this.order.indexOf(id);
     if (i >= 0) this.order.splice(i, 1);
@@ -185,6 +207,7 @@ export class Fleet {
     r.tr = tr;
     r.cells = cells;
     this._insert(id, tr);
+    this.observer.observe(tr);
   }
 
   _draw(r, now) {
@@ -242,10 +265,13 @@ export class Fleet {
     this._count();
   }
 
-  // Called every second: keep "last seen" ticking.
+  // Called every second: keep "last seen" ticking in the rows on screen.
   tick() {
     const now = Date.now();
-    for (const r of this.rows.values()) if (r.tr && !r.tr.hidden) this._drawSeen(r, now);
+    for (const id of this.visible) {
+      const r = this.rows.get(id);
+      if (r && r.cells && !r.tr.hidden) this._drawSeen(r, now);
+    }
   }
 
   _match(d) {

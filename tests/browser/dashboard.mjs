@@ -21,11 +21,13 @@
 //                "Real-time Connected", each SMS shown exactly once
 //   screenshots  fleet view, device page and phone-sized fleet view as PNG
 //                files in GOIP_ARTIFACTS
+//   scale        1,000 devices and 10,000 SMS: the page loads them, stays
+//                live during a burst of heartbeats, pages through every SMS
 
 import { execFileSync } from 'node:child_process';
 import {
   run, open, waitConn, connState, heartbeat, sms, waitRow, rowText, feedIds, waitFeed,
-  screenshotPath, sleep, fail, TOKENS,
+  screenshotPath, sleep, fail, TOKENS, BASE,
 } from './lib.mjs';
 
 const CONNECTED = 'Real-time Connected';
@@ -88,7 +90,7 @@ const cases = {
     console.log(`sms ${r.id}: shown after ${ms} ms`);
     const ids = await feedIds(page);
     if (ids[0] !== r.id) fail(`newest feed row is ${ids[0]}, expected ${r.id}`);
-    const shown = await page.$eval(`#feed-body tr[data-id="${r.id}"] .sms-text`, (e) => e.textContent);
+    const shown = await page.$eval(`#feed-body [data-id="${r.id}"] .sms-text`, (e) => e.textContent);
     if (shown !== text) fail(`feed shows ${JSON.stringify(shown)}, expected ${JSON.stringify(text)}`);
     noErrors(log, 'sms');
   },
@@ -101,7 +103,7 @@ const cases = {
     const r2 = await sms(DEV, '<script>alert(2)</script><b>bold</b>', { from: '<img src=y onerror=alert(3)>' });
     await waitFeed(page, r1.id, 2000);
     await waitFeed(page, r2.id, 2000);
-    const shown = await page.$eval(`#feed-body tr[data-id="${r1.id}"] .sms-text`, (e) => e.textContent);
+    const shown = await page.$eval(`#feed-body [data-id="${r1.id}"] .sms-text`, (e) => e.textContent);
     if (shown !== payload) fail(`feed shows ${JSON.stringify(shown)}, expected the literal payload`);
     const injected = await page.$$eval('#feed-body img, #feed-body script, #feed-body b', (e) => e.length);
     if (injected !== 0) fail(`${injected} elements were created from SMS text`);
@@ -212,6 +214,102 @@ const cases = {
     console.log(`screenshots in ${screenshotPath('')}`);
   },
 };
+
+// Post JOBS (functions returning promises) N at a time.
+async function pool(jobs, n) {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const j = jobs[next++];
+      await j();
+    }
+  };
+  await Promise.all(Array.from({ length: n }, worker));
+}
+
+cases.scale = async ({ page, log }) => {
+  const nsms = Number(process.env.GOIP_SCALE_SMS || 10000);
+  let t = Date.now();
+  await pool(devices.map((id, i) => () => heartbeat(id, i % 101, (i * 7) % 101)), 8);
+  console.log(`${devices.length} heartbeats posted in ${Date.now() - t} ms`);
+  t = Date.now();
+  const batches = [];
+  for (let b = 0; b * 100 < nsms; b++) {
+    const id = devices[b % devices.length];
+    const messages = [];
+    for (let k = 0; k < 100 && b * 100 + k < nsms; k++) {
+      messages.push({ deviceId: id, messageId: `scale-${b}-${k}`, slot: 1, from: '+447700900123', to: '+48500100200', text: `scale message ${b * 100 + k}` });
+    }
+    batches.push(() => postBatch(id, messages));
+  }
+  await pool(batches, 4);
+  console.log(`${nsms} SMS posted in ${Date.now() - t} ms`);
+
+  t = Date.now();
+  await open(page);
+  await page.waitForFunction((n) => document.querySelectorAll('#fleet-body tr').length === n, devices.length, { timeout: 15000 });
+  const loadMs = Date.now() - t;
+  console.log(`page with ${devices.length} devices drawn in ${loadMs} ms`);
+  await waitConn(page, CONNECTED);
+  await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+      .observe({ type: 'longtask', buffered: false });
+  });
+
+  // A burst: 400 heartbeats at about 100/s; the last must show within 1 s.
+  t = Date.now();
+  const burst = [];
+  for (let i = 0; i < 400; i++) {
+    const id = devices[(i * 37) % devices.length];
+    burst.push(async () => {
+      const due = t + i * 10;
+      if (Date.now() < due) await sleep(due - Date.now());
+      await heartbeat(id, 100 - (i % 100), i % 100, { firmware: `BURST-${i}` });
+    });
+  }
+  await pool(burst, 8);
+  const lastId = devices[(399 * 37) % devices.length];
+  const ms = await waitRow(page, lastId, /BURST-399/, 2000);
+  console.log(`burst of 400 heartbeats in ${Date.now() - t} ms; last shown ${ms} ms after its POST returned`);
+  const long = await page.evaluate(() => window.__long);
+  const worst = long.length ? Math.max(...long) : 0;
+  console.log(`long tasks during the burst: ${long.length}, worst ${Math.round(worst)} ms`);
+  if (worst > 1000) fail(`a ${Math.round(worst)} ms long task during the burst`);
+
+  // Filtering 1,000 rows.
+  t = Date.now();
+  await page.fill('#fleet-filter', devices[devices.length - 1]);
+  await page.waitForFunction(() => [...document.querySelectorAll('#fleet-body tr')].filter((r) => !r.hidden).length === 1, null, { timeout: 2000 });
+  console.log(`filter applied in ${Date.now() - t} ms`);
+  await page.fill('#fleet-filter', '');
+
+  // Page through every SMS.
+  t = Date.now();
+  for (;;) {
+    const more = await page.$('#feed-more:not([hidden])');
+    if (!more) break;
+    await more.click();
+    await page.waitForFunction(() => !document.getElementById('feed-more').disabled, null, { timeout: 10000 });
+  }
+  const rows = await page.$$eval('#feed-body > li', (r) => r.length);
+  console.log(`paged to ${rows} SMS rows in ${Date.now() - t} ms`);
+  if (rows < nsms) fail(`only ${rows} of ${nsms} SMS reached by paging`);
+  const r = await sms(DEV, 'after paging');
+  const shown = await waitFeed(page, r.id, 2000);
+  console.log(`a live SMS with ${rows} rows loaded shown in ${shown} ms`);
+  await page.screenshot({ path: screenshotPath('scale.png') });
+  noErrors(log, 'scale');
+};
+
+async function postBatch(id, messages) {
+  const r = await fetch(`${BASE}/api/sms/receive`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKENS.get(id)}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ messages }),
+  });
+  if (!r.ok) fail(`batch POST: ${r.status} ${await r.text()}`);
+}
 
 const name = process.argv[2];
 if (!cases[name]) {

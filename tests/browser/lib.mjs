@@ -136,12 +136,12 @@ export async function waitRow(page, id, re, ms) {
 
 // The SMS ids shown in the feed (sel: the tbody), in order.
 export async function feedIds(page, sel = '#feed-body') {
-  return page.$$eval(`${sel} tr`, (trs) => trs.map((t) => Number(t.dataset.id)));
+  return page.$$eval(`${sel} > [data-id]`, (items) => items.map((t) => Number(t.dataset.id)));
 }
 
 export async function waitFeed(page, id, ms, sel = '#feed-body') {
   const t0 = Date.now();
-  await page.waitForSelector(`${sel} tr[data-id="${id}"]`, { timeout: ms, state: 'attached' })
+  await page.waitForSelector(`${sel} > [data-id="${id}"]`, { timeout: ms, state: 'attached' })
     .catch(() => fail(`SMS ${id} not in ${sel} within ${ms} ms`));
   return Date.now() - t0;
 }
