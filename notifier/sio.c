@@ -46,6 +46,7 @@ struct sio_recover {
 	TAILQ_ENTRY(sio_recover) entry;
 	char			 pid[NOTIFIER_SID_LEN + 1];
 	int64_t			 expires;
+	int64_t			 cursor;	/* ingest cursor when lost */
 	int			 dashboard;
 	int			 ndevices;
 	char			 devices[NOTIFIER_ROOMS_MAX]
@@ -259,6 +260,7 @@ sio_remember(struct sio *s)
 		return;
 	strlcpy(r->pid, s->pid, sizeof(r->pid));
 	r->expires = now + SIO_RECOVER_MS;
+	r->cursor = ingest_cursor();
 	r->dashboard = room_in_dashboard(s->member);
 	r->ndevices = room_devices(s->member, r->devices, NOTIFIER_ROOMS_MAX);
 	TAILQ_INSERT_TAIL(&sio_recovers, r, entry);
@@ -519,8 +521,13 @@ sio_recover(struct sio *s, const char *pid)
 		if (strcmp(r->pid, pid) == 0)
 			break;
 	}
-	if (r == NULL || r->expires < notifier_now_ms() || !s->has_last)
+	if (r == NULL || r->expires < notifier_now_ms())
 		return 0;
+	if (!s->has_last) {
+		/* No offset: the client saw nothing before it was lost. */
+		s->has_last = 1;
+		s->last_event_id = r->cursor;
+	}
 	TAILQ_REMOVE(&sio_recovers, r, entry);
 	sio_nrecovers--;
 	strlcpy(s->pid, pid, sizeof(s->pid));

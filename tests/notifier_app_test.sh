@@ -215,6 +215,91 @@ resume__kill9_cleanup()
 	goip_cleanup
 }
 
+atf_test_case resume__resync cleanup
+resume__resync_head()
+{
+	atf_set descr "A client resuming from an event already pruned gets one resync event with the oldest retained id"
+	atf_set require.progs "node sqlite3"
+}
+resume__resync_body()
+{
+	notifier_node_setup
+	app_start
+	heartbeat "${T1}" goip-01
+	heartbeat "${T1}" goip-01
+	heartbeat "${T1}" goip-01
+	sqlite3 "${DIR}/goip.db" "PRAGMA busy_timeout = 5000; DELETE FROM events WHERE id < (SELECT MAX(id) FROM events)" ||
+	    atf_fail "cannot prune"
+	client r ROOMS=dashboard LAST=1
+	wait_for r.out '^resync'
+	client s ROOMS=dashboard LAST=0
+	wait_for s.out '^resync'
+	heartbeat "${T1}" goip-01
+	wait_for r.out '^device-heartbeat'
+	[ "$(grep -c '^resync' r.out)" -eq 1 ] || atf_fail "resync: $(cat r.out)"
+}
+resume__resync_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
+atf_test_case resume__recovery cleanup
+resume__recovery_head()
+{
+	atf_set descr "Socket.IO connection-state recovery (pid/offset): after a transport loss the client is recovered with its rooms"
+	atf_set require.progs "node"
+}
+resume__recovery_body()
+{
+	local tries=50
+
+	notifier_node_setup
+	app_start
+	client r ROOMS=device:goip-01 RECOVER=1
+	while [ ! -f r.out.recovered ] && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	[ -f r.out.recovered ] || atf_fail "not recovered: $(cat r.log)"
+	heartbeat "${T1}" goip-01
+	wait_for r.out '^device-heartbeat [0-9]* goip-01'
+}
+resume__recovery_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
+atf_test_case origin__check cleanup
+origin__check_head()
+{
+	atf_set descr "Origin is checked against cors_origins (or the Host of the request); allowed origins get CORS headers"
+	atf_set require.progs "curl"
+}
+origin__check_body()
+{
+	local q="/api/socket/io/?EIO=4&transport=polling" port
+
+	app_start "cors_origins = https://dash.example"
+	port=$(cat "${DIR}/notifier.port")
+	atf_check -o inline:403 curl -s -o /dev/null -w '%{http_code}' \
+	    -H 'Origin: http://evil.example' "${URL}${q}"
+	atf_check -o match:'"code":4' curl -s \
+	    -H 'Origin: http://evil.example' "${URL}${q}"
+	atf_check -o match:'^0\{' curl -s \
+	    -H "Origin: http://127.0.0.1:${port}" "${URL}${q}"
+	atf_check -o match:'Access-Control-Allow-Origin: https://dash.example' \
+	    curl -s -D - -o /dev/null -H 'Origin: https://dash.example' \
+	    "${URL}${q}"
+	atf_check -o inline:403 curl -s -o /dev/null -w '%{http_code}' \
+	    -H 'Origin: http://evil.example' "${URL}/api/events?since=0"
+}
+origin__check_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case metrics__text cleanup
 metrics__text_head()
 {
@@ -248,5 +333,8 @@ atf_init_test_cases()
 	atf_add_test_case sweep__offline
 	atf_add_test_case events__longpoll
 	atf_add_test_case resume__kill9
+	atf_add_test_case resume__resync
+	atf_add_test_case resume__recovery
+	atf_add_test_case origin__check
 	atf_add_test_case metrics__text
 }

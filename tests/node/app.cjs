@@ -7,6 +7,9 @@
 //   LAST        lastEventId to resume from on the first connect (unset: live)
 //   EXIT_AFTER  exit 0 once this many sms-received events were seen
 //   TIMEOUT     seconds before giving up with exit 1 (default 30)
+//   RECOVER     when set, close the transport once the rooms are joined and
+//               expect Socket.IO connection-state recovery (same pid, rooms
+//               kept); OUTFILE.recovered is then written
 //
 // Every event received is appended to OUTFILE as one line
 // "EVENT EVENTID DEVICEID MESSAGEID-OR-TEXT"; OUTFILE.ready is written once the
@@ -39,11 +42,22 @@ const socket = io(url, {
   auth: (cb) => cb(last === null ? {} : { lastEventId: last }),
 });
 
+let connects = 0;
 socket.on("connect", () => {
+  if (process.env.RECOVER && ++connects > 1) {
+    if (!socket.recovered) {
+      console.error("app: connection state not recovered");
+      process.exit(1);
+    }
+    fs.writeFileSync(out + ".recovered", "recovered\n");
+    return;
+  }
   let pending = rooms.length;
   for (const r of rooms) {
     const done = () => {
-      if (--pending === 0) fs.writeFileSync(out + ".ready", "ready\n");
+      if (--pending > 0) return;
+      fs.writeFileSync(out + ".ready", "ready\n");
+      if (process.env.RECOVER) socket.io.engine.close();
     };
     if (r === "dashboard") socket.emit("join-dashboard", done);
     else socket.emit("join-device-room", r.replace(/^device:/, ""), done);
