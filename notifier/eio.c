@@ -156,11 +156,16 @@ eio_hold(struct eio *e)
 	e->inuse++;
 }
 
+/*
+ * Drop one hold on E; the last one of a closed session frees it and its
+ * Socket.IO state, which therefore stays valid while a caller holds E.
+ */
 static void
 eio_release(struct eio *e)
 {
 	if (--e->inuse > 0 || !e->closed)
 		return;
+	sio_free(e->sio);
 	free(e);
 }
 
@@ -739,8 +744,8 @@ eio_close(struct eio *e, const char *why)
 
 /*
  * End session E: answer its pending poll ("6" when the client asked to
- * close, else "1"), close its WebSockets, free its upper layer and queue.
- * The struct itself goes when the last hold is released.
+ * close, else "1"), close its WebSockets, free its queue. The struct and
+ * its upper layer go when the last hold is released.
  */
 static void
 eio_end(struct eio *e, int byclient)
@@ -762,10 +767,6 @@ eio_end(struct eio *e, int byclient)
 		TAILQ_REMOVE(&eio_flushq, e, fentry);
 		e->flushing = 0;
 		e->inuse--;
-	}
-	if (e->sio != NULL) {
-		sio_free(e->sio);
-		e->sio = NULL;
 	}
 	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
 		TAILQ_REMOVE(&e->queue, p, entry);

@@ -30,7 +30,7 @@
 #define INGEST_BATCH		256	/* events read at once */
 #define INGEST_STATS_MS		250	/* at most 4 stats-update a second */
 #define INGEST_EVENTS_MAX	100	/* events in one long-poll answer */
-#define INGEST_WAIT_MAX		60	/* seconds a long-poll may wait */
+#define INGEST_WAIT_MAX		50	/* seconds a long-poll may wait */
 
 static int			 ingest_fd = -1;
 static char			*ingest_path;
