@@ -44,8 +44,10 @@ WORKDIR="${WORKDIR:-/var/tmp/goip-bench-ingest}"
 PEER_SRC="${PEER_SRC:-$TOP/../shared/peer}"
 PEER_DIR="${PEER_DIR:-/var/tmp/goip-peer}"
 RESULTS="$WORKDIR/results.jsonl"
-GOIP_CGI="$TOP/cgi/goip-cgi"
-GOIPCTL="$TOP/ctl/goipctl"
+# Copies of the binaries taken at start: a rebuild in the tree during the run
+# must not change what is measured.
+GOIP_CGI="$WORKDIR/bin/goip-cgi"
+GOIPCTL="$WORKDIR/bin/goipctl"
 HELLO="$WORKDIR/fcgi_hello"
 export WRK_REPORT="$HERE/report.lua"
 
@@ -73,9 +75,16 @@ prepare_tools() {
 	for t in wrk lighttpd sqlite3 node cc curl timeout; do
 		command -v "$t" >/dev/null || die "missing $t (apt-get install wrk lighttpd sqlite3 nodejs build-essential curl)"
 	done
-	[ -x "$GOIP_CGI" ] && [ -x "$GOIPCTL" ] ||
-		make -C "$TOP" cgi/goip-cgi ctl/goipctl >&2
-	mkdir -p "$WORKDIR"
+	mkdir -p "$WORKDIR/bin"
+	make -C "$TOP" cgi/goip-cgi ctl/goipctl >&2
+	cp "$TOP/cgi/goip-cgi" "$TOP/ctl/goipctl" "$WORKDIR/bin/"
+	# What was measured: the commit and any local change to the C sources.
+	{
+		git -C "$TOP" log -1 --format='commit %H %cd'
+		git -C "$TOP" status --short -- cgi lib sql ctl | sed 's/^/dirty: /'
+		sha256sum "$GOIP_CGI" | sed 's/^/sha256 /'
+	} >"$WORKDIR/build.txt"
+	log "build: $(head -1 "$WORKDIR/build.txt")"
 	# The hello world is compiled from the peer's source at run time.
 	cc -O2 -o "$HELLO" "$PEER_SRC/bench/fcgi_hello.c" -lfcgi
 	if [ ! -d "$PEER_DIR/node_modules/better-sqlite3" ]; then
@@ -106,8 +115,8 @@ prepare_dbs() {
 	    [ "$(sqlite3 "$WORKDIR/full.db" "SELECT count(*) FROM devices")" = "$DEVICES" ]; then
 		# Reuse it, with the new tokens.
 		sqlite3 "$WORKDIR/full.db" "ATTACH '$WORKDIR/tmpl.db' AS t;
-		    UPDATE devices SET token_hash = (SELECT token_hash FROM
-		    t.devices WHERE t.devices.id = devices.id);" ||
+		    UPDATE main.devices SET token_hash = (SELECT n.token_hash
+		    FROM t.devices AS n WHERE n.id = main.devices.id);" ||
 			rm -f "$WORKDIR/full.db"
 	fi
 	if [ ! -f "$WORKDIR/full.db" ]; then
