@@ -15,6 +15,58 @@
 #include "goip.h"
 
 /*
+ * Check that the LEN bytes at BUF hold only JSON tokens outside strings and
+ * no \u0000 inside them. Returns NULL, or a static reason. json-c 0.16 in
+ * strict mode still takes single-quoted strings, NaN and Infinity, and it
+ * cuts object keys at a NUL (so jsonin_check_strings() cannot see one
+ * there). Outside double-quoted strings only structural characters, white
+ * space, numbers and the literals true, false and null may appear (or, at
+ * the very end, a prefix of one: the body is then truncated). One pass,
+ * no allocation.
+ */
+static const char *
+jsonin_tokens(const char *buf, size_t len)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+	size_t			 i = 0, n, k;
+	char			 c;
+
+	while (i < len) {
+		c = buf[i];
+		if (c == '"') {
+			for (i++; i < len && buf[i] != '"'; i++) {
+				if (buf[i] != '\\')
+					continue;
+				if (len - i >= 6 &&
+				    strncmp(buf + i, "\\u0000", 6) == 0)
+					return "invalid UTF-8 or NUL in string";
+				i++;
+			}
+			i++;
+		} else if (c != '\0' && strchr("{}[],: \t\r\n", c) != NULL)
+			i++;
+		else if (c == '-' || (c >= '0' && c <= '9')) {
+			while (i < len && buf[i] != '\0' &&
+			    strchr("0123456789+-.eE", buf[i]) != NULL)
+				i++;
+		} else {
+			for (n = 0; i + n < len && buf[i + n] >= 'a' &&
+			    buf[i + n] <= 'z'; n++)
+				;
+			for (k = 0; k < 3; k++)
+				if (n > 0 && n <= strlen(lits[k]) &&
+				    strncmp(buf + i, lits[k], n) == 0 &&
+				    (n == strlen(lits[k]) || i + n == len))
+					break;
+			if (k == 3)
+				return "malformed JSON";
+			i += n;
+		}
+	}
+	return NULL;
+}
+
+/*
  * Parse the LEN bytes at BUF. Returns the value (caller puts it), or NULL
  * with *why set to a static reason.
  */
@@ -34,15 +86,33 @@ jsonin_parse(const char *buf, size_t len, const char **why)
 		*why = "out of memory";
 		return NULL;
 	}
+	if ((*why = jsonin_tokens(buf, len)) != NULL) {
+		json_tokener_free(tok);
+		return NULL;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	off = json_tokener_get_parse_end(tok);
+	if (obj == NULL && jerr == json_tokener_continue) {
+		/*
+		 * Everything was consumed. A number or literal at the very
+		 * end completes only at the end of input: say so with a NUL.
+		 */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		off = len;
+	}
 	json_tokener_free(tok);
-	if (jerr == json_tokener_continue || (obj == NULL &&
-	    jerr == json_tokener_success)) {
+	if (jerr == json_tokener_continue ||
+	    jerr == json_tokener_error_parse_eof) {
+		json_object_put(obj);
 		*why = "truncated JSON";
+		return NULL;
+	}
+	if (obj == NULL && jerr == json_tokener_success) {
+		*why = "null is not a JSON object";
 		return NULL;
 	}
 	if (jerr != json_tokener_success) {
