@@ -567,6 +567,7 @@ bad_input__auth_body()
 	A="Bearer $(printf 'a%.0s' $(seq 300))" bad 401 - "invalid token" POST /api/device/heartbeat "${hb}"
 	A=none bad 401 - "missing bearer token" POST /api/sms/receive "$(sms m1)"
 	A="Bearer nope" bad 401 - "unknown token" POST /api/sms/receive "$(sms m1)"
+	header 'WWW-Authenticate: Bearer.*'
 	A=none bad 401 - "missing bearer token" GET /api/device/outbox
 	A=none bad 401 - "missing bearer token" POST /api/sms/status '{"id": 1, "status": "sent"}'
 	bad 403 deviceId "not the token" POST /api/device/heartbeat '{"deviceId": "goip-02", "battery": 5}'
@@ -674,6 +675,15 @@ bad_input__json_body()
 	bad 400 body "malformed JSON" POST /api/device/heartbeat '{"battery": }'
 	bad 400 body "malformed JSON" POST /api/device/heartbeat '{battery: 5}'
 	bad 400 body "malformed JSON" POST /api/device/heartbeat '{"battery": 5,}'
+	bad 400 body "malformed JSON" POST /api/sms/receive \
+	    "{'messageId': 'm', 'from': 'x', 'text': 'single quotes'}"
+	bad 400 body "malformed JSON" POST /api/device/heartbeat '{"battery": NaN}'
+	bad 400 body "malformed JSON" POST /api/device/heartbeat '{"battery": -Infinity}'
+	bad 400 body "must be a JSON object" POST /api/device/heartbeat 'true'
+	bad 400 body "must be a JSON object" POST /api/device/heartbeat '87'
+	bad 400 body "not a JSON object" POST /api/device/heartbeat 'null'
+	bad 400 body "NUL" POST /api/sms/receive \
+	    '{"messageId": "m", "from": "x", "text": "t", "deviceId\u0000x": "goip-02"}'
 	bad 400 body "truncated" POST /api/device/heartbeat '{"battery": 5'
 	bad 400 body "truncated" POST /api/sms/receive '{"messageId": "m", "from": "x", "text": "unterminated'
 	bad 400 body "" POST /api/device/heartbeat '{"battery": 5} trailing'
@@ -706,7 +716,7 @@ bad_input__json_body()
 	bad 400 body "must be a JSON object" POST /api/device/heartbeat '[]'
 	bad 400 body "must be a JSON object" POST /api/device/heartbeat '"heartbeat"'
 	bad 400 body "must be a JSON object" POST /api/sms/receive '[{"messageId": "m"}]'
-	rows 25
+	rows 32
 }
 
 cgi_case bad_input__heartbeat_fields "every heartbeat field of the wrong type or out of range answers 400 naming it, and nothing is stored"

@@ -802,6 +802,20 @@ ATF_TC_BODY(jsonin_parse__accepts, tc)
 	json_object_put(o);
 	o = parse("\"just a string\"");
 	json_object_put(o);
+	/* A number or literal alone ends with the input. */
+	o = parse("true");
+	ATF_CHECK(json_object_is_type(o, json_type_boolean));
+	json_object_put(o);
+	o = parse("-1.5e3");
+	ATF_CHECK(json_object_is_type(o, json_type_double));
+	json_object_put(o);
+	o = parse(" 42 ");
+	ATF_CHECK_EQ(json_object_get_int(o), 42);
+	json_object_put(o);
+	o = parse("{\"s\": \"it's 'quoted' NaN Infinity\", \"n\": null, "
+	    "\"b\": [true, false], \"e\": -0.5E-3}");
+	json_object_put(o);
+	parse_bad("null", 4, "not a JSON object");
 }
 
 ATF_TC(jsonin_parse__depth_limit);
@@ -876,10 +890,11 @@ ATF_TC_HEAD(jsonin_parse__nul, tc)
 ATF_TC_BODY(jsonin_parse__nul, tc)
 {
 	static const char *const esc[] = { "{\"t\": \"a\\u0000b\"}",
-	    "{\"t\": \"\\u0000\"}", "{\"t\": [\"ok\", \"\\u0000\"]}" };
+	    "{\"t\": \"\\u0000\"}", "{\"t\": [\"ok\", \"\\u0000\"]}",
+	    "{\"key\\u0000hidden\": 1}" };
 	size_t	 i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		parse_bad(esc[i], strlen(esc[i]), "NUL");
 	parse_bad("{\"t\": \"a\0b\"}", 12, "");
 	parse_bad("{\"t\": 1}\0", 9, "");
@@ -900,10 +915,14 @@ ATF_TC_BODY(jsonin_parse__malformed, tc)
 		"[1,]", "{\"a\": 1,}", "/* c */ {}", "{\"a\" 1}", "[1 2]",
 		"{\"a\": 0x10}", "{\"a\": 010}", "{\"a\": +5}", "{a: 1}",
 		"{\"a\": tru}", "{\"a\": undefined}",
+		/* json-c 0.16 takes these even in strict mode. */
+		"{'a': 1}", "{\"a\": 'x'}", "{\"a\": NaN}", "{\"a\": nan}",
+		"{\"a\": Infinity}", "{\"a\": -Infinity}", "{\"a\": True}",
+		"{\"a\": nullx}", "NaN",
 	};
 	static const char *const truncated[] = {
 		"", "   ", "{", "{\"a\"", "{\"a\":", "{\"a\": 1", "{\"a\": \"x",
-		"[1, 2", "{\"a\": [1, {\"b\": 2}",
+		"[1, 2", "{\"a\": [1, {\"b\": 2}", "{\"a\": tr", "[nul", "-",
 	};
 	size_t	 i;
 
