@@ -198,8 +198,11 @@ cmd_device(int argc, char *argv[])
 			else
 				usage();
 		}
+		for (i = 0; name != NULL && name[i] != '\0'; i++)
+			if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+				break;
 		if (name != NULL && (strlen(name) > GOIP_NAME_MAX ||
-		    !util_utf8_valid(name, strlen(name)))) {
+		    name[i] != '\0' || !util_utf8_valid(name, strlen(name)))) {
 			fprintf(stderr, "goipctl: invalid name\n");
 			return 1;
 		}
