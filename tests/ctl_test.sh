@@ -174,6 +174,10 @@ device_add__errors_body()
 	    ctl device add goip-03 --name "$(printf 'n%.0s' $(seq 129))"
 	atf_check -s exit:1 -o empty -e match:"invalid name" \
 	    ctl device add goip-03 --name "$(printf 'bad \377 byte')"
+	atf_check -s exit:1 -o empty -e match:"invalid name" \
+	    ctl device add goip-03 --name "$(printf 'two\nlines')"
+	atf_check -s exit:1 -o empty -e match:"invalid name" \
+	    ctl device add goip-03 --name "$(printf 'esc \033[2J')"
 	atf_check -s exit:2 -o empty -e match:"usage" ctl device add
 	atf_check -s exit:2 -o empty -e match:"usage" ctl device add goip-03 --name
 	atf_check -s exit:2 -o empty -e match:"usage" ctl device add goip-03 extra
