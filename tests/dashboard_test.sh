@@ -16,11 +16,11 @@
 BROWSER_DIR="${GOIP_SRCDIR}/tests/browser"
 DEVICES="goip-01 goip-02 goip-03"
 
-# dash_head: what every case needs.
+# dash_head [TIMEOUT]: what every case needs (default timeout 180 s).
 dash_head()
 {
 	atf_set require.progs "node lighttpd /usr/bin/chromium"
-	atf_set timeout 180
+	atf_set timeout "${1:-180}"
 }
 
 # dash_check_tools: skip or fail before starting anything when a part of
@@ -34,11 +34,12 @@ dash_check_tools()
 	    atf_skip "playwright-core is not installed: npm ci in tests/browser (make check does it)"
 }
 
-# dash_start: an instance with three devices, lighttpd and the notifier;
-# exports what tests/browser/lib.mjs reads.
+# dash_start [N]: an instance with three devices (or N devices dev-0001...,
+# registered two at a time), lighttpd and the notifier; exports what
+# tests/browser/lib.mjs reads.
 dash_start()
 {
-	local port id token tokens="" vendor
+	local port id token tokens="" vendor n="${1:-}"
 
 	dash_check_tools
 	DIR=$(goip_tmpdir)
@@ -55,12 +56,22 @@ dash_start()
 	done
 	[ -f "${DIR}/htdocs/vendor/socket.io.min.js" ] ||
 	    atf_fail "htdocs/vendor is missing: run make (or npm ci in htdocs)"
-	for id in ${DEVICES}; do
-		token=$(goip_device_add "${DIR}" "${id}")
-		[ -n "${token}" ] || atf_fail "no token for ${id}"
-		tokens="${tokens}${id} ${token}
+	if [ -n "${n}" ]; then
+		seq -f 'dev-%04g' 1 "${n}" | xargs -P 2 -I{} sh -c \
+		    'echo {} $("$1" -c "$2" device add {} | tail -n 1)' sh \
+		    "${GOIP_CTL}" "${DIR}/goip.conf" >"${DIR}/tokens" ||
+		    atf_fail "registering ${n} devices failed"
+		[ "$(awk 'NF == 2' "${DIR}/tokens" | wc -l)" -eq "${n}" ] ||
+		    atf_fail "registered fewer than ${n} devices"
+		tokens=$(cat "${DIR}/tokens")
+	else
+		for id in ${DEVICES}; do
+			token=$(goip_device_add "${DIR}" "${id}")
+			[ -n "${token}" ] || atf_fail "no token for ${id}"
+			tokens="${tokens}${id} ${token}
 "
-	done
+		done
+	fi
 	goip_notifier_start "${DIR}"
 	port=$(goip_free_port)
 	goip_lighttpd_start "${DIR}" "${port}" 2
@@ -204,6 +215,38 @@ screenshots__fleet_and_device_cleanup()
 	goip_cleanup
 }
 
+atf_test_case page__accessible cleanup
+page__accessible_head()
+{
+	atf_set descr "axe-core finds no WCAG 2.1 A/AA violation (labels, table semantics, contrast) on the fleet view and a device page, light and dark"
+	dash_head
+}
+page__accessible_body()
+{
+	dash_start
+	dash_run a11y
+}
+page__accessible_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case scale__1000_devices_10000_sms cleanup
+scale__1000_devices_10000_sms_head()
+{
+	atf_set descr "With 1,000 devices and 10,000 SMS the page loads, stays live through a burst of 400 heartbeats and pages through every SMS"
+	dash_head 600
+}
+scale__1000_devices_10000_sms_body()
+{
+	dash_start 1000
+	dash_run scale
+}
+scale__1000_devices_10000_sms_cleanup()
+{
+	goip_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case page__loads_clean
@@ -213,4 +256,6 @@ atf_init_test_cases()
 	atf_add_test_case device__page_room
 	atf_add_test_case notifier__restart_fallback
 	atf_add_test_case screenshots__fleet_and_device
+	atf_add_test_case page__accessible
+	atf_add_test_case scale__1000_devices_10000_sms
 }

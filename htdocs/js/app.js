@@ -103,30 +103,44 @@ function onEvent(name, data, via) {
 // the real-time connection is down; "resync"/"catch-up"/"load": merge
 // quietly, "resync" replaces the SMS lists.
 let reloading = null;
-async function reload(why) {
-  if (reloading) return reloading;
-  reloading = (async () => {
-    const reset = why === 'resync';
-    const [devices, stats] = await Promise.all([
-      getJSON('/api/devices'),
-      getJSON('/api/stats'),
-      feed.load(reset),
-      reset ? device.reload() : Promise.resolve(),
-    ]);
-    if (Array.isArray(devices)) {
-      fleet.replaceAll(devices, why === 'poll');
-      if (device.id !== null) {
-        const d = devices.find((x) => x.deviceId === device.id);
-        if (d) device.heartbeat(d);
-      }
+let reloadAgain = null;
+let againWhy = null;
+async function reloadOnce(why) {
+  const reset = why === 'resync';
+  const [devices, stats] = await Promise.all([
+    getJSON('/api/devices'),
+    getJSON('/api/stats'),
+    feed.load(reset),
+    reset ? device.reload() : Promise.resolve(),
+  ]);
+  if (Array.isArray(devices)) {
+    fleet.replaceAll(devices, why === 'poll');
+    if (device.id !== null) {
+      const d = devices.find((x) => x.deviceId === device.id);
+      if (d) device.heartbeat(d);
     }
-    applyStats(stats);
-  })();
-  try {
-    await reloading;
-  } finally {
-    reloading = null;
   }
+  applyStats(stats);
+}
+
+// One reload at a time; a reload asked for while one runs runs after it
+// (the running one may have read the state too early), and several such
+// asks are served by that one.
+function reload(why) {
+  if (reloading === null) {
+    reloading = reloadOnce(why).finally(() => { reloading = null; });
+    return reloading;
+  }
+  if (againWhy !== 'resync') againWhy = why;
+  if (reloadAgain === null) {
+    reloadAgain = reloading.catch(() => {}).then(() => {
+      const w = againWhy;
+      reloadAgain = null;
+      againWhy = null;
+      return reload(w);
+    });
+  }
+  return reloadAgain;
 }
 
 const live = new Live({

@@ -122,14 +122,15 @@ export class Feed {
     meta.append(el('span', { className: 'party' },
       el('span', { className: `dir ${out ? 'out' : 'in'}`, text: out ? 'to ' : 'from ' }),
       el('span', { className: 'num', text: (out ? s.to : s.from) || '' })));
-    const statusEl = el('span', { className: 'badge sms-status' });
-    meta.append(statusEl);
+    const statusEl = out ? el('span', { className: 'badge sms-status' }) : null;
+    if (statusEl) meta.append(statusEl);
     const text = el('p', { className: 'sms-text', text: s.text || '' });
     const tr = el('li', { dataset: { id: String(s.id) }, className: `sms ${out ? 'out' : 'in'}` }, meta, text);
     return { sms: s, tr, statusEl };
   }
 
   _drawStatus(r) {
+    if (r.statusEl === null) return;
     const st = r.sms.direction === 'out' ? r.sms.status || '' : '';
     setText(r.statusEl, st);
     r.statusEl.hidden = st === '';

@@ -21,10 +21,14 @@
 //                "Real-time Connected", each SMS shown exactly once
 //   screenshots  fleet view, device page and phone-sized fleet view as PNG
 //                files in GOIP_ARTIFACTS
+//   a11y         axe-core finds no WCAG 2 A/AA violation on the fleet view
+//                and a device page, light and dark
 //   scale        1,000 devices and 10,000 SMS: the page loads them, stays
 //                live during a burst of heartbeats, pages through every SMS
 
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import {
   run, open, waitConn, connState, heartbeat, sms, waitRow, rowText, feedIds, waitFeed,
   screenshotPath, sleep, fail, TOKENS, BASE,
@@ -227,6 +231,11 @@ async function pool(jobs, n) {
   await Promise.all(Array.from({ length: n }, worker));
 }
 
+// The scale case measures and prints; its limits are loose (a CI machine
+// shared with other jobs), the one-second promise is checked by the
+// heartbeat and sms cases.  GOIP_SCALE_SLACK multiplies the limits.
+const SLACK = Number(process.env.GOIP_SCALE_SLACK || 1);
+
 cases.scale = async ({ page, log }) => {
   const nsms = Number(process.env.GOIP_SCALE_SMS || 10000);
   let t = Date.now();
@@ -247,7 +256,7 @@ cases.scale = async ({ page, log }) => {
 
   t = Date.now();
   await open(page);
-  await page.waitForFunction((n) => document.querySelectorAll('#fleet-body tr').length === n, devices.length, { timeout: 15000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#fleet-body tr').length === n, devices.length, { timeout: 15000 * SLACK });
   const loadMs = Date.now() - t;
   console.log(`page with ${devices.length} devices drawn in ${loadMs} ms`);
   await waitConn(page, CONNECTED);
@@ -270,17 +279,17 @@ cases.scale = async ({ page, log }) => {
   }
   await pool(burst, 8);
   const lastId = devices[(399 * 37) % devices.length];
-  const ms = await waitRow(page, lastId, /BURST-399/, 2000);
+  const ms = await waitRow(page, lastId, /BURST-399/, 3000 * SLACK);
   console.log(`burst of 400 heartbeats in ${Date.now() - t} ms; last shown ${ms} ms after its POST returned`);
   const long = await page.evaluate(() => window.__long);
   const worst = long.length ? Math.max(...long) : 0;
   console.log(`long tasks during the burst: ${long.length}, worst ${Math.round(worst)} ms`);
-  if (worst > 1000) fail(`a ${Math.round(worst)} ms long task during the burst`);
+  if (worst > 2000 * SLACK) fail(`a ${Math.round(worst)} ms long task during the burst`);
 
   // Filtering 1,000 rows.
   t = Date.now();
   await page.fill('#fleet-filter', devices[devices.length - 1]);
-  await page.waitForFunction(() => [...document.querySelectorAll('#fleet-body tr')].filter((r) => !r.hidden).length === 1, null, { timeout: 2000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('#fleet-body tr')].filter((r) => !r.hidden).length === 1, null, { timeout: 3000 * SLACK });
   console.log(`filter applied in ${Date.now() - t} ms`);
   await page.fill('#fleet-filter', '');
 
@@ -290,13 +299,13 @@ cases.scale = async ({ page, log }) => {
     const more = await page.$('#feed-more:not([hidden])');
     if (!more) break;
     await more.click();
-    await page.waitForFunction(() => !document.getElementById('feed-more').disabled, null, { timeout: 10000 });
+    await page.waitForFunction(() => !document.getElementById('feed-more').disabled, null, { timeout: 10000 * SLACK });
   }
   const rows = await page.$$eval('#feed-body > li', (r) => r.length);
   console.log(`paged to ${rows} SMS rows in ${Date.now() - t} ms`);
   if (rows < nsms) fail(`only ${rows} of ${nsms} SMS reached by paging`);
   const r = await sms(DEV, 'after paging');
-  const shown = await waitFeed(page, r.id, 2000);
+  const shown = await waitFeed(page, r.id, 3000 * SLACK);
   console.log(`a live SMS with ${rows} rows loaded shown in ${shown} ms`);
   await page.screenshot({ path: screenshotPath('scale.png') });
   noErrors(log, 'scale');
@@ -310,6 +319,44 @@ async function postBatch(id, messages) {
   });
   if (!r.ok) fail(`batch POST: ${r.status} ${await r.text()}`);
 }
+
+// Run axe-core in the page (through the debugging protocol, which the
+// page's Content-Security-Policy does not restrict); returns the violations.
+async function axe(page) {
+  const src = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(`${src}\n;0`);
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+}
+
+async function a11yCheck(scheme) {
+  const { launch } = await import('./lib.mjs');
+  const b = await launch({ colorScheme: scheme });
+  try {
+    await heartbeat(DEV, 9, 80, { charging: true });
+    await sms(DEV, 'accessibility check');
+    await open(b.page);
+    await waitConn(b.page, CONNECTED);
+    await sleep(1500); // highlights fade out
+    const found = [];
+    for (const v of await axe(b.page)) found.push({ view: `fleet (${scheme})`, ...v });
+    await b.page.evaluate((id) => { location.hash = `#/device/${id}`; }, DEV);
+    await b.page.waitForSelector('#chart-battery canvas', { timeout: 5000 });
+    await sleep(1500);
+    for (const v of await axe(b.page)) found.push({ view: `device (${scheme})`, ...v });
+    return found;
+  } finally {
+    await b.close();
+  }
+}
+
+cases.a11y = async () => {
+  const found = [...await a11yCheck('light'), ...await a11yCheck('dark')];
+  for (const v of found) console.log(`${v.view}: ${v.impact} ${v.id}: ${v.help} at ${v.nodes.join(', ')}`);
+  if (found.length > 0) fail(`${found.length} accessibility violations`);
+};
 
 const name = process.argv[2];
 if (!cases[name]) {
