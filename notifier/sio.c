@@ -566,6 +566,9 @@ sio_app_event(struct sio *s, const struct sio_packet *p)
 		if ((j = sio_json(p->data, p->datalen)) == NULL)
 			return -1;
 		a = json_object_array_get_idx(j, 1);
+		if (a != NULL && json_object_is_type(a, json_type_object) &&
+		    !json_object_object_get_ex(a, "deviceId", &a))
+			a = NULL;
 		if (a != NULL && json_object_is_type(a, json_type_string))
 			id = json_object_get_string(a);
 		if (id != NULL && name[0] == 'j')
