@@ -222,7 +222,7 @@ export class DevicePage {
     const slots = Array.isArray(d.simSlots) ? d.simSlots : [];
     const rows = slots.map((s) => el('tr', null,
       el('th', { attrs: { scope: 'row' }, text: String(s.slot) }),
-      el('td', null, el('span', { className: `badge slot-badge st-${String(s.status || '').replace(/[^a-z_]/g, '')}`, text: s.status || '?' })),
+      el('td', null, el('span', { className: `badge slot-badge st-${String(s.status || '').replace(/[^a-z_]/g, '')}`, text: String(s.status || '?').replace(/_/g, ' ') })),
       el('td', { text: s.operator || '–' }),
       el('td', { text: s.phoneNumber || '–' }),
       el('td', null, signalNode(s.signal)),

@@ -26,7 +26,7 @@ export function slotNode(s) {
   const li = el('li', { className: `slot st-${String(s.status || 'unknown').replace(/[^a-z_]/g, '')}` });
   li.append(
     el('span', { className: 'slot-no', text: `#${s.slot}` }),
-    el('span', { className: 'slot-status', text: s.status || '?' }),
+    el('span', { className: 'slot-status', text: String(s.status || '?').replace(/_/g, ' ') }),
   );
   if (s.operator) li.append(el('span', { className: 'slot-op', text: s.operator }));
   if (s.phoneNumber) li.append(el('span', { className: 'slot-num', text: s.phoneNumber }));
