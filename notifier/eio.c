@@ -73,6 +73,7 @@ static struct eio_tree			 eio_sessions =
 static TAILQ_HEAD(, eio)		 eio_flushq =
     TAILQ_HEAD_INITIALIZER(eio_flushq);
 static struct event			*eio_flush_ev;
+static int64_t				 eio_nsessions;
 
 /*
  * Sessions the client closed while no poll was pending. Its concurrent
@@ -184,6 +185,12 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 {
 	struct eio	*e;
 
+	/* Sessions outlive connections: bound them by the same cap. */
+	if (nconf.max_connections > 0 &&
+	    eio_nsessions >= nconf.max_connections) {
+		metrics.rejected++;
+		return NULL;
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	if ((e->ping = evtimer_new(notifier_base, eio_ping_cb, e)) == NULL) {
@@ -196,6 +203,7 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 	e->handler = h;
 	e->transport = t;
 	e->inuse = 1;
+	eio_nsessions++;
 	TAILQ_INIT(&e->queue);
 	strlcpy(e->addr, addr, sizeof(e->addr));
 	if (t == EIO_POLLING)
@@ -341,7 +349,9 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 			return;
 		}
 		if ((e = eio_new(h, EIO_POLLING, http_addr(c))) == NULL) {
-			http_reply_error(c, 503, 3, "Bad request");
+			http_reply(c, 503, "application/json",
+			    "{\"code\":3,\"message\":\"Bad request\"}", 34,
+			    "Retry-After: 1\r\n");
 			return;
 		}
 		n = eio_handshake_json(buf, sizeof(buf), e->sid, 1);
@@ -756,6 +766,7 @@ eio_end(struct eio *e, int byclient)
 	if (e->closed)
 		return;
 	e->closed = 1;
+	eio_nsessions--;
 	RB_REMOVE(eio_tree, &eio_sessions, e);
 	if (e->transport == EIO_POLLING)
 		metrics.sessions_polling--;
