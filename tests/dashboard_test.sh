@@ -196,6 +196,22 @@ notifier__restart_fallback_cleanup()
 	goip_cleanup
 }
 
+atf_test_case socket__blocked_longpoll cleanup
+socket__blocked_longpoll_head()
+{
+	atf_set descr "With the Socket.IO path blocked the page says Connection Error and follows events through the /api/events long-poll"
+	dash_head
+}
+socket__blocked_longpoll_body()
+{
+	dash_start
+	dash_run polling
+}
+socket__blocked_longpoll_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case screenshots__fleet_and_device cleanup
 screenshots__fleet_and_device_head()
 {
@@ -255,6 +271,7 @@ atf_init_test_cases()
 	atf_add_test_case sms__markup_is_text
 	atf_add_test_case device__page_room
 	atf_add_test_case notifier__restart_fallback
+	atf_add_test_case socket__blocked_longpoll
 	atf_add_test_case screenshots__fleet_and_device
 	atf_add_test_case page__accessible
 	atf_add_test_case scale__1000_devices_10000_sms

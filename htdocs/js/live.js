@@ -99,7 +99,7 @@ export class Live {
     });
     socket.on('resync', (data) => {
       console.info('dashboard: resync requested', data);
-      this.hooks.onReload('resync');
+      this.hooks.onReload('resync').catch(() => {});
     });
     for (const name of EVENTS) socket.on(name, (data) => this._ingest(name, data, 'socket'));
   }
@@ -129,7 +129,7 @@ export class Live {
         // First contact without a cursor: the state loaded before the
         // room was joined may miss events; load it again once.
         this.needCatchup = false;
-        this.hooks.onReload('catch-up');
+        this.hooks.onReload('catch-up').catch(() => {});
       }
       return;
     }
@@ -170,31 +170,48 @@ export class Live {
     // Give a quick reconnect the chance to make polling unnecessary.
     await sleep(1000, signal);
     while (!signal.aborted) {
-      if (this.lastEventId !== null) {
+      // Without a cursor (the socket never connected) the state comes from
+      // REST first; a long-poll without "since" then waits for the next
+      // event, whose id becomes the cursor.
+      const cursor = this.lastEventId;
+      if (cursor === null) {
         try {
-          const url = `/api/events?since=${this.lastEventId}&wait=${LONG_POLL_WAIT}`;
-          const events = await getJSON(url, { signal });
-          if (signal.aborted) break;
-          if (Array.isArray(events)) {
-            for (const ev of events) {
-              if (!ev || typeof ev.event !== 'string') continue;
-              const data = Object.assign({}, ev.data, { eventId: ev.eventId });
-              this._ingest(ev.event, data, 'poll');
-            }
-            if (events.length > 0) this.hooks.onPolled();
-          }
-          continue;
+          await this.hooks.onReload('poll');
         } catch (e) {
-          if (signal.aborted) break;
-          // The notifier (which serves /api/events too) is away: use REST.
+          await sleep(REST_POLL_MS, signal);
+          continue;
         }
       }
       try {
-        await this.hooks.onReload('poll');
+        const q = cursor === null ? '' : `since=${cursor}&`;
+        const events = await getJSON(`/api/events?${q}wait=${LONG_POLL_WAIT}`, { signal });
+        if (signal.aborted) break;
+        if (Array.isArray(events)) {
+          for (const ev of events) {
+            if (!ev || typeof ev.event !== 'string') continue;
+            const data = Object.assign({}, ev.data, { eventId: ev.eventId });
+            this._ingest(ev.event, data, 'poll');
+          }
+          if (events.length > 0) {
+            this.hooks.onPolled();
+            // The first cursor: events between the REST answer and the
+            // long-poll may be missing; read the state once more.
+            if (cursor === null && this.lastEventId !== null) this.hooks.onReload('catch-up').catch(() => {});
+          }
+        }
+        continue;
       } catch (e) {
-        // The REST routes failed as well; try again later.
+        if (signal.aborted) break;
+        // The notifier (which serves /api/events too) is away: use REST.
       }
-      await sleep(this.lastEventId !== null ? RETRY_MS : REST_POLL_MS, signal);
+      if (cursor !== null) {
+        try {
+          await this.hooks.onReload('poll');
+        } catch (e) {
+          // The REST routes failed as well; try again later.
+        }
+      }
+      await sleep(cursor !== null ? RETRY_MS : REST_POLL_MS, signal);
     }
   }
 }

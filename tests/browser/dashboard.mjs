@@ -19,6 +19,9 @@
 //   restart      notifier stopped: indicator leaves "Real-time Connected",
 //                the page keeps updating by polling; restarted: back to
 //                "Real-time Connected", each SMS shown exactly once
+//   polling      the Socket.IO path is blocked from the start: the page
+//                says "Connection Error" and follows events through the
+//                /api/events long-poll
 //   screenshots  fleet view, device page and phone-sized fleet view as PNG
 //                files in GOIP_ARTIFACTS
 //   a11y         axe-core finds no WCAG 2 A/AA violation on the fleet view
@@ -191,6 +194,25 @@ const cases = {
     await sleep(3000);
     if (polls > 0) fail(`${polls} /api/events requests after the socket came back`);
     if ((await page.$eval('#conn-mode', (e) => e.hidden)) !== true) fail('"updating by polling" still shown');
+  },
+
+  async polling({ page }) {
+    await page.route('**/api/socket/io/**', (route) => route.abort());
+    await open(page);
+    await waitConn(page, DOWN, 15000);
+    await page.waitForFunction(() => !document.getElementById('conn-mode').hidden, null, { timeout: 5000 })
+      .catch(() => fail('"updating by polling" is not shown'));
+    await sleep(1500); // the first long-poll is waiting
+    await heartbeat(DEV, 31, 41, { firmware: 'FW-LONGPOLL' });
+    const ms = await waitRow(page, DEV, /31%.*FW-LONGPOLL/, 5000);
+    console.log(`heartbeat shown after ${ms} ms without a socket`);
+    const r = await sms(DEV, 'through the long-poll');
+    const ms2 = await waitFeed(page, r.id, 5000);
+    console.log(`sms shown after ${ms2} ms without a socket`);
+    const st = await page.evaluate(() => window.goipDashboard.live.stats);
+    console.log(`events: ${JSON.stringify(st)}`);
+    if (st.poll < 1) fail('no event came through /api/events');
+    if (st.socket !== 0) fail('events came through a socket that should be blocked');
   },
 
   async screenshots({ page, log }) {
