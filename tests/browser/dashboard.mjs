@@ -230,8 +230,11 @@ const cases = {
     await page.screenshot({ path: screenshotPath('fleet.png') });
     await page.evaluate((id) => { location.hash = `#/device/${id}`; }, DEV);
     await page.waitForSelector('#chart-signal canvas', { timeout: 5000 });
+    // A tall viewport rather than fullPage: SMS items off screen are not
+    // painted (content-visibility) and would show as a blank.
+    await page.setViewportSize({ width: 1440, height: 1600 });
     await sleep(800);
-    await page.screenshot({ path: screenshotPath('device.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('device.png') });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.evaluate(() => { location.hash = '#/'; });
     await sleep(800);
