@@ -42,6 +42,39 @@ client_case ack "socket.io-client ack with the same arguments"
 client_case binary "socket.io-client binary attachments in an ack and an event"
 client_case namespace "socket.io-client on the custom namespace"
 
+atf_test_case slow_client cleanup
+slow_client_head()
+{
+	atf_set descr "A WebSocket client that never reads is disconnected once its output exceeds the bound; the daemon stays up"
+	atf_set require.progs "node curl"
+}
+slow_client_body()
+{
+	local tries=150
+
+	notifier_node_setup
+	notifier_compliance_start
+	node "${GOIP_SRCDIR}/tests/node/slow.cjs" \
+	    "ws://127.0.0.1:${PORT}/engine.io/?EIO=4&transport=websocket" 60 \
+	    >slow.out 2>&1 &
+	echo $! >slow.pid
+	while ! grep -q 'slow client disconnected' notifier.log &&
+	    [ "${tries}" -gt 0 ]; do
+		sleep 0.2
+		tries=$((tries - 1))
+	done
+	grep -q 'slow client disconnected' notifier.log ||
+	    atf_fail "not disconnected: $(cat slow.out notifier.log)"
+	notifier_alive
+	atf_check -o match:'^0\{"sid"' curl -s \
+	    "http://127.0.0.1:${PORT}/engine.io/?EIO=4&transport=polling"
+}
+slow_client_cleanup()
+{
+	[ -f slow.pid ] && kill "$(cat slow.pid)" 2>/dev/null
+	goip_kill_pidfile notifier.pid
+}
+
 atf_test_case bad_input cleanup
 bad_input_head()
 {
@@ -97,5 +130,6 @@ atf_init_test_cases()
 	atf_add_test_case compliance__ack
 	atf_add_test_case compliance__binary
 	atf_add_test_case compliance__namespace
+	atf_add_test_case slow_client
 	atf_add_test_case bad_input
 }
