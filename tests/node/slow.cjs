@@ -21,11 +21,12 @@ ws.once("message", () => {
   setInterval(() => ws.send("3"), 100);
   let n = parseInt(count, 10);
   const t = setInterval(() => {
+    if (ws.bufferedAmount > 600000) return;	// keep pongs timely
     ws.send(big);
     if (--n === 0) {
       clearInterval(t);
       console.log("sent");
     }
-  }, 30);
+  }, 20);
 });
 setTimeout(() => process.exit(0), 60000);
