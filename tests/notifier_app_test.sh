@@ -300,6 +300,65 @@ origin__check_cleanup()
 	goip_cleanup
 }
 
+# proxy_case SERVER: socket.io-client through SERVER's reverse proxy, with
+# the dashboard's authentication, over polling with upgrade and WebSocket
+# only; a heartbeat posted through SERVER reaches both.
+proxy_case()
+{
+	local port cred
+
+	notifier_node_setup
+	app_start
+	port=$(goip_free_port)
+	"goip_${1}_start" "${DIR}" "${port}" 1
+	URL="http://127.0.0.1:${port}"
+	cred=$(goip_credentials "${DIR}")
+	atf_check -o inline:401 curl -s -o /dev/null -w '%{http_code}' \
+	    "${URL}/api/socket/io/?EIO=4&transport=polling"
+	client up ROOMS=dashboard AUTH="${cred}"
+	client ws ROOMS=device:goip-01 TRANSPORTS=websocket AUTH="${cred}"
+	atf_check -o match:'"ok":true' curl -s -X POST \
+	    -H "Authorization: Bearer ${T1}" -H 'Content-Type: application/json' \
+	    -d '{"deviceId":"goip-01","battery":50}' \
+	    "${URL}/api/device/heartbeat"
+	wait_for up.out '^device-heartbeat [0-9]* goip-01'
+	wait_for ws.out '^device-heartbeat [0-9]* goip-01'
+	atf_check -o match:'"eventId"' curl -s -u "${cred}" \
+	    "${URL}/api/events?since=0"
+}
+
+atf_test_case proxy__lighttpd cleanup
+proxy__lighttpd_head()
+{
+	atf_set descr "socket.io-client through lighttpd (etc/lighttpd-goip.conf): authentication, polling, upgrade, WebSocket, a device heartbeat"
+	atf_set require.progs "node curl lighttpd"
+}
+proxy__lighttpd_body()
+{
+	proxy_case lighttpd
+}
+proxy__lighttpd_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
+atf_test_case proxy__apache cleanup
+proxy__apache_head()
+{
+	atf_set descr "socket.io-client through Apache httpd (etc/apache-goip.conf): authentication, polling, upgrade, WebSocket, a device heartbeat"
+	atf_set require.progs "node curl apache2 spawn-fcgi"
+}
+proxy__apache_body()
+{
+	proxy_case apache
+}
+proxy__apache_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_test_case metrics__text cleanup
 metrics__text_head()
 {
@@ -336,5 +395,7 @@ atf_init_test_cases()
 	atf_add_test_case resume__resync
 	atf_add_test_case resume__recovery
 	atf_add_test_case origin__check
+	atf_add_test_case proxy__lighttpd
+	atf_add_test_case proxy__apache
 	atf_add_test_case metrics__text
 }

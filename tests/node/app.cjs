@@ -7,6 +7,7 @@
 //   LAST        lastEventId to resume from on the first connect (unset: live)
 //   EXIT_AFTER  exit 0 once this many sms-received events were seen
 //   TIMEOUT     seconds before giving up with exit 1 (default 30)
+//   AUTH        "user:password" for HTTP Basic authentication (a proxy)
 //   RECOVER     when set, close the transport once the rooms are joined and
 //               expect Socket.IO connection-state recovery (same pid, rooms
 //               kept); OUTFILE.recovered is then written
@@ -40,6 +41,9 @@ const socket = io(url, {
   reconnectionDelayMax: 300,
   randomizationFactor: 0,
   auth: (cb) => cb(last === null ? {} : { lastEventId: last }),
+  extraHeaders: process.env.AUTH ? {
+    Authorization: "Basic " + Buffer.from(process.env.AUTH).toString("base64"),
+  } : {},
 });
 
 let connects = 0;
