@@ -404,12 +404,13 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 }
 
 /*
- * Serve a WebSocket upgrade request on C: a new session, or the probe of
- * an existing polling session named by the sid parameter.
+ * Serve a WebSocket upgrade request on C (Sec-WebSocket-Key KEY and
+ * -Version VERSION): a new session, or the probe of an existing polling
+ * session named by the sid parameter.
  */
 void
 eio_ws_request(struct conn *c, const char *query, const char *key,
-    enum eio_handler h)
+    const char *version, enum eio_handler h)
 {
 	struct eio	*e;
 	struct frame	*f;
@@ -424,7 +425,7 @@ eio_ws_request(struct conn *c, const char *query, const char *key,
 			http_reply_error(c, 400, 1, "Session ID unknown");
 			return;
 		}
-		if (ws_upgrade(c, key, c->wsver) == -1)
+		if (ws_upgrade(c, key, version) == -1)
 			return;
 		if (e->transport != EIO_POLLING || e->ws != NULL) {
 			/* Already upgraded or probing: refuse this one. */
@@ -435,7 +436,7 @@ eio_ws_request(struct conn *c, const char *query, const char *key,
 		c->eio = e;
 		return;
 	}
-	if (ws_upgrade(c, key, c->wsver) == -1)
+	if (ws_upgrade(c, key, version) == -1)
 		return;
 	if ((e = eio_new(h, EIO_WEBSOCKET, http_addr(c))) == NULL) {
 		ws_close(c, 1011);

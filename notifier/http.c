@@ -36,6 +36,21 @@ enum http_hdr {
 	HDR_WSVER
 };
 
+/* What the parser keeps of the request being read. */
+struct http_req {
+	http_parser	 parser;
+	char		 url[NOTIFIER_URL_MAX + 1];
+	size_t		 urllen;
+	size_t		 hdrbytes;
+	char		 field[32];
+	size_t		 fieldlen;
+	int		 hdr;		/* header being read */
+	char		 origin[256];
+	char		 host[256];
+	char		 wskey[64];
+	char		 wsver[8];
+};
+
 struct http_listener {
 	TAILQ_ENTRY(http_listener)	 entry;
 	struct evconnlistener		*lev;
@@ -64,13 +79,13 @@ http_on_url(http_parser *p, const char *at, size_t len)
 {
 	struct conn	*c = p->data;
 
-	if (c->urllen + len > NOTIFIER_URL_MAX) {
+	if (c->req->urllen + len > NOTIFIER_URL_MAX) {
 		c->toolarge = 414;
 		return 1;
 	}
-	memcpy(c->url + c->urllen, at, len);
-	c->urllen += len;
-	c->url[c->urllen] = '\0';
+	memcpy(c->req->url + c->req->urllen, at, len);
+	c->req->urllen += len;
+	c->req->url[c->req->urllen] = '\0';
 	return 0;
 }
 
@@ -79,21 +94,21 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct conn	*c = p->data;
 
-	if ((c->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
+	if ((c->req->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
 		c->toolarge = 431;
 		return 1;
 	}
-	if (c->hdr != -1) {
+	if (c->req->hdr != -1) {
 		/* A new field starts. */
-		c->fieldlen = 0;
-		c->hdr = -1;
+		c->req->fieldlen = 0;
+		c->req->hdr = -1;
 	}
-	if (c->fieldlen + len >= sizeof(c->field)) {
-		c->fieldlen = sizeof(c->field);	/* too long: not ours */
+	if (c->req->fieldlen + len >= sizeof(c->req->field)) {
+		c->req->fieldlen = sizeof(c->req->field);	/* too long: not ours */
 		return 0;
 	}
-	memcpy(c->field + c->fieldlen, at, len);
-	c->fieldlen += len;
+	memcpy(c->req->field + c->req->fieldlen, at, len);
+	c->req->fieldlen += len;
 	return 0;
 }
 
@@ -104,42 +119,42 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 	char		*dst = NULL;
 	size_t		 dstsz = 0, cur;
 
-	if ((c->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
+	if ((c->req->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
 		c->toolarge = 431;
 		return 1;
 	}
-	if (c->hdr == -1) {
-		c->hdr = HDR_NONE;
-		if (c->fieldlen < sizeof(c->field)) {
-			c->field[c->fieldlen] = '\0';
-			if (strcasecmp(c->field, "origin") == 0)
-				c->hdr = HDR_ORIGIN;
-			else if (strcasecmp(c->field, "host") == 0)
-				c->hdr = HDR_HOST;
-			else if (strcasecmp(c->field,
+	if (c->req->hdr == -1) {
+		c->req->hdr = HDR_NONE;
+		if (c->req->fieldlen < sizeof(c->req->field)) {
+			c->req->field[c->req->fieldlen] = '\0';
+			if (strcasecmp(c->req->field, "origin") == 0)
+				c->req->hdr = HDR_ORIGIN;
+			else if (strcasecmp(c->req->field, "host") == 0)
+				c->req->hdr = HDR_HOST;
+			else if (strcasecmp(c->req->field,
 			    "sec-websocket-key") == 0)
-				c->hdr = HDR_WSKEY;
-			else if (strcasecmp(c->field,
+				c->req->hdr = HDR_WSKEY;
+			else if (strcasecmp(c->req->field,
 			    "sec-websocket-version") == 0)
-				c->hdr = HDR_WSVER;
+				c->req->hdr = HDR_WSVER;
 		}
 	}
-	switch (c->hdr) {
+	switch (c->req->hdr) {
 	case HDR_ORIGIN:
-		dst = c->origin;
-		dstsz = sizeof(c->origin);
+		dst = c->req->origin;
+		dstsz = sizeof(c->req->origin);
 		break;
 	case HDR_HOST:
-		dst = c->host;
-		dstsz = sizeof(c->host);
+		dst = c->req->host;
+		dstsz = sizeof(c->req->host);
 		break;
 	case HDR_WSKEY:
-		dst = c->wskey;
-		dstsz = sizeof(c->wskey);
+		dst = c->req->wskey;
+		dstsz = sizeof(c->req->wskey);
 		break;
 	case HDR_WSVER:
-		dst = c->wsver;
-		dstsz = sizeof(c->wsver);
+		dst = c->req->wsver;
+		dstsz = sizeof(c->req->wsver);
 		break;
 	default:
 		return 0;
@@ -315,7 +330,7 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		}
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->parser = malloc(sizeof(*c->parser))) == NULL) {
+	    (c->req = malloc(sizeof(*c->req))) == NULL) {
 		if (c != NULL)
 			free(c);
 		evutil_closesocket(fd);
@@ -327,13 +342,13 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->bev = bufferevent_socket_new(notifier_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
-		free(c->parser);
+		free(c->req);
 		free(c);
 		evutil_closesocket(fd);
 		return;
 	}
-	http_parser_init(c->parser, HTTP_REQUEST);
-	c->parser->data = c;
+	http_parser_init(&c->req->parser, HTTP_REQUEST);
+	c->req->parser.data = c;
 	http_request_reset(c);
 	bufferevent_setcb(c->bev, http_read_cb, NULL, http_event_cb, c);
 	tv.tv_sec = NOTIFIER_IDLE_MS / 1000;
@@ -353,15 +368,15 @@ http_request_reset(struct conn *c)
 {
 	c->reqdone = 0;
 	c->toolarge = 0;
-	c->urllen = 0;
-	c->url[0] = '\0';
-	c->hdrbytes = 0;
-	c->fieldlen = 0;
-	c->hdr = HDR_NONE;
-	c->origin[0] = '\0';
-	c->host[0] = '\0';
-	c->wskey[0] = '\0';
-	c->wsver[0] = '\0';
+	c->req->urllen = 0;
+	c->req->url[0] = '\0';
+	c->req->hdrbytes = 0;
+	c->req->fieldlen = 0;
+	c->req->hdr = HDR_NONE;
+	c->req->origin[0] = '\0';
+	c->req->host[0] = '\0';
+	c->req->wskey[0] = '\0';
+	c->req->wsver[0] = '\0';
 	if (c->body != NULL)
 		evbuffer_drain(c->body, evbuffer_get_length(c->body));
 }
@@ -404,9 +419,9 @@ http_parse(struct conn *c)
 	    evbuffer_get_length(in) > 0) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
-		n = http_parser_execute(c->parser, &http_settings,
+		n = http_parser_execute(&c->req->parser, &http_settings,
 		    v.iov_base, v.iov_len);
-		err = HTTP_PARSER_ERRNO(c->parser);
+		err = HTTP_PARSER_ERRNO(&c->req->parser);
 		evbuffer_drain(in, n);
 		if (c->toolarge != 0) {
 			c->keepalive = 0;
@@ -425,6 +440,11 @@ http_parse(struct conn *c)
 			http_dispatch(c);
 		} else if (n == 0)
 			break;
+	}
+	if (!c->dead && c->state != CONN_HTTP && c->req != NULL) {
+		/* A WebSocket (or a closing connection) reads no requests. */
+		free(c->req);
+		c->req = NULL;
 	}
 	if (c->busy && evbuffer_get_length(in) >
 	    (size_t)NOTIFIER_HEADERS_MAX + nconf.max_payload)
@@ -457,16 +477,16 @@ http_dispatch(struct conn *c)
 	int			 eio = 0;
 
 	http_parser_url_init(&u);
-	if (http_parser_parse_url(c->url, c->urllen, 0, &u) != 0 ||
+	if (http_parser_parse_url(c->req->url, c->req->urllen, 0, &u) != 0 ||
 	    !(u.field_set & (1 << UF_PATH))) {
 		c->keepalive = 0;
 		http_reply(c, 400, "text/plain", "", 0, NULL);
 		return;
 	}
-	path = c->url + u.field_data[UF_PATH].off;
+	path = c->req->url + u.field_data[UF_PATH].off;
 	plen = u.field_data[UF_PATH].len;
 	if (u.field_set & (1 << UF_QUERY)) {
-		memcpy(qbuf, c->url + u.field_data[UF_QUERY].off,
+		memcpy(qbuf, c->req->url + u.field_data[UF_QUERY].off,
 		    u.field_data[UF_QUERY].len);
 		qbuf[u.field_data[UF_QUERY].len] = '\0';
 		query = qbuf;
@@ -489,7 +509,8 @@ http_dispatch(struct conn *c)
 			return;
 		}
 		if (c->upgrade) {
-			eio_ws_request(c, query, c->wskey, h);
+			eio_ws_request(c, query, c->req->wskey, c->req->wsver,
+			    h);
 			return;
 		}
 		if (c->method == HTTP_OPTIONS) {
@@ -541,12 +562,12 @@ http_cors_ok(struct conn *c)
 {
 	const char	*h;
 
-	if (c->origin[0] == '\0' || nconf.compliance)
+	if (c->req->origin[0] == '\0' || nconf.compliance)
 		return 1;
-	if (nconf.cfg != NULL && config_origin_allowed(nconf.cfg, c->origin))
+	if (nconf.cfg != NULL && config_origin_allowed(nconf.cfg, c->req->origin))
 		return 1;
-	if ((h = strstr(c->origin, "://")) != NULL && c->host[0] != '\0' &&
-	    strcasecmp(h + 3, c->host) == 0)
+	if ((h = strstr(c->req->origin, "://")) != NULL && c->req->host[0] != '\0' &&
+	    strcasecmp(h + 3, c->req->host) == 0)
 		return 1;
 	return 0;
 }
@@ -555,11 +576,11 @@ http_cors_ok(struct conn *c)
 int
 http_add_cors(struct conn *c, struct evbuffer *out)
 {
-	if (c->origin[0] == '\0' || !http_cors_ok(c))
+	if (c->req->origin[0] == '\0' || !http_cors_ok(c))
 		return 0;
 	return evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n"
 	    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
-	    c->origin) < 0 ? -1 : 0;
+	    c->req->origin) < 0 ? -1 : 0;
 }
 
 const char *
@@ -605,7 +626,7 @@ http_request_done(struct conn *c)
 		http_linger(c);
 		return;
 	}
-	http_parser_pause(c->parser, 0);
+	http_parser_pause(&c->req->parser, 0);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		bufferevent_trigger(c->bev, EV_READ,
 		    BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
@@ -759,7 +780,7 @@ http_free(struct conn *c)
 	if (c->body != NULL)
 		evbuffer_free(c->body);
 	bufferevent_free(c->bev);
-	free(c->parser);
+	free(c->req);
 	free(c);
 }
 

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -115,6 +116,26 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	    &tv);
 }
 
+/* Raise the descriptor limit to its hard limit: one per connection. */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("main: setrlimit");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    (int64_t)rl.rlim_cur < nconf.max_connections + 64)
+		log_warnx("main: only %llu descriptors for %lld connections",
+		    (unsigned long long)rl.rlim_cur,
+		    (long long)nconf.max_connections);
+}
+
 static void
 main_drop_privileges(const char *user)
 {
@@ -204,6 +225,7 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 
+	main_raise_nofile();
 	event_set_log_callback(main_event_log_cb);
 	signal(SIGPIPE, SIG_IGN);
 	if ((notifier_base = event_base_new()) == NULL)

@@ -26,7 +26,7 @@ struct conn;
 struct eio;
 struct sio;
 struct json_object;
-struct http_parser;
+struct http_req;
 struct event;
 struct ws;
 struct room_member;
@@ -68,17 +68,7 @@ struct conn {
 	int			 toolarge;	/* 0, 413 or 431 */
 	int			 method;	/* enum http_method */
 	int			 upgrade;
-	struct http_parser	*parser;
-	char			 url[NOTIFIER_URL_MAX + 1];
-	size_t			 urllen;
-	size_t			 hdrbytes;
-	char			 field[32];
-	size_t			 fieldlen;
-	int			 hdr;		/* header being read */
-	char			 origin[256];
-	char			 host[256];
-	char			 wskey[64];
-	char			 wsver[8];
+	struct http_req		*req;		/* HTTP state, freed on upgrade */
 	struct evbuffer		*body;
 	struct eio		*eio;		/* pending poll or websocket */
 	int			 events_wait;	/* parked in ingest.c */
@@ -214,7 +204,7 @@ size_t		 ws_pending(struct conn *);
 void		 eio_request(struct conn *, int, const char *, const char *,
 		    size_t, enum eio_handler);
 void		 eio_ws_request(struct conn *, const char *, const char *,
-		    enum eio_handler);
+		    const char *, enum eio_handler);
 int		 eio_ws_message(struct eio *, struct conn *, int,
 		    const char *, size_t);
 void		 eio_conn_gone(struct eio *, struct conn *);

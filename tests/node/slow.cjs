@@ -1,32 +1,35 @@
-// slow.cjs: a WebSocket client that never reads.
+// slow.cjs: a client that never reads what the server sends it.
 //
-// usage: node slow.cjs WS-URL COUNT
-// Opens an Engine.IO WebSocket session on the echo endpoint of compliance
-// mode, stops reading once the handshake arrived, and sends COUNT messages
-// of 500 kB: their echoes pile up on the server, which must disconnect it
-// instead of growing. Pongs are sent blindly every 100 ms, so that only
-// the output bound, not the ping timeout, can end the session. Runs until
-// killed.
+// usage: node slow.cjs URL COUNT
+// URL is the long-polling endpoint of compliance mode's echo server
+// (http://HOST:PORT/engine.io/?EIO=4&transport=polling). The client opens
+// a session and never polls, but POSTs COUNT messages of 900 kB: their
+// echoes pile up in the session's queue, and the server must close it
+// instead of growing. Pongs are POSTed blindly every 100 ms so that only
+// the queue bound, not the ping timeout, can end the session. Prints
+// "closed STATUS" when a POST is refused, "sent" when all were accepted.
 "use strict";
 
-const WebSocket = require("ws");
+async function main() {
+  const [url, count] = process.argv.slice(2);
+  const hs = await (await fetch(url)).text();
+  const u = url + "&sid=" + JSON.parse(hs.slice(1)).sid;
+  const big = "4" + "x".repeat(900000);
 
-const [url, count] = process.argv.slice(2);
-const ws = new WebSocket(url);
-const big = "4" + "x".repeat(500000);
-
-ws.on("error", () => {});
-ws.once("message", () => {
-  ws._socket.pause();
-  setInterval(() => ws.send("3"), 100);
-  let n = parseInt(count, 10);
-  const t = setInterval(() => {
-    if (ws.bufferedAmount > 600000) return;	// keep pongs timely
-    ws.send(big);
-    if (--n === 0) {
-      clearInterval(t);
-      console.log("sent");
+  setInterval(() => fetch(u, { method: "POST", body: "3" }).catch(() => {}),
+    100);
+  for (let i = 0; i < parseInt(count, 10); i++) {
+    const res = await fetch(u, { method: "POST", body: big });
+    if (res.status !== 200) {
+      console.log(`closed ${res.status}`);
+      process.exit(0);
     }
-  }, 20);
+  }
+  console.log("sent");
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e.message);
+  process.exit(1);
 });
-setTimeout(() => process.exit(0), 60000);
