@@ -120,7 +120,9 @@ sms_receive__parallel_retries_body()
 	[ "$(tr '\n' ' ' <"${dir}/counts")" = \
 	    "${unique} ${unique} ${unique} ${unique} 0 " ] ||
 	    atf_fail "stored/distinct/events/counter/wrong: $(tr '\n' ' ' <"${dir}/counts"), expected ${unique} of each and 0 wrong"
-	[ $((t1 - t0)) -lt 60 ] || atf_fail "took $((t1 - t0)) s"
+	# About 5 s on an idle 2-core machine; far more means requests waited
+	# on each other (busy loops, lock convoys), not just a busy machine.
+	[ $((t1 - t0)) -lt 120 ] || atf_fail "took $((t1 - t0)) s"
 	grep -Ei '(segfault|crash|died|backend is overloaded)' \
 	    "${dir}/lighttpd-error.log" &&
 	    atf_fail "lighttpd reports trouble: $(tail -n 5 "${dir}/lighttpd-error.log")"
