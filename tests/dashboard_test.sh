@@ -180,6 +180,22 @@ device__page_room_cleanup()
 	goip_cleanup
 }
 
+atf_test_case send__form_and_status cleanup
+send__form_and_status_head()
+{
+	atf_set descr "The device page's send form queues an SMS, and the device's lease and delivery report show as its status, live"
+	dash_head
+}
+send__form_and_status_body()
+{
+	dash_start
+	dash_run send
+}
+send__form_and_status_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case notifier__restart_fallback cleanup
 notifier__restart_fallback_head()
 {
@@ -275,6 +291,7 @@ atf_init_test_cases()
 	atf_add_test_case sms__live_feed
 	atf_add_test_case sms__markup_is_text
 	atf_add_test_case device__page_room
+	atf_add_test_case send__form_and_status
 	atf_add_test_case notifier__restart_fallback
 	atf_add_test_case socket__blocked_longpoll
 	atf_add_test_case screenshots__fleet_and_device

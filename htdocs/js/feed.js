@@ -97,10 +97,15 @@ export class Feed {
     schedule(this.renderSoon);
   }
 
-  // An sms-status event: outbound progress of a shown message.
+  // An sms-status event: outbound progress (queued, sending, sent, ...).
+  // The payload is the whole message, so a message not shown yet (just
+  // queued by the send form, here or in another browser) is added.
   status(ev) {
     const r = this.rows.get(ev.id);
-    if (!r) return;
+    if (!r) {
+      if (typeof ev.direction === 'string' && typeof ev.deviceId === 'string') this.add(ev, true);
+      return;
+    }
     r.sms = Object.assign({}, r.sms, ev);
     this._drawStatus(r);
     flash(r.tr);

@@ -16,6 +16,8 @@
 //                creates no element and runs nothing
 //   device       the device page joins and leaves the device room, draws
 //                both charts and follows heartbeats and SMS live
+//   send         the device page's send form queues an SMS; the device's
+//                lease and its delivery report show as status changes
 //   restart      notifier stopped: indicator leaves "Real-time Connected",
 //                the page keeps updating by polling; restarted: back to
 //                "Real-time Connected", each SMS shown exactly once
@@ -34,7 +36,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import {
   run, open, waitConn, connState, heartbeat, sms, waitRow, rowText, feedIds, waitFeed,
-  screenshotPath, sleep, fail, TOKENS, BASE,
+  screenshotPath, sleep, fail, TOKENS, BASE, deviceRequest,
 } from './lib.mjs';
 
 const CONNECTED = 'Real-time Connected';
@@ -154,6 +156,41 @@ const cases = {
     const left = emits.some((a) => a[0] === 'leave-device-room' && a[1] === DEV);
     if (!joined || !left) fail(`emits were ${JSON.stringify(emits)}`);
     noErrors(log, 'device');
+  },
+
+  async send({ page, log }) {
+    await heartbeat(DEV, 70, 70);
+    await open(page, `#/device/${DEV}`);
+    await waitConn(page, CONNECTED);
+    await page.waitForFunction(() => document.querySelectorAll('#send-slot option').length > 0, null, { timeout: 5000 });
+    await page.fill('#send-to', '+48500100999');
+    await page.fill('#send-text', 'Zażółć <b>out</b>');
+    await page.click('#send-form button[type=submit]');
+    await page.waitForFunction(() => /Queued as message \d+/.test(document.getElementById('send-result').textContent), null, { timeout: 5000 })
+      .catch(async () => fail(`send result: ${await page.$eval('#send-result', (e) => e.textContent)}`));
+    const id = Number((await page.$eval('#send-result', (e) => e.textContent)).match(/message (\d+)/)[1]);
+    console.log(`queued as ${id}`);
+    const badge = (sel) => page.$eval(`${sel} > [data-id="${id}"] .sms-status`, (e) => e.textContent).catch(() => null);
+    const waitBadge = async (st) => {
+      for (const sel of ['#dev-sms-body', '#feed-body']) {
+        await page.waitForFunction(([q, want]) => {
+          const e = document.querySelector(q);
+          return e && e.textContent === want;
+        }, [`${sel} > [data-id="${id}"] .sms-status`, st], { timeout: 3000 })
+          .catch(async () => fail(`${sel}: status "${await badge(sel)}", expected "${st}"`));
+      }
+    };
+    await waitBadge('queued');
+    const text = await page.$eval(`#dev-sms-body > [data-id="${id}"] .sms-text`, (e) => e.textContent);
+    if (text !== 'Zażółć <b>out</b>') fail(`sent text shows as ${JSON.stringify(text)}`);
+    const out = await deviceRequest('GET', '/api/device/outbox', DEV);
+    if (!out.messages.some((m) => m.id === id)) fail(`outbox: ${JSON.stringify(out)}`);
+    await waitBadge('sending');
+    await deviceRequest('POST', '/api/sms/status', DEV, { id, status: 'delivered' });
+    await waitBadge('delivered');
+    await page.waitForFunction(() => document.getElementById('stat-sms-delivered').textContent === '1', null, { timeout: 3000 })
+      .catch(() => fail('the Delivered card did not count the message'));
+    noErrors(log, 'send');
   },
 
   async restart({ page }) {

@@ -82,17 +82,23 @@ export async function waitConn(page, texts, timeout = 15000) {
     .catch(async () => fail(`indicator is "${await connState(page)}", expected ${want.join(' or ')}`));
 }
 
-async function post(route, id, body) {
+// deviceRequest(method, route, id, body): a request as device ID (its
+// bearer token); returns the parsed answer, fails on a non-2xx status.
+export async function deviceRequest(method, route, id, body) {
   const token = TOKENS.get(id);
   if (!token) fail(`no token for device ${id}`);
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   const r = await fetch(`${BASE}${route}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await r.text();
-  if (!r.ok) fail(`POST ${route} for ${id}: ${r.status} ${text}`);
+  if (!r.ok) fail(`${method} ${route} for ${id}: ${r.status} ${text}`);
   return JSON.parse(text);
+}
+
+function post(route, id, body) {
+  return deviceRequest('POST', route, id, body);
 }
 
 export function heartbeat(id, battery, signal, extra = {}) {
