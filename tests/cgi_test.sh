@@ -45,6 +45,8 @@ EOF
 #   L  CONTENT_LENGTH (POST default: the body's length; "none": absent)
 #   X  extra environment assignments (e.g. "HTTP_IDEMPOTENCY_KEY=k1")
 #   S  SCRIPT_NAME/PATH_INFO split: "SCRIPT|PATH" replaces REQUEST_URI
+#   R  REMOTE_ADDR (default 127.0.0.1)
+#   G  goip-cgi arguments (e.g. "-d -v": log to standard error)
 
 # cgi METHOD URI [BODY]: run goip-cgi with BODY (a string, or @FILE) on
 # standard input.  Headers go to ./headers (CR stripped), the body to ./body;
@@ -65,7 +67,7 @@ cgi()
 	esac
 	env=(PATH="${PATH}" GOIP_CONF="${DIR}/goip.conf"
 	    GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1
-	    REMOTE_ADDR=127.0.0.1 REQUEST_METHOD="${method}"
+	    REMOTE_ADDR="${R:-127.0.0.1}" REQUEST_METHOD="${method}"
 	    QUERY_STRING="${qs}")
 	if [ -n "${S:-}" ]; then
 		env+=(SCRIPT_NAME="${S%%|*}" PATH_INFO="${S#*|}")
@@ -82,9 +84,12 @@ cgi()
 	fi
 	# shellcheck disable=SC2206
 	[ -n "${X:-}" ] && env+=(${X})
-	A= U= T= L= X= S=
-	env -i "${env[@]}" "${GOIP_CGI}" <req >out 2>cgi.err
+	# shellcheck disable=SC2086
+	set -- ${G:-}
+	A= U= T= L= X= S= R= G=
+	env -i "${env[@]}" "${GOIP_CGI}" "$@" <req >out 2>cgi.err
 	echo $? >cgi.rc
+	cat cgi.err >>all.err
 	# Split the answer with shell builtins: the headers (CR stripped) up to
 	# the empty line, then the body byte for byte.
 	{
@@ -548,6 +553,38 @@ store__unavailable_body()
 	expect 503 GET /api/devices
 }
 
+cgi_case logs__no_secrets "goip-cgi logs neither tokens nor SMS text, and escapes control bytes of what it logs"
+logs__no_secrets_body()
+{
+	local secret="very-secret-text-$$" line
+
+	setup
+	: >all.err
+	G="-d -v" expect 201 POST /api/sms/receive "$(sms m1 "${secret}")"
+	G="-d -v" A="Bearer ${TOKEN}nope" R=$'10.0.0.1\ngoip-cgi: forged line' \
+	    expect 401 POST /api/device/heartbeat '{}'
+	G="-d -v" A="Bearer ${TOKEN2}" expect 403 POST /api/sms/receive \
+	    "$(jq -cn --arg t "${secret}" '{deviceId: "goip-01", messageId: "m", from: "x", text: $t}')"
+	G="-d -v" expect 400 POST /api/sms/receive \
+	    "$(jq -cn --arg t "${secret}" '{messageId: "m", from: "x", text: $t, slot: 0}')"
+	[ -s all.err ] || atf_fail "nothing was logged (is -d -v ignored?)"
+	if grep -qF -e "${TOKEN}" -e "${TOKEN2}" all.err; then
+		atf_fail "a token was logged: $(cat all.err)"
+	fi
+	if grep -qF "${secret}" all.err; then
+		atf_fail "SMS text was logged: $(cat all.err)"
+	fi
+	if grep -q '^goip-cgi: forged line' all.err; then
+		atf_fail "a control byte was logged raw: $(cat all.err)"
+	fi
+	while IFS= read -r line; do
+		case "${line}" in
+		goip-cgi:*) ;;
+		*) atf_fail "log line without the program name: ${line}" ;;
+		esac
+	done <all.err
+}
+
 # --- bad input tables --------------------------------------------------------
 
 cgi_case bad_input__auth "device routes answer 401 without or with an unknown token (with WWW-Authenticate), 403 for another device's id; dashboard routes 401 without REMOTE_USER"
@@ -822,6 +859,7 @@ atf_init_test_cases()
 	atf_add_test_case outbound__happy
 	atf_add_test_case busy__503_retry_after
 	atf_add_test_case store__unavailable
+	atf_add_test_case logs__no_secrets
 	atf_add_test_case bad_input__auth
 	atf_add_test_case bad_input__routes_and_methods
 	atf_add_test_case bad_input__body_framing
