@@ -68,9 +68,10 @@ sms_receive__parallel_retries_body()
 	goip_lighttpd_start "${dir}" "${port}" "${PROCS}"
 	BASE="http://127.0.0.1:${port}"
 
-	procs=$(ps --ppid "$(cat "${dir}/lighttpd.pid")" -o comm= | grep -c '^goip-cgi')
-	[ "${procs}" -eq "${PROCS}" ] ||
-	    atf_fail "lighttpd runs ${procs} goip-cgi processes, expected ${PROCS}"
+	procs=$(ps --ppid "$(cat "${dir}/lighttpd.pid")" -o pid=,comm= |
+	    awk '$2 == "goip-cgi" { print $1 }' | sort)
+	[ "$(echo "${procs}" | wc -w)" -eq "${PROCS}" ] ||
+	    atf_fail "lighttpd runs $(echo "${procs}" | wc -w) goip-cgi processes, expected ${PROCS}"
 
 	for ((c = 0; c < CLIENTS; c++)); do
 		requests "${dir}" "${c}" "${tokens[c / 2]}" "dev-$((c / 2))"
@@ -123,6 +124,10 @@ sms_receive__parallel_retries_body()
 	# About 5 s on an idle 2-core machine; far more means requests waited
 	# on each other (busy loops, lock convoys), not just a busy machine.
 	[ $((t1 - t0)) -lt 120 ] || atf_fail "took $((t1 - t0)) s"
+	# The same processes served everything: none crashed or was respawned.
+	[ "$(ps --ppid "$(cat "${dir}/lighttpd.pid")" -o pid=,comm= |
+	    awk '$2 == "goip-cgi" { print $1 }' | sort)" = "${procs}" ] ||
+	    atf_fail "goip-cgi processes changed during the run"
 	grep -Ei '(segfault|crash|died|backend is overloaded)' \
 	    "${dir}/lighttpd-error.log" &&
 	    atf_fail "lighttpd reports trouble: $(tail -n 5 "${dir}/lighttpd-error.log")"
