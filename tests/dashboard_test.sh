@@ -16,10 +16,11 @@
 BROWSER_DIR="${GOIP_SRCDIR}/tests/browser"
 DEVICES="goip-01 goip-02 goip-03"
 
-# dash_head [TIMEOUT]: what every case needs (default timeout 180 s).
+# dash_head [TIMEOUT [PROGS]]: what every case needs (default timeout 180 s),
+# and more programs it requires.
 dash_head()
 {
-	atf_set require.progs "node lighttpd /usr/bin/chromium"
+	atf_set require.progs "node lighttpd /usr/bin/chromium ${2:-}"
 	atf_set timeout "${1:-180}"
 }
 
@@ -85,6 +86,10 @@ dash_start()
 	    . '${GOIP_SRCDIR}/tests/lib.subr'; goip_notifier_stop '${DIR}'"
 	export GOIP_NOTIFIER_START="atf_fail() { echo \"\$*\" >&2; exit 1; };
 	    . '${GOIP_SRCDIR}/tests/lib.subr'; goip_notifier_start '${DIR}'"
+	# For the resync case: what "goipctl prune" does to an old log, to
+	# every event but the newest.
+	export GOIP_PRUNE="sqlite3 '${DIR}/goip.db' 'DELETE FROM events
+	    WHERE id < (SELECT max(id) FROM events)'"
 }
 
 # dash_run CASE: run one case of dashboard.mjs; fail with its output.
@@ -212,6 +217,22 @@ notifier__restart_fallback_cleanup()
 	goip_cleanup
 }
 
+atf_test_case notifier__resync_after_prune cleanup
+notifier__resync_after_prune_head()
+{
+	atf_set descr "When the events a page missed were pruned, it gets resync, reloads its state and shows each SMS once"
+	dash_head 180 sqlite3
+}
+notifier__resync_after_prune_body()
+{
+	dash_start
+	dash_run resync
+}
+notifier__resync_after_prune_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case socket__blocked_longpoll cleanup
 socket__blocked_longpoll_head()
 {
@@ -293,6 +314,7 @@ atf_init_test_cases()
 	atf_add_test_case device__page_room
 	atf_add_test_case send__form_and_status
 	atf_add_test_case notifier__restart_fallback
+	atf_add_test_case notifier__resync_after_prune
 	atf_add_test_case socket__blocked_longpoll
 	atf_add_test_case screenshots__fleet_and_device
 	atf_add_test_case page__accessible

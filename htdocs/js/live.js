@@ -53,7 +53,7 @@ export class Live {
     this.device = null;
     this.socket = null;
     this.needCatchup = false;
-    this.stats = { socket: 0, poll: 0, dropped: 0 };
+    this.stats = { socket: 0, poll: 0, dropped: 0, resyncs: 0 };
   }
 
   start() {
@@ -99,6 +99,7 @@ export class Live {
     });
     socket.on('resync', (data) => {
       console.info('dashboard: resync requested', data);
+      this.stats.resyncs++;
       this.hooks.onReload('resync').catch(() => {});
     });
     for (const name of EVENTS) socket.on(name, (data) => this._ingest(name, data, 'socket'));
@@ -187,6 +188,14 @@ export class Live {
         const events = await getJSON(`/api/events?${q}wait=${LONG_POLL_WAIT}`, { signal });
         if (signal.aborted) break;
         if (Array.isArray(events)) {
+          // Event ids have no holes (AUTOINCREMENT, rolled back with their
+          // transaction) except where the log was pruned: a first id past
+          // the cursor + 1 is the long-poll's "resync".
+          if (cursor !== null && events.length > 0 && Number(events[0].eventId) > cursor + 1) {
+            console.info('dashboard: events after', cursor, 'were pruned; reloading');
+            this.stats.resyncs++;
+            this.hooks.onReload('resync').catch(() => {});
+          }
           for (const ev of events) {
             if (!ev || typeof ev.event !== 'string') continue;
             const data = Object.assign({}, ev.data, { eventId: ev.eventId });

@@ -24,6 +24,8 @@
 //   polling      the Socket.IO path is blocked from the start: the page
 //                says "Connection Error" and follows events through the
 //                /api/events long-poll
+//   resync       events the page missed were pruned while the notifier was
+//                down: it gets "resync", reloads, and shows each SMS once
 //   screenshots  fleet view, device page and phone-sized fleet view as PNG
 //                files in GOIP_ARTIFACTS
 //   a11y         axe-core finds no WCAG 2 A/AA violation on the fleet view
@@ -231,6 +233,31 @@ const cases = {
     await sleep(3000);
     if (polls > 0) fail(`${polls} /api/events requests after the socket came back`);
     if ((await page.$eval('#conn-mode', (e) => e.hidden)) !== true) fail('"updating by polling" still shown');
+  },
+
+  async resync({ page }) {
+    await open(page);
+    await waitConn(page, CONNECTED);
+    const cursor = await page.evaluate(() => window.goipDashboard.live.lastEventId);
+    shell('GOIP_NOTIFIER_STOP');
+    await waitConn(page, DOWN, 15000);
+    const down = [];
+    for (let i = 0; i < 3; i++) down.push((await sms(DEV, `pruned ${i}`)).id);
+    await heartbeat(DEV, 12, 34, { firmware: 'FW-PRUNED' });
+    shell('GOIP_PRUNE'); // every event but the newest: the page's are gone
+    shell('GOIP_NOTIFIER_START');
+    await waitConn(page, CONNECTED, 30000);
+    await page.waitForFunction(() => window.goipDashboard.live.stats.resyncs > 0, null, { timeout: 10000 })
+      .catch(() => fail(`no resync (cursor was ${cursor})`));
+    await waitRow(page, DEV, /12%.*FW-PRUNED/, 5000);
+    for (const id of down) await waitFeed(page, id, 5000);
+    const live = (await sms(DEV, 'after the resync')).id;
+    await waitFeed(page, live, 2000);
+    await sleep(1000);
+    const ids = await feedIds(page);
+    for (const id of [...down, live]) {
+      if (ids.filter((x) => x === id).length !== 1) fail(`SMS ${id} shown ${ids.filter((x) => x === id).length} times`);
+    }
   },
 
   async polling({ page }) {
