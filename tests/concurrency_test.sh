@@ -139,7 +139,96 @@ sms_receive__parallel_retries_cleanup()
 	goip_cleanup
 }
 
+atf_test_case mixed__readers_and_writers cleanup
+mixed__readers_and_writers_head()
+{
+	atf_set descr "4 device clients (SMS and heartbeats) and 4 dashboard readers in parallel through lighttpd with 4 goip-cgi processes: every answer 2xx, no 503, counters match the rows"
+	atf_set require.progs "curl lighttpd sqlite3"
+	atf_set timeout 180
+}
+
+mixed__readers_and_writers_body()
+{
+	local dir port c i d cred codes n url body
+	local -a tokens pids
+
+	dir=$(goip_tmpdir)
+	goip_instance "${dir}"
+	for d in 0 1 2 3; do
+		tokens[d]=$(goip_device_add "${dir}" "dev-${d}")
+	done
+	cred=$(goip_credentials "${dir}")
+	port=$(goip_free_port)
+	goip_lighttpd_start "${dir}" "${port}" "${PROCS}"
+	BASE="http://127.0.0.1:${port}"
+
+	for ((c = 0; c < 4; c++)); do
+		mkdir -p "${dir}/w-${c}"
+		for ((i = 0; i < 300; i++)); do
+			if [ $((i % 3)) -eq 0 ]; then
+				url="${BASE}/api/device/heartbeat"
+				printf '{"battery":%d,"signal":%d,"simSlots":[{"slot":1,"status":"ready"}]}' \
+				    $((i % 101)) $((c * 20)) >"${dir}/w-${c}/${i}.json"
+			else
+				url="${BASE}/api/sms/receive"
+				printf '{"messageId":"w%d-%d","from":"+48600100200","text":"t %d"}' \
+				    "${c}" "${i}" "${i}" >"${dir}/w-${c}/${i}.json"
+			fi
+			printf 'url = "%s"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata-binary = "@%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nmax-time = 30\n' \
+			    "${url}" "${tokens[c]}" "${dir}/w-${c}/${i}.json"
+			[ "${i}" -lt 299 ] && printf 'next\n'
+		done >"${dir}/writer-${c}.curl"
+		# Readers authenticate with bcrypt (htpasswd -B) on every
+		# request, which costs lighttpd far more than goip-cgi: keep
+		# them fewer.
+		for ((i = 0; i < 100; i++)); do
+			case $((i % 4)) in
+			0) url="${BASE}/api/sms?limit=50" ;;
+			1) url="${BASE}/api/stats" ;;
+			2) url="${BASE}/api/devices" ;;
+			3) url="${BASE}/api/devices/dev-${c}" ;;
+			esac
+			printf 'url = "%s"\nuser = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nmax-time = 30\n' \
+			    "${url}" "${cred}"
+			[ "${i}" -lt 99 ] && printf 'next\n'
+		done >"${dir}/reader-${c}.curl"
+	done
+	for ((c = 0; c < 4; c++)); do
+		curl -s -K "${dir}/writer-${c}.curl" >"${dir}/codes-w${c}" 2>&1 &
+		pids[c]=$!
+		curl -s -K "${dir}/reader-${c}.curl" >"${dir}/codes-r${c}" 2>&1 &
+		pids[c + 4]=$!
+	done
+	for ((c = 0; c < 8; c++)); do
+		wait "${pids[c]}" || atf_fail "a curl client failed"
+	done
+	codes=$(cat "${dir}"/codes-* | sort | uniq -c | tr -s ' ' | tr '\n' ',')
+	echo "status codes: ${codes}"
+	n=$(cat "${dir}"/codes-* | wc -l)
+	[ "${n}" -eq 1600 ] || atf_fail "${n} answers for 1600 requests"
+	if grep -vq '^20[01]$' "${dir}"/codes-*; then
+		atf_fail "non-2xx answers: ${codes}"
+	fi
+	[ "$(cat "${dir}"/codes-r* | grep -c '^200$')" -eq 400 ] ||
+	    atf_fail "readers: ${codes}"
+	# 4 x 200 SMS, 4 x 100 heartbeats: rows, counters and events agree.
+	body=$(sqlite3 -batch "${dir}/goip.db" "SELECT count(*) FROM sms;
+	    SELECT value FROM counters WHERE name = 'sms_received';
+	    SELECT count(*) FROM events WHERE type = 'sms-received';
+	    SELECT count(*) FROM events WHERE type = 'device-heartbeat';
+	    SELECT value FROM counters WHERE name = 'devices_online';
+	    SELECT count(*) FROM sim_slots;" | tr '\n' ' ')
+	[ "${body}" = "800 800 800 400 4 4 " ] ||
+	    atf_fail "sms/counter/events/heartbeats/online/slots: ${body}"
+}
+
+mixed__readers_and_writers_cleanup()
+{
+	goip_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case sms_receive__parallel_retries
+	atf_add_test_case mixed__readers_and_writers
 }
