@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -54,6 +55,7 @@ struct eio {
 	size_t			 queued;
 	struct event		*ping;
 	int			 awaiting_pong;
+	int64_t			 deadline;	/* pong due by then */
 	struct sio		*sio;
 	char			 addr[64];
 };
@@ -170,14 +172,44 @@ eio_release(struct eio *e)
 	free(e);
 }
 
+/* Milliseconds of the monotonic clock. */
+static int64_t
+eio_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 eio_ping_arm(struct eio *e, int64_t ms)
 {
 	struct timeval	tv;
 
+	if (ms < 0)
+		ms = 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(e->ping, &tv);
+}
+
+/* Schedule the next ping of E pingInterval from now. */
+static void
+eio_ping_schedule(struct eio *e)
+{
+	e->awaiting_pong = 0;
+	eio_ping_arm(e, nconf.ping_interval);
+}
+
+/*
+ * Has E's pong deadline passed? A request that arrives after it, before
+ * the timer ran, must not find the session alive.
+ */
+static int
+eio_expired(struct eio *e)
+{
+	return e->awaiting_pong && eio_mono_ms() >= e->deadline;
 }
 
 static struct eio *
@@ -217,7 +249,7 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 static int
 eio_open(struct eio *e)
 {
-	eio_ping_arm(e, nconf.ping_interval);
+	eio_ping_schedule(e);
 	if (e->handler == EIO_SIO && (e->sio = sio_new(e)) == NULL) {
 		eio_end(e, 0);
 		return -1;
@@ -359,7 +391,11 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 		eio_open(e);
 		return;
 	}
-	if ((e = eio_find(sid)) == NULL) {
+	if ((e = eio_find(sid)) != NULL && eio_expired(e)) {
+		eio_end(e, 0);
+		e = NULL;
+	}
+	if (e == NULL) {
 		if (method == HTTP_GET && eio_lingering(sid)) {
 			http_reply(c, 200, "text/plain; charset=UTF-8", "6", 1,
 			    NULL);
@@ -421,7 +457,11 @@ eio_ws_request(struct conn *c, const char *query, const char *key,
 	if (eio_query(c, query, "websocket", sid, sizeof(sid)) == -1)
 		return;
 	if (sid[0] != '\0') {
-		if ((e = eio_find(sid)) == NULL) {
+		if ((e = eio_find(sid)) != NULL && eio_expired(e)) {
+			eio_end(e, 0);
+			e = NULL;
+		}
+		if (e == NULL) {
 			http_reply_error(c, 400, 1, "Session ID unknown");
 			return;
 		}
@@ -567,10 +607,8 @@ eio_packet(struct eio *e, int binary, const char *p, size_t len)
 		frame_unref(f);
 		return 0;
 	case '3':
-		if (e->awaiting_pong) {
-			e->awaiting_pong = 0;
-			eio_ping_arm(e, nconf.ping_interval);
-		}
+		if (e->awaiting_pong)
+			eio_ping_schedule(e);
 		return 0;
 	case '4':
 		return eio_message(e, 0, p + 1, len - 1);
@@ -599,6 +637,7 @@ eio_ping_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	e->awaiting_pong = 1;
+	e->deadline = eio_mono_ms() + nconf.ping_timeout;
 	eio_ping_arm(e, nconf.ping_timeout);
 	eio_send(e, f);
 	frame_unref(f);

@@ -4,6 +4,11 @@
  * message size limit); data frames from the server are written here, with
  * the payload of a shared frame added to the output by reference so that a
  * packet sent to many clients is serialized once.
+ *
+ * A wslay context costs about 9 kB, most of a connection: it is made when
+ * a frame arrives and freed again once every byte handed to it belongs to
+ * a complete frame of a complete message, so an idle connection holds
+ * none.
  */
 #include "config.h"
 
@@ -23,8 +28,19 @@
 #define WS_GUID	"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct ws {
-	wslay_event_context_ptr	 ctx;
+	wslay_event_context_ptr	 ctx;		/* NULL while idle */
+	uint64_t		 fed;		/* bytes handed to ctx */
+	uint64_t		 framed;	/* bytes of complete frames */
+	uint64_t		 cur;		/* size of the frame being read */
+	int			 in_frame;
+	int			 in_msg;	/* fragmented message open */
+	int			 closing;	/* close frame sent */
 };
+
+static ssize_t	ws_send_cb(wslay_event_context_ptr, const uint8_t *, size_t,
+		    int, void *);
+static void	ws_msg_cb(wslay_event_context_ptr,
+		    const struct wslay_event_on_msg_recv_arg *, void *);
 
 /*
  * Compute the Sec-WebSocket-Accept value of the client's KEY into OUT (at
@@ -94,7 +110,76 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
+	c->ws->fed += n;
 	return n;
+}
+
+static void
+ws_frame_start_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct conn	*c = user;
+	uint64_t	 len = arg->payload_length;
+
+	(void)ctx;
+	/* A client frame is masked: header, extended length, mask key. */
+	c->ws->cur = 2 + (len < 126 ? 0 : len < 65536 ? 2 : 8) + 4 + len;
+	c->ws->in_frame = 1;
+	if (!wslay_is_ctrl_frame(arg->opcode))
+		c->ws->in_msg = !arg->fin;
+}
+
+static void
+ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
+{
+	struct conn	*c = user;
+
+	(void)ctx;
+	c->ws->in_frame = 0;
+	c->ws->framed += c->ws->cur;
+}
+
+/* Make the wslay context of C. Returns 0, or -1. */
+static int
+ws_ctx_new(struct conn *c)
+{
+	struct wslay_event_callbacks	cb;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.recv_callback = ws_recv_cb;
+	cb.send_callback = ws_send_cb;
+	cb.on_msg_recv_callback = ws_msg_cb;
+	cb.on_frame_recv_start_callback = ws_frame_start_cb;
+	cb.on_frame_recv_end_callback = ws_frame_end_cb;
+	if (wslay_event_context_server_init(&c->ws->ctx, &cb, c) != 0) {
+		c->ws->ctx = NULL;
+		return -1;
+	}
+	wslay_event_config_set_max_recv_msg_length(c->ws->ctx,
+	    nconf.max_payload);
+	c->ws->fed = c->ws->framed = c->ws->cur = 0;
+	c->ws->in_frame = c->ws->in_msg = 0;
+	return 0;
+}
+
+/*
+ * Free the wslay context of C when it holds no state: no partial frame or
+ * message, no byte read ahead, nothing queued, no closing handshake.
+ */
+static void
+ws_ctx_idle(struct conn *c)
+{
+	struct ws	*w = c->ws;
+
+	if (w->ctx == NULL || w->in_frame || w->in_msg || w->fed != w->framed ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	    wslay_event_get_queued_msg_count(w->ctx) > 0 ||
+	    wslay_event_get_close_sent(w->ctx) ||
+	    wslay_event_get_close_received(w->ctx) ||
+	    !wslay_event_want_read(w->ctx))
+		return;
+	wslay_event_context_free(w->ctx);
+	w->ctx = NULL;
 }
 
 static ssize_t
@@ -154,9 +239,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 int
 ws_upgrade(struct conn *c, const char *key, const char *version)
 {
-	struct wslay_event_callbacks	 cb;
-	struct evbuffer			*out = bufferevent_get_output(c->bev);
-	char				 accept[32];
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	char		 accept[32];
 
 	if (strcmp(version, "13") != 0 ||
 	    ws_accept_key(key, accept, sizeof(accept)) == -1) {
@@ -169,18 +253,6 @@ ws_upgrade(struct conn *c, const char *key, const char *version)
 		http_close(c);
 		return -1;
 	}
-	memset(&cb, 0, sizeof(cb));
-	cb.recv_callback = ws_recv_cb;
-	cb.send_callback = ws_send_cb;
-	cb.on_msg_recv_callback = ws_msg_cb;
-	if (wslay_event_context_server_init(&c->ws->ctx, &cb, c) != 0) {
-		free(c->ws);
-		c->ws = NULL;
-		http_close(c);
-		return -1;
-	}
-	wslay_event_config_set_max_recv_msg_length(c->ws->ctx,
-	    nconf.max_payload);
 	if (evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept) < 0) {
@@ -200,7 +272,7 @@ ws_upgrade(struct conn *c, const char *key, const char *version)
 static void
 ws_flush(struct conn *c)
 {
-	if (c->dead || c->ws == NULL)
+	if (c->dead || c->ws == NULL || c->ws->ctx == NULL)
 		return;
 	if (wslay_event_send(c->ws->ctx) != 0) {
 		http_close(c);
@@ -216,7 +288,9 @@ ws_flush(struct conn *c)
 		}
 		if (!c->dead)
 			http_linger(c);
+		return;
 	}
+	ws_ctx_idle(c);
 }
 
 /*
@@ -228,6 +302,14 @@ ws_read(struct conn *c)
 {
 	if (c->ws == NULL)
 		return -1;
+	if (c->ws->ctx == NULL) {
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			return 0;
+		if (ws_ctx_new(c) == -1) {
+			http_close(c);
+			return -1;
+		}
+	}
 	if (wslay_event_recv(c->ws->ctx) != 0) {
 		http_close(c);
 		return -1;
@@ -256,7 +338,8 @@ ws_send(struct conn *c, struct frame *f)
 	size_t		 n;
 
 	if (c->dead || c->state != CONN_WS || c->ws == NULL ||
-	    wslay_event_get_close_sent(c->ws->ctx))
+	    c->ws->closing || (c->ws->ctx != NULL &&
+	    wslay_event_get_close_sent(c->ws->ctx)))
 		return -1;
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) > NOTIFIER_OUT_MAX) {
@@ -289,10 +372,22 @@ ws_close(struct conn *c, int code)
 		c->eio = NULL;
 		eio_conn_gone(e, c);
 	}
-	if (!wslay_event_get_close_sent(c->ws->ctx)) {
-		wslay_event_queue_close(c->ws->ctx, code, NULL, 0);
-		wslay_event_send(c->ws->ctx);
+	if (c->ws->ctx != NULL) {
+		if (!wslay_event_get_close_sent(c->ws->ctx)) {
+			wslay_event_queue_close(c->ws->ctx, code, NULL, 0);
+			wslay_event_send(c->ws->ctx);
+		}
+	} else if (!c->ws->closing) {
+		unsigned char	f[4];
+
+		/* No context: write the close frame ourselves. */
+		f[0] = 0x80 | WSLAY_CONNECTION_CLOSE;
+		f[1] = 2;
+		f[2] = (code >> 8) & 0xff;
+		f[3] = code & 0xff;
+		evbuffer_add(bufferevent_get_output(c->bev), f, sizeof(f));
 	}
+	c->ws->closing = 1;
 	if (!c->dead)
 		http_linger(c);
 }
@@ -303,7 +398,8 @@ ws_free(struct conn *c)
 {
 	if (c->ws == NULL)
 		return;
-	wslay_event_context_free(c->ws->ctx);
+	if (c->ws->ctx != NULL)
+		wslay_event_context_free(c->ws->ctx);
 	free(c->ws);
 	c->ws = NULL;
 }
