@@ -344,7 +344,7 @@ cases.scale = async ({ page, log }) => {
   console.log(`${nsms} SMS posted in ${Date.now() - t} ms`);
 
   t = Date.now();
-  await open(page);
+  await open(page, '', 60000 * SLACK);
   await page.waitForFunction((n) => document.querySelectorAll('#fleet-body tr').length === n, devices.length, { timeout: 15000 * SLACK });
   const loadMs = Date.now() - t;
   console.log(`page with ${devices.length} devices drawn in ${loadMs} ms`);

@@ -67,9 +67,10 @@ export async function launch(opts = {}) {
 }
 
 // open(page, hash): load the dashboard and wait for the fleet to be drawn.
-export async function open(page, hash = '') {
-  await page.goto(`${BASE}/${hash}`, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.goipDashboard && window.goipDashboard.fleet.loaded, null, { timeout: 10000 });
+export async function open(page, hash = '', timeout = 30000) {
+  await page.goto(`${BASE}/${hash}`, { waitUntil: 'load', timeout });
+  await page.waitForFunction(() => window.goipDashboard && window.goipDashboard.fleet.loaded, null, { timeout })
+    .catch(() => fail(`the fleet was not loaded within ${timeout} ms`));
 }
 
 export async function connState(page) {
