@@ -14,6 +14,13 @@
 #                               (empty db), hello world, C heartbeat (db with
 #                               FILL SMS), C heartbeat with glibc's heap
 #                               trim threshold raised, at each of CONNS
+#   bench/ingest/run.sh exp     ephemeral-table experiment: C heartbeat at
+#                               max-procs 1 on the schema as is, with the
+#                               multi-value CHECKs rewritten (schema_variant.py
+#                               or), and also sim_slots as a rowid table
+#                               (rowid), with and without the heap fix;
+#                               EXP_ROUNDS (2) rounds, results in
+#                               $WORKDIR/exp-results.jsonl
 #   bench/ingest/run.sh summary [FILE]   medians of a results file as Markdown
 #
 # Env: ROUNDS (3), TUNE_ROUNDS (1), CONNS ("16 64"), PROCS (auto: best of the
@@ -346,6 +353,25 @@ cmd_measure() {
 	done
 }
 
+cmd_exp() {
+	local r c
+	cp "$WORKDIR/empty.db" "$WORKDIR/exp1.db"
+	python3 "$HERE/schema_variant.py" "$WORKDIR/exp1.db" or
+	cp "$WORKDIR/empty.db" "$WORKDIR/exp2.db"
+	python3 "$HERE/schema_variant.py" "$WORKDIR/exp2.db" rowid
+	RESULTS="$WORKDIR/exp-results.jsonl"
+	: >"$RESULTS"
+	for r in $(seq 1 "${EXP_ROUNDS:-2}"); do
+		for c in $CONNS; do
+			measure exp "$r" c-hb "$c" 1 empty
+			measure exp "$r" c-hb "$c" 1 exp1
+			measure exp "$r" c-hb "$c" 1 exp2
+			measure exp "$r" c-hb-trim "$c" 1 empty
+			measure exp "$r" c-hb-trim "$c" 1 exp2
+		done
+	done
+}
+
 cmd_summary() {
 	node -e '
 const fs = require("fs");
@@ -388,9 +414,14 @@ measure)
 	prepare_dbs
 	cmd_measure
 	cmd_summary ;;
+exp)
+	prepare_tools
+	prepare_dbs
+	cmd_exp
+	cmd_summary "$RESULTS" ;;
 summary)
 	cmd_summary "${2:-}" ;;
 *)
-	sed -n '2,27p' "$0" >&2
+	sed -n "2,/^set -euo/p" "$0" >&2
 	exit 2 ;;
 esac
