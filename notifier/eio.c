@@ -55,7 +55,8 @@ struct eio {
 	size_t			 queued;
 	struct event		*ping;
 	int			 awaiting_pong;
-	int64_t			 deadline;	/* pong due by then */
+	int64_t			 ping_due;	/* when the ping was scheduled */
+	int64_t			 deadline;	/* ping_due + pingTimeout */
 	struct sio		*sio;
 	char			 addr[64];
 };
@@ -199,17 +200,21 @@ static void
 eio_ping_schedule(struct eio *e)
 {
 	e->awaiting_pong = 0;
+	e->ping_due = eio_mono_ms() + nconf.ping_interval;
 	eio_ping_arm(e, nconf.ping_interval);
 }
 
 /*
- * Has E's pong deadline passed? A request that arrives after it, before
- * the timer ran, must not find the session alive.
+ * Has E's pong deadline passed, counted from when the ping was due? A
+ * poll that arrives after it must not find the session alive, however late
+ * the timer runs (the timer itself, like Node's, allows pingTimeout from
+ * when it sent the ping).
  */
 static int
 eio_expired(struct eio *e)
 {
-	return e->awaiting_pong && eio_mono_ms() >= e->deadline;
+	return eio_mono_ms() >= (e->awaiting_pong ? e->deadline :
+	    e->ping_due + nconf.ping_timeout);
 }
 
 static struct eio *
@@ -391,7 +396,13 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 		eio_open(e);
 		return;
 	}
-	if ((e = eio_find(sid)) != NULL && eio_expired(e)) {
+	/*
+	 * A poll after the pong deadline finds the session gone even when the
+	 * timer is late; a POST (which may carry the pong) is given the
+	 * timer's slack.
+	 */
+	if ((e = eio_find(sid)) != NULL && method == HTTP_GET &&
+	    eio_expired(e)) {
 		eio_end(e, 0);
 		e = NULL;
 	}
@@ -637,7 +648,7 @@ eio_ping_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	e->awaiting_pong = 1;
-	e->deadline = eio_mono_ms() + nconf.ping_timeout;
+	e->deadline = e->ping_due + nconf.ping_timeout;
 	eio_ping_arm(e, nconf.ping_timeout);
 	eio_send(e, f);
 	frame_unref(f);

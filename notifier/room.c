@@ -33,7 +33,8 @@ struct room_member {
 	int			 dashboard;
 	TAILQ_ENTRY(room_member) dentry;
 	int			 nlinks;
-	struct room_link	*links[NOTIFIER_ROOMS_MAX];
+	int			 maxlinks;
+	struct room_link	**links;	/* maxlinks entries */
 };
 
 struct room {
@@ -81,6 +82,7 @@ room_member_free(struct room_member *m)
 		TAILQ_REMOVE(&room_dashboard, m, dentry);
 		room_ndashboard--;
 	}
+	free(m->links);
 	free(m);
 }
 
@@ -138,14 +140,22 @@ room_dashboard_count(void)
 int
 room_join_device(struct room_member *m, const char *device)
 {
-	struct room		 key, *r;
-	struct room_link	*l;
+	struct room		  key, *r;
+	struct room_link	 *l, **nl;
+	int			  n;
 
 	if (room_in_device(m, device))
 		return 0;
 	if (m->nlinks >= NOTIFIER_ROOMS_MAX ||
 	    strlen(device) > GOIP_DEVICE_ID_MAX)
 		return -1;
+	if (m->nlinks == m->maxlinks) {
+		n = m->maxlinks == 0 ? 2 : m->maxlinks * 2;
+		if ((nl = reallocarray(m->links, n, sizeof(*nl))) == NULL)
+			return -1;
+		m->links = nl;
+		m->maxlinks = n;
+	}
 	strlcpy(key.device, device, sizeof(key.device));
 	if ((r = RB_FIND(room_tree, &room_rooms, &key)) == NULL) {
 		if ((r = calloc(1, sizeof(*r))) == NULL)

@@ -32,7 +32,7 @@ struct sio {
 	size_t			 pendinglen;
 	int			 need;
 	int			 have;
-	struct frame		*att[SIO_ATTACH_MAX];
+	struct frame		**att;		/* need entries */
 	/* Application mode. */
 	struct room_member	*member;
 	int			 has_last;
@@ -237,6 +237,8 @@ sio_drop_pending(struct sio *s)
 
 	for (i = 0; i < s->have; i++)
 		frame_unref(s->att[i]);
+	free(s->att);
+	s->att = NULL;
 	free(s->pending);
 	s->pending = NULL;
 	s->need = s->have = 0;
@@ -278,7 +280,8 @@ sio_free(struct sio *s)
 		metrics.sio_clients--;
 	}
 	sio_drop_pending(s);
-	event_free(s->timer);
+	if (s->timer != NULL)
+		event_free(s->timer);
 	free(s);
 }
 
@@ -378,6 +381,12 @@ sio_message(struct sio *s, int binary, const char *p, size_t len)
 	if (pk.attachments > 0) {
 		if ((s->pending = malloc(len)) == NULL)
 			return -1;
+		if ((s->att = calloc(pk.attachments, sizeof(*s->att))) ==
+		    NULL) {
+			free(s->pending);
+			s->pending = NULL;
+			return -1;
+		}
 		memcpy(s->pending, p, len);
 		s->pendinglen = len;
 		s->need = pk.attachments;
@@ -601,6 +610,10 @@ sio_dispatch(struct sio *s, const struct sio_packet *p)
 		if (s->nsps & (1U << nsp))
 			return 0;
 		s->nsps |= 1U << nsp;
+		if (s->timer != NULL) {
+			event_free(s->timer);
+			s->timer = NULL;
+		}
 		notifier_random_id(sid, sizeof(sid));
 		if (nconf.compliance) {
 			snprintf(buf, sizeof(buf), "{\"sid\":\"%s\"}", sid);

@@ -5,7 +5,7 @@
 // (http://HOST:PORT/engine.io/?EIO=4&transport=polling). The client opens
 // a session and never polls, but POSTs COUNT messages of 900 kB: their
 // echoes pile up in the session's queue, and the server must close it
-// instead of growing. Pongs are POSTed blindly every 100 ms so that only
+// instead of growing. Pongs are POSTed blindly every 50 ms so that only
 // the queue bound, not the ping timeout, can end the session. Prints
 // "closed STATUS" when a POST is refused, "sent" when all were accepted.
 "use strict";
@@ -17,7 +17,7 @@ async function main() {
   const big = "4" + "x".repeat(900000);
 
   setInterval(() => fetch(u, { method: "POST", body: "3" }).catch(() => {}),
-    100);
+    50);
   for (let i = 0; i < parseInt(count, 10); i++) {
     const res = await fetch(u, { method: "POST", body: big });
     if (res.status !== 200) {
