@@ -359,6 +359,45 @@ proxy__apache_cleanup()
 	goip_cleanup
 }
 
+atf_test_case signals__term_hup cleanup
+signals__term_hup_head()
+{
+	atf_set descr "SIGHUP reopens the logs and keeps serving; SIGTERM closes the sessions, removes notify_socket and exits 0"
+	atf_set require.progs "node curl"
+}
+signals__term_hup_body()
+{
+	local pid tries=50
+
+	notifier_node_setup
+	app_start
+	client c ROOMS=dashboard TIMEOUT=20
+	pid=$(cat "${DIR}/notifier.pid")
+	kill -HUP "${pid}"
+	sleep 0.3
+	goip_pid_alive "${pid}" || atf_fail "SIGHUP killed the notifier"
+	grep -q 'logs reopened' "${DIR}/notifier.log" ||
+	    atf_fail "no SIGHUP log line: $(cat "${DIR}/notifier.log")"
+	heartbeat "${T1}" goip-01
+	wait_for c.out '^device-heartbeat'
+	kill -TERM "${pid}"
+	while goip_pid_alive "${pid}" && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	goip_pid_alive "${pid}" && atf_fail "still running 5 s after SIGTERM"
+	wait "${pid}"
+	[ $? -eq 0 ] || atf_fail "exit status after SIGTERM"
+	[ -e "${DIR}/notify.sock" ] && atf_fail "notify_socket left behind"
+	grep -q 'exiting' "${DIR}/notifier.log" ||
+	    atf_fail "no exit log line: $(cat "${DIR}/notifier.log")"
+}
+signals__term_hup_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_test_case metrics__text cleanup
 metrics__text_head()
 {
@@ -397,5 +436,6 @@ atf_init_test_cases()
 	atf_add_test_case origin__check
 	atf_add_test_case proxy__lighttpd
 	atf_add_test_case proxy__apache
+	atf_add_test_case signals__term_hup
 	atf_add_test_case metrics__text
 }
