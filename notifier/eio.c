@@ -235,7 +235,7 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 		return NULL;
 	}
 	do {
-		notifier_random_id(e->sid, sizeof(e->sid));
+		main_random_id(e->sid, sizeof(e->sid));
 	} while (RB_INSERT(eio_tree, &eio_sessions, e) != NULL);
 	e->handler = h;
 	e->transport = t;
@@ -337,7 +337,7 @@ eio_poll_answer(struct eio *e, const char *text)
 static int
 eio_lingering(const char *sid)
 {
-	int64_t	now = notifier_now_ms();
+	int64_t	now = main_now_ms();
 	int	i;
 
 	for (i = 0; i < EIO_LINGER_MAX; i++) {
@@ -843,7 +843,7 @@ eio_end(struct eio *e, int byclient)
 		    byclient ? "6" : "1", 1, NULL);
 	} else if (byclient && e->transport == EIO_POLLING) {
 		memcpy(eio_linger[eio_nlinger].sid, e->sid, sizeof(e->sid));
-		eio_linger[eio_nlinger].at = notifier_now_ms();
+		eio_linger[eio_nlinger].at = main_now_ms();
 		eio_nlinger = (eio_nlinger + 1) % EIO_LINGER_MAX;
 	}
 	if ((c = e->ws) != NULL) {

@@ -241,7 +241,7 @@ ingest_poll(void)
 			free(cause);
 			break;
 		}
-		now = notifier_now_ms();
+		now = main_now_ms();
 		for (i = 0; i < n; i++) {
 			metrics.events_in++;
 			metrics_latency(now - evs[i].at);
@@ -266,7 +266,7 @@ ingest_poll(void)
 		struct timeval	tv = { 0, 0 };
 		int64_t		wait;
 
-		wait = ingest_stats_at + INGEST_STATS_MS - notifier_now_ms();
+		wait = ingest_stats_at + INGEST_STATS_MS - main_now_ms();
 		if (wait > 0)
 			tv.tv_usec = wait * 1000;
 		evtimer_add(ingest_stats_ev, &tv);
@@ -282,7 +282,7 @@ ingest_stats_frame(void)
 	const char		*s;
 	char			*cause = NULL;
 
-	if ((j = stats_json(nconf.st, notifier_now_ms(), &cause)) == NULL) {
+	if ((j = stats_json(nconf.st, main_now_ms(), &cause)) == NULL) {
 		log_warnx("ingest: stats: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return NULL;
@@ -302,7 +302,7 @@ ingest_stats_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	ingest_stats_at = notifier_now_ms();
+	ingest_stats_at = main_now_ms();
 	if (room_dashboard_count() == 0)
 		return;
 	if ((f = ingest_stats_frame()) == NULL)

@@ -45,7 +45,7 @@ usage(void)
  * base64url alphabet: session ids, socket ids, pids.
  */
 void
-notifier_random_id(char *buf, size_t sz)
+main_random_id(char *buf, size_t sz)
 {
 	static const char	 a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -62,7 +62,7 @@ notifier_random_id(char *buf, size_t sz)
 }
 
 int64_t
-notifier_now_ms(void)
+main_now_ms(void)
 {
 	return util_now_ms();
 }

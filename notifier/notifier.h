@@ -159,8 +159,8 @@ extern struct nconf		 nconf;
 extern struct metrics		 metrics;
 
 /* main.c */
-void		 notifier_random_id(char *, size_t);
-int64_t		 notifier_now_ms(void);
+void		 main_random_id(char *, size_t);
+int64_t		 main_now_ms(void);
 
 /* frame.c */
 struct frame	*frame_new(int, const void *, size_t);

@@ -249,7 +249,7 @@ static void
 sio_remember(struct sio *s)
 {
 	struct sio_recover	*r;
-	int64_t			 now = notifier_now_ms();
+	int64_t			 now = main_now_ms();
 
 	while ((r = TAILQ_FIRST(&sio_recovers)) != NULL &&
 	    (r->expires < now || sio_nrecovers >= SIO_RECOVER_MAX)) {
@@ -530,7 +530,7 @@ sio_recover(struct sio *s, const char *pid)
 		if (strcmp(r->pid, pid) == 0)
 			break;
 	}
-	if (r == NULL || r->expires < notifier_now_ms())
+	if (r == NULL || r->expires < main_now_ms())
 		return 0;
 	if (!s->has_last) {
 		/* No offset: the client saw nothing before it was lost. */
@@ -614,7 +614,7 @@ sio_dispatch(struct sio *s, const struct sio_packet *p)
 			event_free(s->timer);
 			s->timer = NULL;
 		}
-		notifier_random_id(sid, sizeof(sid));
+		main_random_id(sid, sizeof(sid));
 		if (nconf.compliance) {
 			snprintf(buf, sizeof(buf), "{\"sid\":\"%s\"}", sid);
 			if (sio_send(s, SIO_CONNECT, 0, p->nsp, p->nsplen, -1,
@@ -633,7 +633,7 @@ sio_dispatch(struct sio *s, const struct sio_packet *p)
 		if (recovered == -1)
 			return -1;
 		if (!recovered)
-			notifier_random_id(s->pid, sizeof(s->pid));
+			main_random_id(s->pid, sizeof(s->pid));
 		snprintf(buf, sizeof(buf), "{\"sid\":\"%s\",\"pid\":\"%s\"}",
 		    sid, s->pid);
 		return sio_send(s, SIO_CONNECT, 0, "/", 1, -1, buf,

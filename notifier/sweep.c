@@ -23,7 +23,7 @@ static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	char	*cause = NULL;
-	int64_t	 last = 0, now = notifier_now_ms();
+	int64_t	 last = 0, now = main_now_ms();
 	int	 n;
 
 	(void)fd;
@@ -57,7 +57,7 @@ sweep_init(void)
 {
 	struct timeval	tv = { 1, 0 };
 
-	sweep_pruned_at = notifier_now_ms();
+	sweep_pruned_at = main_now_ms();
 	sweep_ev = event_new(notifier_base, -1, EV_PERSIST, sweep_cb, NULL);
 	if (sweep_ev == NULL || event_add(sweep_ev, &tv) == -1)
 		fatalx("sweep: event_add");

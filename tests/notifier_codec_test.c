@@ -19,14 +19,14 @@ struct event_base	*notifier_base;
 struct nconf		 nconf;
 
 void
-notifier_random_id(char *buf, size_t sz)
+main_random_id(char *buf, size_t sz)
 {
 	memset(buf, 'A', sz - 1);
 	buf[sz - 1] = '\0';
 }
 
 int64_t
-notifier_now_ms(void)
+main_now_ms(void)
 {
 	return 0;
 }
