@@ -167,27 +167,64 @@ device_lookup(struct store *st, const char *id, int64_t *rowid, char **cause)
 	return ret;
 }
 
+/*
+ * Store the slots of HB for device ROWID: upsert each reported slot,
+ * rewriting the row only when a field changed, then delete the slots the
+ * device no longer reports. In the steady state this writes nothing but
+ * the slots whose signal moved.
+ */
 static enum store_rc
 device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
     int64_t now, char **cause)
 {
-	static const char *const del = "DELETE FROM sim_slots WHERE device = ?";
-	static const char *const ins = "INSERT INTO sim_slots(device, slot, "
+	static const char *const have = "SELECT slot FROM sim_slots "
+	    "WHERE device = ?";
+	static const char *const up = "INSERT INTO sim_slots(device, slot, "
 	    "status, operator, phone_number, iccid, imsi, signal, registration, "
-	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT(device, slot) DO UPDATE SET "
+	    "status = excluded.status, operator = excluded.operator, "
+	    "phone_number = excluded.phone_number, iccid = excluded.iccid, "
+	    "imsi = excluded.imsi, signal = excluded.signal, "
+	    "registration = excluded.registration, "
+	    "updated_at = excluded.updated_at WHERE "
+	    "status IS NOT excluded.status OR operator IS NOT excluded.operator "
+	    "OR phone_number IS NOT excluded.phone_number OR "
+	    "iccid IS NOT excluded.iccid OR imsi IS NOT excluded.imsi OR "
+	    "signal IS NOT excluded.signal OR "
+	    "registration IS NOT excluded.registration";
+	static const char *const del = "DELETE FROM sim_slots "
+	    "WHERE device = ? AND slot = ?";
 	const struct hb_slot	*s;
 	sqlite3_stmt		*stmt;
 	enum store_rc		 rc;
-	int			 i;
+	int			 stale[GOIP_SLOTS_MAX * 2], nstale = 0, i, slot, r;
 
-	if ((stmt = store_stmt(st, del, cause)) == NULL)
+	if ((stmt = store_stmt(st, have, cause)) == NULL)
 		return STORE_ERROR;
 	store_bind(stmt, "l", rowid);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-		return rc;
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+		slot = sqlite3_column_int(stmt, 0);
+		for (i = 0; i < hb->nslots; i++)
+			if (hb->slots[i].slot == slot)
+				break;
+		if (i == hb->nslots &&
+		    nstale < (int)(sizeof(stale) / sizeof(stale[0])))
+			stale[nstale++] = slot;
+	}
+	sqlite3_reset(stmt);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return store_rc(st, r, cause);
+	for (i = 0; i < nstale; i++) {
+		if ((stmt = store_stmt(st, del, cause)) == NULL)
+			return STORE_ERROR;
+		store_bind(stmt, "li", rowid, stale[i]);
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+			return rc;
+	}
 	for (i = 0; i < hb->nslots; i++) {
 		s = &hb->slots[i];
-		if ((stmt = store_stmt(st, ins, cause)) == NULL)
+		if ((stmt = store_stmt(st, up, cause)) == NULL)
 			return STORE_ERROR;
 		if (store_bind(stmt, "lisssssnsl", rowid, s->slot, s->status,
 		    s->operator, s->phone, s->iccid, s->imsi, s->signal,
@@ -226,7 +263,7 @@ device_status_event(struct store *st, const char *id, const char *status,
 /*
  * Record heartbeat HB of device ROWID at NOW inside the caller's
  * transaction: the device row, its slots (replaced when the report has
- * simSlots), one history row (keeping HISTORY per device), a
+ * simSlots), one history row (keeping about HISTORY per device), a
  * device-status-change event when it was not online, and a device-heartbeat
  * event. *EVID gets the last event id.
  */
@@ -238,15 +275,16 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	    "FROM devices WHERE id = ?";
 	static const char *const upd = "UPDATE devices SET status = 'online', "
 	    "battery = ?, charging = ?, signal = ?, firmware = ?, uptime = ?, "
-	    "last_seen = ? WHERE id = ?";
-	static const char *const hist = "INSERT INTO heartbeats(device, at, "
-	    "battery, charging, signal) VALUES (?, ?, ?, ?, ?)";
+	    "last_seen = ?, hb_seq = hb_seq + 1 WHERE id = ? RETURNING hb_seq";
+	static const char *const hist = "INSERT OR REPLACE INTO heartbeats("
+	    "device, seq, at, battery, charging, signal) "
+	    "VALUES (?, ?, ?, ?, ?, ?)";
 	static const char *const trim = "DELETE FROM heartbeats WHERE "
-	    "device = ?1 AND id <= (SELECT id FROM heartbeats WHERE device = ?1 "
-	    "ORDER BY id DESC LIMIT 1 OFFSET ?2)";
+	    "device = ? AND seq <= ?";
 	sqlite3_stmt		*stmt;
 	struct json_object	*dev;
 	char			 id[GOIP_DEVICE_ID_MAX + 1], prev[16];
+	int64_t			 seq;
 	enum store_rc		 rc;
 	int			 r;
 
@@ -269,22 +307,30 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	    hb->firmware, hb->uptime, now, rowid);
 	if (hb->uptime < 0)
 		sqlite3_bind_null(stmt, 5);
+	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return store_rc(st, r == SQLITE_DONE ? SQLITE_ERROR : r, cause);
+	}
+	seq = sqlite3_column_int64(stmt, 0);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-		return rc;
-	if (hb->nslots >= 0 &&
-	    (rc = device_slots_store(st, rowid, hb, now, cause)) != STORE_OK)
 		return rc;
 
 	if ((stmt = store_stmt(st, hist, cause)) == NULL)
 		return STORE_ERROR;
-	store_bind(stmt, "llnnn", rowid, now, hb->battery, hb->charging,
+	store_bind(stmt, "lllnnn", rowid, seq, now, hb->battery, hb->charging,
 	    hb->signal);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
-	if ((stmt = store_stmt(st, trim, cause)) == NULL)
-		return STORE_ERROR;
-	store_bind(stmt, "ll", rowid, history);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+	/* The history is trimmed every 32nd heartbeat: one range delete. */
+	if (seq % 32 == 0 && seq > history) {
+		if ((stmt = store_stmt(st, trim, cause)) == NULL)
+			return STORE_ERROR;
+		store_bind(stmt, "ll", rowid, seq - history);
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+			return rc;
+	}
+	if (hb->nslots >= 0 && (rc = device_slots_store(st, rowid, hb, now,
+	    cause)) != STORE_OK)
 		return rc;
 
 	if (strcmp(prev, "online") != 0 && (*evid = device_status_event(st,
@@ -335,8 +381,8 @@ static struct json_object *
 device_history_json(struct store *st, int64_t rowid, char **cause)
 {
 	static const char *const sql = "SELECT at, battery, charging, signal "
-	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY id DESC "
-	    "LIMIT ?) ORDER BY id";
+	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY seq DESC "
+	    "LIMIT ?) ORDER BY seq";
 	sqlite3_stmt		*stmt;
 	struct json_object	*arr, *o;
 	int			 rc;

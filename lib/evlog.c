@@ -172,28 +172,28 @@ evlog_scalar(struct store *st, const char *sql, char **cause)
 }
 
 /*
- * The highest id ever assigned (0 when none), or -1. Unlike MAX(id) this
- * survives a prune of the whole log.
+ * The highest id ever assigned (0 when none), or -1. Since a prune keeps
+ * the newest event, MAX(id) never goes back.
  */
 int64_t
 evlog_last(struct store *st, char **cause)
 {
-	return evlog_scalar(st, "SELECT COALESCE((SELECT seq FROM "
-	    "sqlite_sequence WHERE name = 'events'), 0)", cause);
+	return evlog_scalar(st, "SELECT COALESCE(MAX(id), 0) FROM events",
+	    cause);
 }
 
-/* The oldest retained id, or last + 1 when the log is empty; -1 on error. */
+/* The oldest retained id, or 1 when the log is empty; -1 on error. */
 int64_t
 evlog_first(struct store *st, char **cause)
 {
-	return evlog_scalar(st, "SELECT COALESCE(MIN(id), (SELECT COALESCE("
-	    "(SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)) + 1) "
-	    "FROM events", cause);
+	return evlog_scalar(st, "SELECT COALESCE(MIN(id), 1) FROM events",
+	    cause);
 }
 
 /*
- * Delete events older than BEFORE (unix ms), always keeping the newest one
- * so the cursor stays visible. Returns the number deleted, or -1.
+ * Delete events older than BEFORE (unix ms), always keeping the newest one:
+ * ids are rowids, and the surviving maximum is what keeps them from ever
+ * being reused. Returns the number deleted, or -1.
  */
 int64_t
 evlog_prune(struct store *st, int64_t before, char **cause)

@@ -104,7 +104,8 @@ struct event {
 struct store {
 	struct sqlite3	*db;
 	char		*path;
-	int64_t		 busy_timeout;
+	int64_t		 busy_timeout;	/* ms */
+	int64_t		 busy_since;	/* us, monotonic */
 	int		 intx;
 	int		 nstmts;
 	struct {

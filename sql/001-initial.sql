@@ -1,6 +1,10 @@
 -- 001-initial.sql: the first schema of goip-dashboard.
 -- Times are unix milliseconds (UTC). Counters are kept by triggers in the
 -- same transaction as the write, so no request ever scans a growing table.
+-- Enumerations are checked with OR chains, not IN lists: SQLite 3.40 builds
+-- a temporary table for every IN list of three or more values on every
+-- write, which tripled the cost of a heartbeat. lib/valid.c checks the same
+-- values before any SQL; these constraints are the last line.
 
 CREATE TABLE devices (
 	id		INTEGER PRIMARY KEY,
@@ -8,50 +12,57 @@ CREATE TABLE devices (
 	name		TEXT,
 	token_hash	BLOB NOT NULL UNIQUE,
 	status		TEXT NOT NULL DEFAULT 'offline'
-			    CHECK (status IN ('online', 'offline')),
+			    CHECK (status = 'online' OR status = 'offline'),
 	battery		INTEGER CHECK (battery BETWEEN 0 AND 100),
-	charging	INTEGER CHECK (charging IN (0, 1)),
+	charging	INTEGER CHECK (charging = 0 OR charging = 1),
 	signal		INTEGER CHECK (signal BETWEEN 0 AND 100),
 	firmware	TEXT,
 	uptime		INTEGER,
 	last_seen	INTEGER,
+	hb_seq		INTEGER NOT NULL DEFAULT 0,	-- heartbeats so far
 	created_at	INTEGER NOT NULL
 );
-CREATE INDEX devices_online ON devices(last_seen) WHERE status = 'online';
+-- No index on last_seen: it would be rewritten by every heartbeat, and the
+-- once-a-second liveness sweep reads the devices table whole at less cost.
 
+-- A heartbeat upserts the slots it reports (rewriting only those that
+-- changed) and deletes the ones it no longer reports.
 CREATE TABLE sim_slots (
 	device		INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
 	slot		INTEGER NOT NULL,
-	status		TEXT CHECK (status IN ('ready', 'absent', 'pin_required',
-			    'blocked', 'error')),
+	status		TEXT CHECK (status = 'ready' OR status = 'absent' OR
+			    status = 'pin_required' OR status = 'blocked' OR
+			    status = 'error'),
 	operator	TEXT,
 	phone_number	TEXT,
 	iccid		TEXT,
 	imsi		TEXT,
 	signal		INTEGER CHECK (signal BETWEEN 0 AND 100),
-	registration	TEXT CHECK (registration IN ('home', 'roaming',
-			    'searching', 'denied', 'none')),
+	registration	TEXT CHECK (registration = 'home' OR
+			    registration = 'roaming' OR registration = 'searching' OR
+			    registration = 'denied' OR registration = 'none'),
 	updated_at	INTEGER NOT NULL,
 	PRIMARY KEY (device, slot)
 ) WITHOUT ROWID;
 
 -- Recent heartbeats per device, for charts; bounded by heartbeat_history.
+-- Keyed by (device, devices.hb_seq): one b-tree, one page per heartbeat.
 CREATE TABLE heartbeats (
-	id		INTEGER PRIMARY KEY,
 	device		INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+	seq		INTEGER NOT NULL,
 	at		INTEGER NOT NULL,
 	battery		INTEGER,
 	charging	INTEGER,
-	signal		INTEGER
-);
-CREATE INDEX heartbeats_device ON heartbeats(device, id);
+	signal		INTEGER,
+	PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
 
 -- Inbound and outbound SMS in one table: ids are one sequence, so the
 -- feed pages by id across both directions.
 CREATE TABLE sms (
 	id		INTEGER PRIMARY KEY,
 	device		INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
-	direction	TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+	direction	TEXT NOT NULL CHECK (direction = 'in' OR direction = 'out'),
 	slot		INTEGER,
 	sender		TEXT,
 	recipient	TEXT,
@@ -59,8 +70,10 @@ CREATE TABLE sms (
 	message_id	TEXT,
 	received_at	INTEGER,
 	stored_at	INTEGER NOT NULL,
-	status		TEXT NOT NULL CHECK (status IN ('received', 'queued',
-			    'sending', 'sent', 'delivered', 'failed', 'expired')),
+	status		TEXT NOT NULL CHECK (status = 'received' OR
+			    status = 'queued' OR status = 'sending' OR status = 'sent' OR
+			    status = 'delivered' OR status = 'failed' OR
+			    status = 'expired'),
 	segments	INTEGER,
 	encoding	TEXT,
 	operator	TEXT,
@@ -83,10 +96,12 @@ CREATE INDEX sms_expiry ON sms(expires_at)
 CREATE UNIQUE INDEX sms_idempotency ON sms(operator, idem_key)
     WHERE idem_key IS NOT NULL;
 
--- The event log: the single ordered history of every change. AUTOINCREMENT
--- keeps ids from ever being reused after a prune: the id is the cursor.
+-- The event log: the single ordered history of every change; the id is the
+-- cursor. Ids are never reused because a prune always keeps the newest
+-- event (lib/evlog.c), so MAX(id) never goes back; AUTOINCREMENT would
+-- cost a write of sqlite_sequence on every event for the same guarantee.
 CREATE TABLE events (
-	id		INTEGER PRIMARY KEY AUTOINCREMENT,
+	id		INTEGER PRIMARY KEY,
 	at		INTEGER NOT NULL,
 	type		TEXT NOT NULL,
 	device		TEXT,

@@ -599,7 +599,8 @@ ATF_TC(device_heartbeat__history_bounded);
 ATF_TC_HEAD(device_heartbeat__history_bounded, tc)
 {
 	atf_tc_set_md_var(tc, "descr", "heartbeat history keeps the newest "
-	    "heartbeat_history rows per device");
+	    "heartbeat_history rows per device, trimmed every 32nd heartbeat "
+	    "(so never more than heartbeat_history + 31)");
 }
 ATF_TC_BODY(device_heartbeat__history_bounded, tc)
 {
@@ -614,19 +615,22 @@ ATF_TC_BODY(device_heartbeat__history_bounded, tc)
 	b = dev_add(st, "goip-02", tok);
 	hb_init(&hb);
 	now = util_now_ms();
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 40; i++) {
 		hb.battery = i;
 		beat(st, a, &hb, now + i, 3);
 		beat(st, b, &hb, now + i, 5);
+		ATF_CHECK(db_int(st, "SELECT count(*) FROM heartbeats WHERE "
+		    "device = 1") <= 3 + 31);
 	}
+	/* The 32nd heartbeat trimmed to the newest 3 (5), 8 came after. */
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats WHERE "
-	    "device = 1"), 3);
+	    "device = 1"), 3 + 8);
 	ATF_CHECK_EQ(db_int(st, "SELECT min(battery) FROM heartbeats WHERE "
-	    "device = 1"), 7);
+	    "device = 1"), 29);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats WHERE "
-	    "device = 2"), 5);
+	    "device = 2"), 5 + 8);
 	ATF_CHECK_EQ(db_int(st, "SELECT max(battery) FROM heartbeats WHERE "
-	    "device = 2"), 9);
+	    "device = 2"), 39);
 	store_close(st);
 }
 
@@ -892,14 +896,14 @@ ATF_TC_BODY(evlog_type_name__table, tc)
 	ATF_CHECK_STREQ(evlog_type_name(EVENT_TYPE__MAX), "unknown");
 }
 
-ATF_TC(evlog_prune__autoincrement_survives);
-ATF_TC_HEAD(evlog_prune__autoincrement_survives, tc)
+ATF_TC(evlog_prune__cursor_survives);
+ATF_TC_HEAD(evlog_prune__cursor_survives, tc)
 {
 	atf_tc_set_md_var(tc, "descr", "evlog_prune deletes old events but "
-	    "keeps the newest; after the whole log is emptied the cursor "
-	    "(evlog_last) is kept and new ids continue after it");
+	    "keeps the newest, so the cursor (evlog_last) survives any prune "
+	    "and a reopen, and new ids continue after it");
 }
-ATF_TC_BODY(evlog_prune__autoincrement_survives, tc)
+ATF_TC_BODY(evlog_prune__cursor_survives, tc)
 {
 	struct store	*st;
 	struct event	 ev[4];
@@ -923,11 +927,12 @@ ATF_TC_BODY(evlog_prune__autoincrement_survives, tc)
 	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 1);
 
-	/* Empty the log by hand: the sequence survives. */
-	db_exec(st, "DELETE FROM events");
-	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 21);
-	ATF_CHECK_EQ(evlog_read(st, 0, 4, ev, 4, &cause), 0);
+	/* Pruning again never removes the last one. */
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(evlog_prune(st, util_now_ms() + 60000, &cause), 0);
+	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(evlog_read(st, 19, 4, ev, 4, &cause), 1);
+	evlog_clear(ev, 1);
 	store_close(st);
 
 	/* ... across a reopen too, and new ids continue after it. */
@@ -936,7 +941,7 @@ ATF_TC_BODY(evlog_prune__autoincrement_survives, tc)
 	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
 	id = append(st, EVENT_SMS_STATUS, NULL, 1);
 	ATF_CHECK_EQ(id, 21);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 21);
+	ATF_CHECK_EQ(evlog_first(st, &cause), 20);
 	ATF_CHECK_EQ(evlog_last(st, &cause), 21);
 	ATF_REQUIRE_EQ(evlog_read(st, 20, 4, ev, 4, &cause), 1);
 	ATF_CHECK_EQ(ev[0].id, 21);
@@ -1060,7 +1065,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sms_list_json__paging);
 	ATF_TP_ADD_TC(tp, evlog_read__order_and_limits);
 	ATF_TP_ADD_TC(tp, evlog_type_name__table);
-	ATF_TP_ADD_TC(tp, evlog_prune__autoincrement_survives);
+	ATF_TP_ADD_TC(tp, evlog_prune__cursor_survives);
 	ATF_TP_ADD_TC(tp, device_sweep__marks_silent_offline);
 	ATF_TP_ADD_TC(tp, stats_json__shape);
 	return atf_no_error();
