@@ -1,4 +1,5 @@
-// fleet.js: the fleet table, one row per device, updated in place.
+// fleet.js: the fleet table (an ARIA table of CSS grid rows), one row per
+// device, updated in place.
 //
 // merge(device) records the newest state of a device (a heartbeat event, a
 // REST answer) and marks its row dirty; the rows are redrawn once per
@@ -189,20 +190,20 @@ export class Fleet {
     const cells = {
       name, sub,
       status: el('span', { className: 'badge' }),
-      battery: el('td', { className: 'c-batt' }),
-      signal: el('td', { className: 'c-sig' }),
+      battery: el('div', { className: 'c-batt', attrs: { role: 'cell' } }),
+      signal: el('div', { className: 'c-sig', attrs: { role: 'cell' } }),
       slots: el('ul', { className: 'slots' }),
-      firmware: el('td', { className: 'c-fw' }),
+      firmware: el('div', { className: 'c-fw', attrs: { role: 'cell' } }),
       seen: el('time'),
     };
-    const tr = el('tr', { dataset: { id } },
-      el('th', { attrs: { scope: 'row' }, className: 'c-name' }, link),
-      el('td', { className: 'c-status' }, cells.status),
+    const tr = el('div', { className: 'frow', dataset: { id }, attrs: { role: 'row' } },
+      el('div', { attrs: { role: 'rowheader' }, className: 'c-name' }, link),
+      el('div', { className: 'c-status', attrs: { role: 'cell' } }, cells.status),
       cells.battery,
       cells.signal,
-      el('td', { className: 'c-slots' }, cells.slots),
+      el('div', { className: 'c-slots', attrs: { role: 'cell' } }, cells.slots),
       cells.firmware,
-      el('td', { className: 'c-seen' }, cells.seen),
+      el('div', { className: 'c-seen', attrs: { role: 'cell' } }, cells.seen),
     );
     r.tr = tr;
     r.cells = cells;

@@ -68,7 +68,7 @@ const cases = {
     }
     const total = await page.$eval('#stat-devices-total', (e) => e.textContent);
     if (total !== String(devices.length)) fail(`devices card shows "${total}", expected ${devices.length}`);
-    const heads = await page.$$eval('#fleet-table thead th[scope=col]', (t) => t.length);
+    const heads = await page.$$eval('#fleet-table [role=columnheader]', (t) => t.length);
     if (heads < 7) fail(`fleet table has ${heads} column headers`);
     await sleep(1500); // let late errors (a failed websocket upgrade) show
     noErrors(log, 'load');
@@ -87,7 +87,7 @@ const cases = {
     }
     if ((await page.evaluate(() => window.__noReload)) !== 1) fail('the page reloaded');
     // The row's "last seen" ticks from the heartbeat time.
-    const seen = await page.$eval(`#fleet-body tr[data-id="${DEV}"] time`, (t) => t.textContent);
+    const seen = await page.$eval(`#fleet-body [data-id="${DEV}"] time`, (t) => t.textContent);
     if (!/just now|s ago/.test(seen)) fail(`last seen shows "${seen}"`);
     noErrors(log, 'heartbeat');
   },
@@ -138,7 +138,7 @@ const cases = {
       const emit = s.emit.bind(s);
       s.emit = (...a) => { window.__emits.push(a); return emit(...a); };
     });
-    await page.click(`#fleet-body tr[data-id="${DEV}"] a`);
+    await page.click(`#fleet-body [data-id="${DEV}"] a`);
     await page.waitForFunction((id) => document.getElementById('dev-id').textContent === id, DEV, { timeout: 5000 });
     await page.waitForSelector('#chart-battery canvas', { timeout: 5000 });
     await page.waitForSelector('#chart-signal canvas', { timeout: 5000 });
@@ -345,7 +345,7 @@ cases.scale = async ({ page, log }) => {
 
   t = Date.now();
   await open(page, '', 60000 * SLACK);
-  await page.waitForFunction((n) => document.querySelectorAll('#fleet-body tr').length === n, devices.length, { timeout: 15000 * SLACK });
+  await page.waitForFunction((n) => document.querySelectorAll('#fleet-body [role=row]').length === n, devices.length, { timeout: 15000 * SLACK });
   const loadMs = Date.now() - t;
   console.log(`page with ${devices.length} devices drawn in ${loadMs} ms`);
   await waitConn(page, CONNECTED);
@@ -378,7 +378,7 @@ cases.scale = async ({ page, log }) => {
   // Filtering 1,000 rows.
   t = Date.now();
   await page.fill('#fleet-filter', devices[devices.length - 1]);
-  await page.waitForFunction(() => [...document.querySelectorAll('#fleet-body tr')].filter((r) => !r.hidden).length === 1, null, { timeout: 3000 * SLACK });
+  await page.waitForFunction(() => [...document.querySelectorAll('#fleet-body [role=row]')].filter((r) => !r.hidden).length === 1, null, { timeout: 3000 * SLACK });
   console.log(`filter applied in ${Date.now() - t} ms`);
   await page.fill('#fleet-filter', '');
 

@@ -124,8 +124,8 @@ export function sms(id, text, extra = {}) {
 // The text of the fleet row of ID (cells joined by " | "), or null.
 export async function rowText(page, id) {
   return page.evaluate((i) => {
-    const tr = [...document.querySelectorAll('#fleet-body tr')].find((t) => t.dataset.id === i);
-    return tr ? [...tr.cells].map((c) => c.textContent.trim()).join(' | ') : null;
+    const tr = [...document.querySelectorAll('#fleet-body [role=row]')].find((t) => t.dataset.id === i);
+    return tr ? [...tr.children].map((c) => c.textContent.trim()).join(' | ') : null;
   }, id);
 }
 
@@ -134,8 +134,8 @@ export async function rowText(page, id) {
 export async function waitRow(page, id, re, ms) {
   const t0 = Date.now();
   await page.waitForFunction(([i, src]) => {
-    const tr = [...document.querySelectorAll('#fleet-body tr')].find((t) => t.dataset.id === i);
-    return tr && new RegExp(src).test([...tr.cells].map((c) => c.textContent.trim()).join(' | '));
+    const tr = [...document.querySelectorAll('#fleet-body [role=row]')].find((t) => t.dataset.id === i);
+    return tr && new RegExp(src).test([...tr.children].map((c) => c.textContent.trim()).join(' | '));
   }, [id, re.source], { timeout: ms, polling: 50 })
     .catch(async () => fail(`row ${id} is "${await rowText(page, id)}", expected ${re} within ${ms} ms`));
   return Date.now() - t0;
