@@ -64,7 +64,7 @@ heartbeat_post(struct request *req)
 	    json_object_new_string(req->device));
 	json_object_object_add(o, "status", json_object_new_string("online"));
 	json_object_object_add(o, "heartbeatInterval",
-	    json_object_new_int64(req->cfg->heartbeat_interval / 1000));
+	    json_object_new_int64((req->cfg->heartbeat_interval + 999) / 1000));
 	json_object_object_add(o, "serverTime", store_json_timeval(now));
 	json_object_object_add(o, "outboxPending",
 	    json_object_new_int64(pending));

@@ -131,6 +131,15 @@ request_json(struct request *req)
 	return obj;
 }
 
+/* Answer 401 with the RFC 6750 challenge; always returns -1. */
+static int
+request_unauthorized(struct request *req, const char *msg)
+{
+	reply_header(req, 401, "WWW-Authenticate: Bearer realm=\"goip\"");
+	reply_error(req, 401, msg, NULL);
+	return -1;
+}
+
 /*
  * Authenticate a device by "Authorization: Bearer <token>". On success the
  * device's id and row id are in REQ. Returns 0, or -1 once answered (401;
@@ -144,32 +153,25 @@ request_auth_device(struct request *req)
 	enum store_rc	 rc;
 	size_t		 len;
 
-	reply_header(req, 401, "WWW-Authenticate: Bearer realm=\"goip\"");
 	h = request_env(req, "HTTP_AUTHORIZATION");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		reply_error(req, 401, "missing bearer token", NULL);
-		return -1;
-	}
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return request_unauthorized(req, "missing bearer token");
 	h += 7;
 	while (*h == ' ')
 		h++;
 	len = strlen(h);
-	if (len == 0 || len > 256) {
-		reply_error(req, 401, "invalid token", NULL);
-		return -1;
-	}
+	if (len == 0 || len > 256)
+		return request_unauthorized(req, "invalid token");
 	rc = device_by_token(req->st, h, &req->device_rowid, req->device,
 	    sizeof(req->device), &cause);
 	if (rc == STORE_NOTFOUND) {
 		log_debug("cgi: unknown token from %s",
 		    request_env(req, "REMOTE_ADDR") != NULL ?
 		    request_env(req, "REMOTE_ADDR") : "?");
-		reply_error(req, 401, "unknown token", NULL);
-		return -1;
+		return request_unauthorized(req, "unknown token");
 	}
 	if (rc != STORE_OK)
 		return request_store_error(req, rc, cause);
-	req->headers[0] = '\0';
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,14 @@ router_match(const char *pattern, const char *path)
 	return strcmp(pattern, path) == 0;
 }
 
+static int
+router_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
 /*
  * Find the route part of the request: SCRIPT_NAME + PATH_INFO (RFC 3875),
  * or REQUEST_URI without its query when the server gives no path. Returns
@@ -54,7 +63,8 @@ router_path(struct request *req)
 {
 	const char	*sn, *pi, *uri, *p, *api = NULL;
 	char		 full[1024];
-	size_t		 len;
+	size_t		 len, i, o;
+	int		 c;
 
 	sn = request_env(req, "SCRIPT_NAME");
 	pi = request_env(req, "PATH_INFO");
@@ -64,11 +74,24 @@ router_path(struct request *req)
 		    sn != NULL ? sn : "", pi != NULL ? pi : "") >= sizeof(full))
 			return -1;
 	} else if (uri != NULL) {
+		/* Decoded as servers decode PATH_INFO; a NUL is refused. */
 		len = strcspn(uri, "?");
-		if (len >= sizeof(full))
-			return -1;
-		memcpy(full, uri, len);
-		full[len] = '\0';
+		for (i = 0, o = 0; i < len; i++) {
+			if (o + 1 >= sizeof(full))
+				return -1;
+			if (uri[i] == '%' && i + 2 < len &&
+			    isxdigit((unsigned char)uri[i + 1]) &&
+			    isxdigit((unsigned char)uri[i + 2])) {
+				c = (router_hex(uri[i + 1]) << 4) |
+				    router_hex(uri[i + 2]);
+				if (c == 0)
+					return -1;
+				full[o++] = (char)c;
+				i += 2;
+			} else
+				full[o++] = uri[i];
+		}
+		full[o] = '\0';
 	} else
 		return -1;
 	for (p = full; (p = strstr(p, "/api/")) != NULL; p++)
