@@ -337,7 +337,7 @@ ingest_replay(struct sio *s, const char *device, int64_t after)
 	struct frame		*f;
 	char			*cause = NULL;
 	int64_t			 first, cur = after, sent = 0;
-	int			 i, n, want, rc = 0;
+	int			 i, n, rc = 0;
 
 	if (after >= ingest_last)
 		return 0;
@@ -365,13 +365,8 @@ ingest_replay(struct sio *s, const char *device, int64_t after)
 			cur = evs[i].id;
 			if (cur > ingest_last)
 				break;
-			if (device == NULL)
-				want = evs[i].device[0] == '\0' ||
-				    !room_in_device(m, evs[i].device);
-			else
-				want = strcmp(evs[i].device, device) == 0 &&
-				    !room_in_dashboard(m);
-			if (!want)
+			if (!room_replay_owed(m, device, evs[i].device,
+			    evs[i].id))
 				continue;
 			f = ingest_event_frame(evs[i].id,
 			    evlog_type_name(evs[i].type), evs[i].payload,

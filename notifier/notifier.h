@@ -237,6 +237,8 @@ int		 room_in_dashboard(struct room_member *);
 int		 room_in_device(struct room_member *, const char *);
 int		 room_devices(struct room_member *, char [][GOIP_DEVICE_ID_MAX + 1],
 		    int);
+int		 room_replay_owed(struct room_member *, const char *,
+		    const char *, int64_t);
 void		 room_join_dashboard(struct room_member *);
 size_t		 room_dashboard_count(void);
 int		 room_join_device(struct room_member *, const char *);

@@ -2,8 +2,16 @@
  * room.c: the rooms of application mode. Room "dashboard" receives every
  * event; room "device-D" the events of device D. A client in both gets an
  * event once: fan-out walks the dashboard, then the device room skipping
- * its dashboard members. Each client may be in at most NOTIFIER_ROOMS_MAX
- * device rooms.
+ * its dashboard members.
+ *
+ * A client also receives each event once when it leaves a device room and
+ * joins it again: its link to the room outlives the leave and keeps the
+ * highest event id of that device delivered to it, and neither the room's
+ * replay nor live fan-out sends an id at or below that mark again. Links
+ * of left rooms count against NOTIFIER_ROOMS_MAX with the joined ones, so
+ * a client may name at most that many device rooms in one Socket.IO
+ * connection; past it a join fails and the session is closed (the client
+ * reconnects and resumes from the last id it saw).
  */
 #include "config.h"
 
@@ -21,11 +29,16 @@
 
 struct room;
 
-/* One client's place in one device room. */
+/*
+ * One client's place in one device room, joined or left. A joined link is
+ * on its room's member list; a left one only remembers the mark.
+ */
 struct room_link {
 	TAILQ_ENTRY(room_link)	 entry;
 	struct room		*room;
 	struct room_member	*m;
+	int64_t			 delivered;	/* highest id of the device sent */
+	int			 joined;
 };
 
 struct room_member {
@@ -40,7 +53,8 @@ struct room_member {
 struct room {
 	RB_ENTRY(room)		 entry;
 	char			 device[GOIP_DEVICE_ID_MAX + 1];
-	TAILQ_HEAD(, room_link)	 members;
+	int			 nlinks;	/* joined and left links */
+	TAILQ_HEAD(, room_link)	 members;	/* joined links */
 };
 
 RB_HEAD(room_tree, room);
@@ -70,6 +84,34 @@ room_member_new(struct sio *s)
 	return m;
 }
 
+/* Unlink L from its room and free it; a room left without links is freed. */
+static void
+room_link_free(struct room_link *l)
+{
+	struct room	*r = l->room;
+
+	if (l->joined)
+		TAILQ_REMOVE(&r->members, l, entry);
+	free(l);
+	if (--r->nlinks == 0) {
+		RB_REMOVE(room_tree, &room_rooms, r);
+		free(r);
+	}
+}
+
+/* M's link to the room of DEVICE, joined or left, or NULL. */
+static struct room_link *
+room_link_find(struct room_member *m, const char *device)
+{
+	int	i;
+
+	for (i = 0; i < m->nlinks; i++) {
+		if (strcmp(m->links[i]->room->device, device) == 0)
+			return m->links[i];
+	}
+	return NULL;
+}
+
 /* Leave every room and free M. NULL is a no-op. */
 void
 room_member_free(struct room_member *m)
@@ -77,7 +119,7 @@ room_member_free(struct room_member *m)
 	if (m == NULL)
 		return;
 	while (m->nlinks > 0)
-		room_leave_device(m, m->links[m->nlinks - 1]->room->device);
+		room_link_free(m->links[--m->nlinks]);
 	if (m->dashboard) {
 		TAILQ_REMOVE(&room_dashboard, m, dentry);
 		room_ndashboard--;
@@ -95,26 +137,51 @@ room_in_dashboard(struct room_member *m)
 int
 room_in_device(struct room_member *m, const char *device)
 {
-	int	i;
+	struct room_link	*l;
 
-	for (i = 0; i < m->nlinks; i++) {
-		if (strcmp(m->links[i]->room->device, device) == 0)
-			return 1;
-	}
-	return 0;
+	return (l = room_link_find(m, device)) != NULL && l->joined;
 }
 
-/* Copy the device ids of M's rooms into OUT; returns how many. */
+/* Copy the device ids of M's joined rooms into OUT; returns how many. */
 int
 room_devices(struct room_member *m, char out[][GOIP_DEVICE_ID_MAX + 1],
     int max)
 {
-	int	i;
+	int	i, n = 0;
 
-	for (i = 0; i < m->nlinks && i < max; i++)
-		strlcpy(out[i], m->links[i]->room->device,
-		    GOIP_DEVICE_ID_MAX + 1);
-	return i;
+	for (i = 0; i < m->nlinks && n < max; i++) {
+		if (m->links[i]->joined)
+			strlcpy(out[n++], m->links[i]->room->device,
+			    GOIP_DEVICE_ID_MAX + 1);
+	}
+	return n;
+}
+
+/*
+ * Is the event ID of device EVDEVICE ("" for a global one), found while
+ * replaying the room of DEVICE (NULL: the dashboard) to M, owed to M? An
+ * event is owed when it belongs to that room, no other room of M carries
+ * it, and it is above the mark of its device; the mark is then raised, so
+ * the caller must send the event when this returns 1. Returns 1 or 0.
+ */
+int
+room_replay_owed(struct room_member *m, const char *device,
+    const char *evdevice, int64_t id)
+{
+	struct room_link	*l;
+
+	if (device != NULL && (m->dashboard || strcmp(evdevice, device) != 0))
+		return 0;
+	if (evdevice[0] == '\0')
+		return 1;
+	if ((l = room_link_find(m, evdevice)) == NULL)
+		return 1;
+	if (device == NULL && l->joined)
+		return 0;	/* the device room's own replay sends it */
+	if (id <= l->delivered)
+		return 0;
+	l->delivered = id;
+	return 1;
 }
 
 void
@@ -134,7 +201,8 @@ room_dashboard_count(void)
 }
 
 /*
- * Put M in the room of DEVICE. Returns 0, or -1 when M is in too many
+ * Put M in the room of DEVICE, again if it left it before (the mark of
+ * what was delivered is kept). Returns 0, or -1 when M named too many
  * rooms or memory is short.
  */
 int
@@ -144,8 +212,13 @@ room_join_device(struct room_member *m, const char *device)
 	struct room_link	 *l, **nl;
 	int			  n;
 
-	if (room_in_device(m, device))
+	if ((l = room_link_find(m, device)) != NULL) {
+		if (!l->joined) {
+			l->joined = 1;
+			TAILQ_INSERT_TAIL(&l->room->members, l, entry);
+		}
 		return 0;
+	}
 	if (m->nlinks >= NOTIFIER_ROOMS_MAX ||
 	    strlen(device) > GOIP_DEVICE_ID_MAX)
 		return -1;
@@ -165,7 +238,7 @@ room_join_device(struct room_member *m, const char *device)
 		RB_INSERT(room_tree, &room_rooms, r);
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		if (TAILQ_EMPTY(&r->members)) {
+		if (r->nlinks == 0) {
 			RB_REMOVE(room_tree, &room_rooms, r);
 			free(r);
 		}
@@ -173,34 +246,26 @@ room_join_device(struct room_member *m, const char *device)
 	}
 	l->room = r;
 	l->m = m;
+	l->joined = 1;
+	r->nlinks++;
 	TAILQ_INSERT_TAIL(&r->members, l, entry);
 	m->links[m->nlinks++] = l;
 	return 0;
 }
 
-/* Take M out of the room of DEVICE; an empty room is freed. */
+/*
+ * Take M out of the room of DEVICE. The link stays, left, with its mark,
+ * until M is freed.
+ */
 void
 room_leave_device(struct room_member *m, const char *device)
 {
 	struct room_link	*l;
-	struct room		*r;
-	int			 i;
 
-	for (i = 0; i < m->nlinks; i++) {
-		if (strcmp(m->links[i]->room->device, device) == 0)
-			break;
-	}
-	if (i == m->nlinks)
+	if ((l = room_link_find(m, device)) == NULL || !l->joined)
 		return;
-	l = m->links[i];
-	m->links[i] = m->links[--m->nlinks];
-	r = l->room;
-	TAILQ_REMOVE(&r->members, l, entry);
-	free(l);
-	if (TAILQ_EMPTY(&r->members)) {
-		RB_REMOVE(room_tree, &room_rooms, r);
-		free(r);
-	}
+	TAILQ_REMOVE(&l->room->members, l, entry);
+	l->joined = 0;
 }
 
 /*
@@ -223,7 +288,9 @@ room_fanout(const char *device, struct frame *f)
 	if ((r = RB_FIND(room_tree, &room_rooms, &key)) == NULL)
 		return;
 	TAILQ_FOREACH_SAFE(l, &r->members, entry, ln) {
-		if (!l->m->dashboard)
-			sio_emit_frame(l->m->s, f);
+		if (l->m->dashboard || f->event_id <= l->delivered)
+			continue;
+		l->delivered = f->event_id;
+		sio_emit_frame(l->m->s, f);
 	}
 }

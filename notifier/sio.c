@@ -514,9 +514,11 @@ sio_join_device(struct sio *s, const char *id)
 {
 	if (!valid_device_id(id) || room_in_device(s->member, id))
 		return 0;
+	if (room_join_device(s->member, id) == -1)
+		return -1;
 	if (s->has_last && ingest_replay(s, id, s->last_event_id) == -1)
 		return -1;
-	return room_join_device(s->member, id);
+	return 0;
 }
 
 /* Try to recover the rooms of the disconnected session PID. */

@@ -124,6 +124,67 @@ rooms__heartbeat_cleanup()
 	goip_cleanup
 }
 
+atf_test_case rooms__leave_rejoin cleanup
+rooms__leave_rejoin_head()
+{
+	atf_set descr "A client that leaves a device room and joins it again in the same connection gets each of its events exactly once, in order, including those sent while it was out"
+	atf_set require.progs "node"
+	atf_set timeout 120
+}
+rooms__leave_rejoin_body()
+{
+	local t tries want
+
+	notifier_node_setup
+	app_start
+	sms m1
+	sms m2
+	for t in websocket polling; do
+		rm -f "${t}".out*
+		TRANSPORTS=${t} node "${GOIP_SRCDIR}/tests/node/rejoin.cjs" \
+		    "${URL}" "${t}.out" goip-01 >"${t}.log" 2>&1 &
+		echo $! >"${t}.pid"
+		tries=300
+		while [ ! -f "${t}.out.ready" ] && [ "${tries}" -gt 0 ]; do
+			sleep 0.1
+			tries=$((tries - 1))
+		done
+		[ -f "${t}.out.ready" ] ||
+		    atf_fail "${t}: did not join: $(cat "${t}.log")"
+		wait_for "${t}.out" "^sms-received [0-9]* goip-01 m2$"
+		sms "${t}-live"
+		wait_for "${t}.out" "^sms-received [0-9]* goip-01 ${t}-live$"
+		touch "${t}.out.leave"
+		wait_for "${t}.out.left" left
+		sms "${t}-away"
+		touch "${t}.out.rejoin"
+		wait_for "${t}.out.rejoined" rejoined
+		sms "${t}-back"
+		wait_for "${t}.out" "^sms-received [0-9]* goip-01 ${t}-back$"
+		sleep 0.5
+		kill "$(cat "${t}.pid")" 2>/dev/null
+		want="m1 m2"
+		[ "${t}" = polling ] && want="${want} websocket-live \
+websocket-away websocket-back"
+		want="${want} ${t}-live ${t}-away ${t}-back"
+		[ "$(awk '$1 == "sms-received" { print $4 }' "${t}.out" |
+		    tr '\n' ' ')" = "$(echo ${want}) " ] ||
+		    atf_fail "${t}: want ${want} once each: $(tr '\n' ';' <"${t}.out")"
+		[ "$(awk '$2 != "-" { print $2 }' "${t}.out" | sort -n |
+		    uniq -d)" = "" ] ||
+		    atf_fail "${t}: an eventId came twice: $(tr '\n' ';' <"${t}.out")"
+		[ "$(awk '$2 != "-" { print $2 }' "${t}.out" | tr '\n' ' ')" = \
+		    "$(awk '$2 != "-" { print $2 }' "${t}.out" | sort -n |
+		    tr '\n' ' ')" ] ||
+		    atf_fail "${t}: events out of order: $(tr '\n' ';' <"${t}.out")"
+	done
+}
+rooms__leave_rejoin_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_test_case sweep__offline cleanup
 sweep__offline_head()
 {
@@ -428,6 +489,7 @@ metrics__text_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case rooms__heartbeat
+	atf_add_test_case rooms__leave_rejoin
 	atf_add_test_case sweep__offline
 	atf_add_test_case events__longpoll
 	atf_add_test_case resume__kill9
