@@ -8,13 +8,22 @@
 #   bench/fanout/run.sh [all]        ROUNDS rounds of every measurement, then
 #                                    the summary (about 15 minutes)
 #   bench/fanout/run.sh smoke        one short round (about 2 minutes)
+#   bench/fanout/run.sh memory       ROUNDS rounds of the memory ramp only
+#   bench/fanout/run.sh cost         CPU per delivered event: 1,000 clients
+#                                    straight on the server, COST_M
+#                                    heartbeats at COST_RATE/s (a rate both
+#                                    keep up with), ROUNDS rounds; the CPU
+#                                    of the notifier alone (not lighttpd or
+#                                    goip-cgi) and of the peer
 #   bench/fanout/run.sh summary [F]  medians of a results file as Markdown
 #
 # Per round, each on a fresh server and a fresh database:
 #   memory   server VmRSS per idle, joined WebSocket client at STEPS clients
-#            (one ramp: connect to 1k, settle, read; to 5k; to 10k).  C:
-#            clients straight to the notifier's port (the notifier's own
-#            memory; lighttpd would hold two more sockets per client).
+#            (one ramp: connect to 1k, settle, read; to 5k; to 10k).  C
+#            ("c-direct"): clients straight to the notifier's port.  Through
+#            lighttpd each client costs lighttpd two descriptors, and with
+#            the hard RLIMIT_NOFILE of 20000 here lighttpd stops accepting
+#            at about 7,400 proxied clients.
 #   lat100   100 clients, LAT100_M heartbeats at RATE/s (after a warm-up of
 #            300 heartbeats that also brings every device online)
 #   lat1000  1,000 clients, LAT1000_M heartbeats at RATE/s; the C build both
@@ -32,7 +41,8 @@
 #      NPORT (18181, notifier), PEER_PORT (13400), SRC_ADDRS (4: client
 #      source addresses 127.0.0.2..), LAT_MAX_S (90: bound of one latency
 #      run; the peer at 1,000 clients does not finish in it), WORKDIR (/var/tmp/goip-bench-fanout),
-#      PEER_SRC (../shared/peer), PEER_DIR (/var/tmp/peer, a copy with
+#      KEEP_BIN (0; 1: reuse the binaries copied by the last run),
+#      COST_M (200), COST_RATE (10), PEER_SRC (../shared/peer), PEER_DIR (/var/tmp/peer, a copy with
 #      node_modules: made with npm ci when missing)
 # Output: one JSON line per measurement appended to $WORKDIR/results.jsonl,
 # then the summary.  Everything is on 127.0.0.0/8; every client run is
@@ -57,6 +67,8 @@ NPORT="${NPORT:-18181}"
 PEER_PORT="${PEER_PORT:-13400}"
 SRC_ADDRS="${SRC_ADDRS:-4}"
 LAT_MAX_S="${LAT_MAX_S:-90}"
+COST_M="${COST_M:-200}"
+COST_RATE="${COST_RATE:-10}"
 WORKDIR="${WORKDIR:-/var/tmp/goip-bench-fanout}"
 PEER_SRC="${PEER_SRC:-$TOP/../shared/peer}"
 PEER_DIR="${PEER_DIR:-/var/tmp/peer}"
@@ -96,14 +108,19 @@ prepare() {
 		command -v "$t" >/dev/null || die "missing $t"
 	done
 	mkdir -p "$BIN"
-	make -C "$TOP" notifier/goip-notifier cgi/goip-cgi ctl/goipctl >&2
 	# Copies: a rebuild in the tree during the run must not change what is
-	# measured.
-	cp "$TOP/notifier/goip-notifier" "$TOP/cgi/goip-cgi" "$TOP/ctl/goipctl" "$BIN/"
+	# measured.  KEEP_BIN=1 measures the copies of the previous run again.
+	if [ "${KEEP_BIN:-0}" != 1 ] || [ ! -x "$BIN/goip-notifier" ]; then
+		make -C "$TOP" notifier/goip-notifier cgi/goip-cgi ctl/goipctl >&2
+		cp "$TOP/notifier/goip-notifier" "$TOP/cgi/goip-cgi" "$TOP/ctl/goipctl" "$BIN/"
+		{
+			git -C "$TOP" log -1 --format='commit %H %cd'
+			git -C "$TOP" status --short -- notifier cgi lib sql | sed 's/^/dirty: /'
+		} >"$BIN/source.txt"
+	fi
 	cc -O2 -Wall -Wextra -o "$FANOUT" "$HERE/fanout.c" -levent
 	{
-		git -C "$TOP" log -1 --format='commit %H %cd'
-		git -C "$TOP" status --short -- notifier cgi lib sql | sed 's/^/dirty: /'
+		cat "$BIN/source.txt" 2>/dev/null
 		sha256sum "$BIN/goip-notifier" "$BIN/goip-cgi" | sed 's/^/sha256 /'
 		echo "peer: $(node --version) socket.io $(node -p "require('$PEER_DIR/node_modules/socket.io/package.json').version" 2>/dev/null || echo '?')"
 	} >"$WORKDIR/build.txt"
@@ -317,9 +334,32 @@ m_wrk() {	# ROUND SERVER
 	stop_all
 }
 
+# CPU per delivered event (c-direct: the notifier's CPU only).
+m_cost() {	# ROUND SERVER
+	local out args
+	start_server "$2"
+	# shellcheck disable=SC2046
+	timeout 60 "$FANOUT" $(fanout_args "$2") --clients 10 --heartbeats 300 \
+	    --rate 100 --settle-ms 200 --drain-ms 2000 --max-s 50 \
+	    --label "warmup-$2" >/dev/null 2>>"$WORKDIR/fanout.log" || true
+	if [ "$2" = peer ]; then
+		args=$(fanout_args peer)
+	else
+		args="--ws 127.0.0.1:$NPORT --path /api/socket/io/ --post 127.0.0.1:$PORT --tokens $WORKDIR/tokens.txt --server-pid $NOTIFIER_PID --cpu-pid $NOTIFIER_PID"
+	fi
+	# shellcheck disable=SC2086
+	out=$(timeout 150 "$FANOUT" $args --src-addrs "$SRC_ADDRS" \
+	    --clients 1000 --heartbeats "$COST_M" --rate "$COST_RATE" \
+	    --settle-ms 2000 --drain-ms 10000 --max-s 120 \
+	    --label "cost-$2-r$1" 2>"$WORKDIR/fanout.log") || true
+	[ -n "$out" ] || { tail -5 "$WORKDIR/fanout.log" >&2; out=null; }
+	record "$1" "$2" cost "$out"
+	stop_all
+}
+
 round() {	# R [short]
 	local r="$1" s
-	for s in peer c; do m_memory "$r" "$s"; done
+	for s in peer c-direct; do m_memory "$r" "$s"; done
 	for s in peer c; do m_latency "$r" "$s" 100 "$LAT100_M" lat100; done
 	for s in peer c c-direct; do m_latency "$r" "$s" 1000 "$LAT1000_M" lat1000; done
 	for s in peer c; do m_wrk "$r" "$s"; done
@@ -356,6 +396,13 @@ for (const b of ["lat100", "lat1000"]) for (const s of servers) {
   console.log(`| ${b === "lat100" ? "100" : "1,000"} clients × ${hb[0].rate} hb/s | ${s} | p50 **${f(med(L.map(x => x.p50)), 2)}**, p99 **${f(med(L.map(x => x.p99)), 2)} ms** (p99 ${list(L.map(x => x.p99), 2)}) | max ${list(L.map(x => x.max), 1)} ms; lost ${list(ev.map(e => e.lost), 0)} of ${ev[0].expected}; dup ${list(ev.map(e => e.dup), 0)}; answered ${list(hb.map(h => h.rateAnswered), 1)} hb/s; POST p99 ${list(hb.map(h => h.postLatencyMs ? h.postLatencyMs.p99 : null), 2)} ms; cut at --max-s ${list(rs.map(r => r.result.timedOut ? 1 : 0), 0)}; server CPU ${list(rs.map(r => r.result.cpuMs.pidsPhase / 1000), 1)} s; client CPU ${list(rs.map(r => r.result.cpuMs.selfPhase / 1000), 1)} s |`);
 }
 for (const s of servers) {
+  const rs = by(s, "cost");
+  if (!rs.length) continue;
+  const per = rs.map(r => r.result.events && r.result.events.received ? r.result.cpuMs.pidsPhase * 1000 / r.result.events.received : null);
+  const L = rs.map(r => r.result.events.latencyMs);
+  console.log(`| CPU per delivered event, 1,000 clients × ${rs[0].result.heartbeats.rate} hb/s | ${s} | **${f(med(per), 2)} µs** ${list(per, 2)} | ${s === "peer" ? "node" : "notifier only"}; events ${list(rs.map(r => r.result.events.received), 0)} of ${rs[0].result.events.expected}; stats-update ${list(rs.map(r => r.result.events.statsUpdate), 0)}; latency p50 ${list(L.map(x => x.p50), 2)} ms, p99 ${list(L.map(x => x.p99), 2)} ms |`);
+}
+for (const s of servers) {
   const rs = rows.filter(r => r.server === s && /^wrk/.test(r.bench));
   if (!rs.length) continue;
   const w = rs.map(r => r.result.wrk || {});
@@ -381,6 +428,15 @@ smoke)
 	RESULTS="$WORKDIR/smoke.jsonl"
 	: >"$RESULTS"
 	STEPS=1000,2000 LAT100_M=500 LAT1000_M=300 WRK_D=3s round 1
+	cmd_summary "$RESULTS" ;;
+memory | cost)
+	mkdir -p "$WORKDIR"
+	prepare
+	RESULTS="$WORKDIR/$sub.jsonl"
+	: >"$RESULTS"
+	for r in $(seq 1 "$ROUNDS"); do
+		for s in peer c-direct; do "m_$sub" "$r" "$s"; done
+	done
 	cmd_summary "$RESULTS" ;;
 summary)
 	cmd_summary "${2:-}" ;;
