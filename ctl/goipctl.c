@@ -47,6 +47,7 @@ ctl_open(int mode)
 	if ((st = store_open(cfg->database, cfg->busy_timeout, mode,
 	    &cause)) == NULL) {
 		fprintf(stderr, "goipctl: %s\n", cause);
+		free(cause);
 		exit(1);
 	}
 	return st;
@@ -400,6 +401,8 @@ main(int argc, char *argv[])
 	cfg = config_new();
 	if (config_load(cfg, conffile, &cause) == -1) {
 		fprintf(stderr, "goipctl: %s\n", cause);
+		free(cause);
+		config_free(cfg);
 		return 1;
 	}
 	umask(027);
