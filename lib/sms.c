@@ -369,7 +369,8 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
     int64_t *evid, char **cause)
 {
 	static const char *const sel = "SELECT s.status, s.attempts, "
-	    "d.device_id FROM sms s JOIN devices d ON d.id = s.device "
+	    "d.device_id, s.lease_until IS NULL FROM sms s JOIN devices d "
+	    "ON d.id = s.device "
 	    "WHERE s.id = ? AND s.device = ? AND s.direction = 'out'";
 	static const char *const upd = "UPDATE sms SET status = ?2, "
 	    "error = COALESCE(?3, error), lease_until = NULL, updated_at = ?4 "
@@ -380,7 +381,7 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 	sqlite3_stmt	*stmt;
 	char		 cur[16], device[GOIP_DEVICE_ID_MAX + 1];
 	int64_t		 tries, backoff;
-	int		 r;
+	int		 r, unleased;
 
 	*changed = 0;
 	if ((stmt = store_stmt(st, sel, cause)) == NULL)
@@ -394,12 +395,20 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 	snprintf(cur, sizeof(cur), "%s", sqlite3_column_text(stmt, 0));
 	tries = sqlite3_column_int64(stmt, 1);
 	snprintf(device, sizeof(device), "%s", sqlite3_column_text(stmt, 2));
+	unleased = sqlite3_column_int(stmt, 3);
 	sqlite3_reset(stmt);
 
 	if (sms_status_rank(status) <= sms_status_rank(cur))
 		return STORE_OK;
 	if (strcmp(status, "failed") == 0 && sms_status_rank(cur) <= 1 &&
 	    tries < attempts) {
+		/*
+		 * A "sending" message without a lease was already reported
+		 * failed for its last lease and waits out its back-off: a
+		 * repeated report changes nothing.
+		 */
+		if (strcmp(cur, "sending") == 0 && unleased)
+			return STORE_OK;
 		backoff = 5000LL << (tries < 7 ? tries : 7);
 		if ((stmt = store_stmt(st, retry, cause)) == NULL)
 			return STORE_ERROR;
