@@ -39,7 +39,23 @@ function drawStats() {
       if (statsShown !== null) flash(dd.parentElement);
     }
   }
+  drawDeliveryRate(s.sms);
   statsShown = s;
+}
+
+// Delivery rate: delivered / (delivered + failed), "–" before any outcome.
+const rateFmt = new Intl.NumberFormat(undefined,
+  { style: 'percent', maximumFractionDigits: 1 });
+function drawDeliveryRate(sms) {
+  if (!sms || typeof sms.delivered !== 'number' ||
+      typeof sms.failed !== 'number') return;
+  const done = sms.delivered + sms.failed;
+  const txt = done > 0 ? rateFmt.format(sms.delivered / done) : '–';
+  const dd = $('stat-sms-deliveryRate');
+  if (dd.textContent !== txt) {
+    dd.textContent = txt;
+    if (statsShown !== null) flash(dd.parentElement);
+  }
 }
 
 function applyStats(s) {
