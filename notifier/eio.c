@@ -7,6 +7,13 @@
  * pending poll is ended with a noop, and "5" moves the session over. The
  * server pings every pingInterval and closes a session whose pong does not
  * arrive within pingTimeout.
+ *
+ * Pings are driven by one timer for all sessions, not one per session (a
+ * libevent timer costs about 130 bytes, a good part of an idle
+ * connection): every session waits on one of two queues, for its next ping
+ * or for its pong. Since pingInterval and pingTimeout are the same for all,
+ * appending keeps each queue in deadline order, and the timer only looks at
+ * their heads.
  */
 #include "config.h"
 
@@ -53,10 +60,10 @@ struct eio {
 	int			 inuse;
 	TAILQ_HEAD(, eio_pkt)	 queue;
 	size_t			 queued;
-	struct event		*ping;
-	int			 awaiting_pong;
+	TAILQ_ENTRY(eio)	 pentry;	/* eio_pingq or eio_pongq */
+	int			 awaiting_pong;	/* on eio_pongq, else pingq */
 	int64_t			 ping_due;	/* when the ping was scheduled */
-	int64_t			 deadline;	/* ping_due + pingTimeout */
+	int64_t			 deadline;	/* ping sent + pingTimeout */
 	struct sio		*sio;
 	char			 addr[64];
 };
@@ -76,6 +83,11 @@ static struct eio_tree			 eio_sessions =
 static TAILQ_HEAD(, eio)		 eio_flushq =
     TAILQ_HEAD_INITIALIZER(eio_flushq);
 static struct event			*eio_flush_ev;
+static TAILQ_HEAD(, eio)		 eio_pingq =
+    TAILQ_HEAD_INITIALIZER(eio_pingq);
+static TAILQ_HEAD(, eio)		 eio_pongq =
+    TAILQ_HEAD_INITIALIZER(eio_pongq);
+static struct event			*eio_ping_ev;	/* for both queues */
 static int64_t				 eio_nsessions;
 
 /*
@@ -183,25 +195,58 @@ eio_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Arm the ping timer for the earlier of the two queues' heads. */
 static void
-eio_ping_arm(struct eio *e, int64_t ms)
+eio_ping_arm(void)
 {
-	struct timeval	tv;
+	struct timeval	 tv;
+	struct eio	*e;
+	int64_t		 at = -1, ms;
 
-	if (ms < 0)
+	if ((e = TAILQ_FIRST(&eio_pingq)) != NULL)
+		at = e->ping_due;
+	if ((e = TAILQ_FIRST(&eio_pongq)) != NULL &&
+	    (at == -1 || e->deadline < at))
+		at = e->deadline;
+	if (at == -1) {
+		evtimer_del(eio_ping_ev);
+		return;
+	}
+	if ((ms = at - eio_mono_ms()) < 0)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(e->ping, &tv);
+	evtimer_add(eio_ping_ev, &tv);
 }
 
-/* Schedule the next ping of E pingInterval from now. */
+/* Take E off its ping queue. */
+static void
+eio_ping_unlink(struct eio *e)
+{
+	if (e->ping_due == 0)
+		return;
+	if (e->awaiting_pong)
+		TAILQ_REMOVE(&eio_pongq, e, pentry);
+	else
+		TAILQ_REMOVE(&eio_pingq, e, pentry);
+	e->ping_due = 0;
+	e->awaiting_pong = 0;
+}
+
+/*
+ * Schedule the next ping of E pingInterval from now. The timer is only
+ * re-armed when E is alone: anyone ahead of it is due earlier.
+ */
 static void
 eio_ping_schedule(struct eio *e)
 {
-	e->awaiting_pong = 0;
+	if (e->closed)
+		return;
+	eio_ping_unlink(e);
 	e->ping_due = eio_mono_ms() + nconf.ping_interval;
-	eio_ping_arm(e, nconf.ping_interval);
+	TAILQ_INSERT_TAIL(&eio_pingq, e, pentry);
+	if (TAILQ_FIRST(&eio_pingq) == e || !evtimer_pending(eio_ping_ev, NULL))
+		eio_ping_arm();
 }
 
 /*
@@ -213,8 +258,7 @@ eio_ping_schedule(struct eio *e)
 static int
 eio_expired(struct eio *e)
 {
-	return eio_mono_ms() >= (e->awaiting_pong ? e->deadline :
-	    e->ping_due + nconf.ping_timeout);
+	return eio_mono_ms() >= e->ping_due + nconf.ping_timeout;
 }
 
 static struct eio *
@@ -228,12 +272,11 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 		metrics.rejected++;
 		return NULL;
 	}
+	if (eio_ping_ev == NULL && (eio_ping_ev = evtimer_new(notifier_base,
+	    eio_ping_cb, NULL)) == NULL)
+		return NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	if ((e->ping = evtimer_new(notifier_base, eio_ping_cb, e)) == NULL) {
-		free(e);
-		return NULL;
-	}
 	do {
 		main_random_id(e->sid, sizeof(e->sid));
 	} while (RB_INSERT(eio_tree, &eio_sessions, e) != NULL);
@@ -630,28 +673,39 @@ eio_packet(struct eio *e, int binary, const char *p, size_t len)
 	}
 }
 
+/*
+ * The ping timer: close the sessions whose pong is overdue, ping those
+ * whose ping is due (one shared "2" frame) and move them to the pong
+ * queue, each with pingTimeout from now, then re-arm.
+ */
 static void
 eio_ping_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct eio	*e = arg;
-	struct frame	*f;
+	struct eio	*e;
+	struct frame	*f = NULL;
+	int64_t		 now = eio_mono_ms();
 
 	(void)fd;
 	(void)what;
-	if (e->awaiting_pong) {
+	(void)arg;
+	while ((e = TAILQ_FIRST(&eio_pongq)) != NULL && e->deadline <= now) {
 		log_debug("eio: %s: ping timeout", e->addr);
 		eio_end(e, 0);
-		return;
 	}
-	if ((f = frame_new(0, "2", 1)) == NULL) {
-		eio_end(e, 0);
-		return;
+	while ((e = TAILQ_FIRST(&eio_pingq)) != NULL && e->ping_due <= now) {
+		if (f == NULL && (f = frame_new(0, "2", 1)) == NULL) {
+			eio_end(e, 0);
+			continue;
+		}
+		TAILQ_REMOVE(&eio_pingq, e, pentry);
+		e->awaiting_pong = 1;
+		e->deadline = now + nconf.ping_timeout;
+		TAILQ_INSERT_TAIL(&eio_pongq, e, pentry);
+		eio_send(e, f);
 	}
-	e->awaiting_pong = 1;
-	e->deadline = e->ping_due + nconf.ping_timeout;
-	eio_ping_arm(e, nconf.ping_timeout);
-	eio_send(e, f);
-	frame_unref(f);
+	if (f != NULL)
+		frame_unref(f);
+	eio_ping_arm();
 }
 
 /*
@@ -823,8 +877,7 @@ eio_end(struct eio *e, int byclient)
 		metrics.sessions_polling--;
 	else
 		metrics.sessions_websocket--;
-	event_free(e->ping);
-	e->ping = NULL;
+	eio_ping_unlink(e);
 	if (e->flushing) {
 		TAILQ_REMOVE(&eio_flushq, e, fentry);
 		e->flushing = 0;
@@ -862,4 +915,8 @@ eio_close_all(void)
 
 	while ((e = RB_MIN(eio_tree, &eio_sessions)) != NULL)
 		eio_end(e, 0);
+	if (eio_ping_ev != NULL) {
+		event_free(eio_ping_ev);
+		eio_ping_ev = NULL;
+	}
 }

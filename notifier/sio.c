@@ -49,8 +49,7 @@ struct sio_recover {
 	int64_t			 cursor;	/* ingest cursor when lost */
 	int			 dashboard;
 	int			 ndevices;
-	char			 devices[NOTIFIER_ROOMS_MAX]
-				    [GOIP_DEVICE_ID_MAX + 1];
+	char			 devices[][GOIP_DEVICE_ID_MAX + 1];
 };
 
 static TAILQ_HEAD(, sio_recover)	sio_recovers =
@@ -60,6 +59,7 @@ static int				sio_nrecovers;
 static const char *const sio_nsp_names[SIO_NSP_MAX] = { "/", "/custom" };
 
 static void	sio_timeout_cb(evutil_socket_t, short, void *);
+static void	sio_forget(int);
 static int	sio_dispatch(struct sio *, const struct sio_packet *);
 
 /*
@@ -216,6 +216,7 @@ sio_new(struct eio *e)
 	struct sio	*s;
 	struct timeval	 tv;
 
+	sio_forget(SIO_RECOVER_MAX);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->e = e;
@@ -244,27 +245,46 @@ sio_drop_pending(struct sio *s)
 	s->need = s->have = 0;
 }
 
-/* Remember the rooms of a connected client for connection recovery. */
+/* Forget the remembered sessions that expired, or the oldest past KEEP. */
 static void
-sio_remember(struct sio *s)
+sio_forget(int keep)
 {
 	struct sio_recover	*r;
 	int64_t			 now = main_now_ms();
 
 	while ((r = TAILQ_FIRST(&sio_recovers)) != NULL &&
-	    (r->expires < now || sio_nrecovers >= SIO_RECOVER_MAX)) {
+	    (r->expires < now || sio_nrecovers > keep)) {
 		TAILQ_REMOVE(&sio_recovers, r, entry);
 		free(r);
 		sio_nrecovers--;
 	}
-	if (s->pid[0] == '\0' || s->member == NULL ||
-	    (r = calloc(1, sizeof(*r))) == NULL)
+}
+
+/*
+ * Remember the rooms of a connected client for connection recovery. The
+ * record holds only the device rooms the client was in (most are in none),
+ * so that thousands of clients going at once cost little memory.
+ */
+static void
+sio_remember(struct sio *s)
+{
+	char			 devices[NOTIFIER_ROOMS_MAX]
+				    [GOIP_DEVICE_ID_MAX + 1];
+	struct sio_recover	*r;
+	int			 n;
+
+	sio_forget(SIO_RECOVER_MAX - 1);
+	if (s->pid[0] == '\0' || s->member == NULL)
+		return;
+	n = room_devices(s->member, devices, NOTIFIER_ROOMS_MAX);
+	if ((r = calloc(1, sizeof(*r) + n * sizeof(r->devices[0]))) == NULL)
 		return;
 	strlcpy(r->pid, s->pid, sizeof(r->pid));
-	r->expires = now + SIO_RECOVER_MS;
+	r->expires = main_now_ms() + SIO_RECOVER_MS;
 	r->cursor = ingest_cursor();
 	r->dashboard = room_in_dashboard(s->member);
-	r->ndevices = room_devices(s->member, r->devices, NOTIFIER_ROOMS_MAX);
+	r->ndevices = n;
+	memcpy(r->devices, devices, n * sizeof(r->devices[0]));
 	TAILQ_INSERT_TAIL(&sio_recovers, r, entry);
 	sio_nrecovers++;
 }
