@@ -256,7 +256,8 @@ request_query(const struct request *req, const char *name, char *buf,
 
 /*
  * Answer a failed store operation: 503 with Retry-After when the database
- * was busy, 500 (logged) otherwise. Frees CAUSE. Always returns -1.
+ * was busy or its disk full (the latter logged: the operator must free
+ * space), 500 (logged) otherwise. Frees CAUSE. Always returns -1.
  */
 int
 request_store_error(struct request *req, int rc, char *cause)
@@ -265,6 +266,11 @@ request_store_error(struct request *req, int rc, char *cause)
 		log_info("cgi: %s: database busy", req->path);
 		reply_header(req, 503, "Retry-After: 1");
 		reply_error(req, 503, "database busy, retry later", NULL);
+	} else if (rc == STORE_FULL) {
+		log_warnx("cgi: %s: %s", req->path, cause != NULL ? cause :
+		    "disk full");
+		reply_header(req, 503, "Retry-After: 60");
+		reply_error(req, 503, "database disk full, retry later", NULL);
 	} else {
 		log_warnx("cgi: %s: %s", req->path, cause != NULL ? cause :
 		    "store error");

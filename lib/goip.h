@@ -77,7 +77,8 @@ enum store_rc {
 	STORE_ERROR = -1,	/* a real failure: *cause says which */
 	STORE_BUSY = -2,	/* locked past busy_timeout: retry later */
 	STORE_NOTFOUND = -3,
-	STORE_CONFLICT = -4	/* a constraint the caller must report */
+	STORE_CONFLICT = -4,	/* a constraint the caller must report */
+	STORE_FULL = -5		/* disk or database full: retry once freed */
 };
 
 /* Event types of the log; the names are the Socket.IO event names. */

@@ -253,6 +253,9 @@ store_rc(struct store *st, int rc, char **cause)
 	case SQLITE_CONSTRAINT:
 		xasprintf(cause, "constraint: %s", sqlite3_errmsg(st->db));
 		return STORE_CONFLICT;
+	case SQLITE_FULL:
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return STORE_FULL;
 	default:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 		return STORE_ERROR;
