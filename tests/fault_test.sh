@@ -424,7 +424,7 @@ db__long_reader_cleanup()
 atf_test_case disk__full cleanup
 disk__full_head()
 {
-	atf_set descr "The disk under the database fills up (small tmpfs): device POSTs get a clear 5xx, nothing half-written; after space is freed they succeed"
+	atf_set descr "The disk under the database fills up (small tmpfs): device POSTs get 503 with Retry-After and a disk-full error, nothing half-written; after space is freed they succeed"
 	atf_set require.progs "curl lighttpd sqlite3 mount umount"
 	atf_set require.user "root"
 	atf_set timeout 60
@@ -457,9 +457,11 @@ disk__full_body()
 		    "$(f_sms_body "m${i}" "${text}")")
 		case "${code}" in
 		201) ok=$((ok + 1)); echo "m${i}" >>accepted ;;
-		5??) full=$((full + 1)); echo "m${i}" >>refused
-		     grep -q '"error"' post.out ||
-			atf_fail "5xx without a JSON error: $(cat post.out)"
+		503) full=$((full + 1)); echo "m${i}" >>refused
+		     grep -q '"error":"database disk full' post.out ||
+			atf_fail "503 without a clear error: $(cat post.out)"
+		     grep -qi '^Retry-After: [0-9]' post.out.h ||
+			atf_fail "no Retry-After: $(cat post.out.h)"
 		     [ "${full}" -ge 5 ] && break ;;
 		*) atf_fail "m${i}: ${code} $(cat post.out)" ;;
 		esac
