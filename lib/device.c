@@ -559,13 +559,26 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	    "WHERE status = 'online' AND last_seen < ? LIMIT 256";
 	static const char *const upd = "UPDATE devices SET status = 'offline' "
 	    "WHERE id = ?";
+	static const char *const clamp = "UPDATE devices SET last_seen = ? "
+	    "WHERE status = 'online' AND last_seen > ?";
 	sqlite3_stmt	*stmt;
 	int64_t		 ids[256];
 	char		 names[256][GOIP_DEVICE_ID_MAX + 1];
-	int		 n = 0, i, rc, expired;
+	int		 n = 0, i, rc, expired, clamped;
 
 	if (store_begin(st, cause) != STORE_OK)
 		return -1;
+	/*
+	 * After the wall clock stepped back, a device last seen "in the
+	 * future" would stay online for the size of the step plus
+	 * offline_after: count its silence from now instead.
+	 */
+	if ((stmt = store_stmt(st, clamp, cause)) == NULL)
+		goto fail;
+	store_bind(stmt, "ll", now, now);
+	if (store_run(st, stmt, cause) != STORE_OK)
+		goto fail;
+	clamped = sqlite3_changes(st->db);
 	if ((stmt = store_stmt(st, sel, cause)) == NULL)
 		goto fail;
 	store_bind(stmt, "l", now - offline_after);
@@ -590,7 +603,7 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	}
 	if ((expired = sms_expire(st, now, evid, cause)) == -1)
 		goto fail;
-	if (n + expired == 0) {
+	if (n + expired + clamped == 0) {
 		store_rollback(st);
 		return 0;
 	}
