@@ -608,10 +608,12 @@ clock__jumps_body()
 		eval "code=\$(f_cgi \"\${T${i}}\" /api/device/heartbeat '{\"battery\":50}')"
 		[ "${code}" = 200 ] || atf_fail "heartbeat goip-0${i}: ${code} $(cat cgi.out)"
 	done
-	# Backwards one hour while goip-01 keeps posting every 0.5 s for 6 s
-	# (twice offline_after).
+	# Backwards one hour while goip-01 keeps posting every 0.5 s for 8 s
+	# (more than twice offline_after); goip-02 and goip-03 fall silent
+	# and must still go offline within offline_after of the jump, not an
+	# hour later.
 	clock_set "-1h"
-	for i in $(seq 1 12); do
+	for i in $(seq 1 16); do
 		code=$(f_cgi "${T1}" /api/device/heartbeat '{"battery":51}')
 		[ "${code}" = 200 ] || atf_fail "heartbeat: ${code}"
 		sleep 0.5
@@ -620,18 +622,29 @@ clock__jumps_body()
 	    atf_fail "a posting device was marked offline after a backward jump"
 	[ "$(f_sql "SELECT status FROM devices WHERE device_id = 'goip-01'")" = online ] ||
 	    atf_fail "goip-01 not online: $(f_sql 'SELECT * FROM devices')"
-	# Forwards: one hour past the real time; every device is now silent
-	# for an hour.  Each is marked offline once, with one event.
+	for i in 2 3; do
+		[ "$(offline_events goip-0${i})" -eq 1 ] ||
+		    atf_fail "silent goip-0${i} after a backward jump: $(offline_events goip-0${i}) offline events in 8 s (offline_after 3 s)"
+	done
+	# Forwards: every device posts once at the jumped-back clock, then the
+	# clock goes one hour past the real time: all are silent for two
+	# hours and each is marked offline once more, with one event.
+	for i in 1 2 3; do
+		eval "code=\$(f_cgi \"\${T${i}}\" /api/device/heartbeat '{\"battery\":52}')"
+		[ "${code}" = 200 ] || atf_fail "heartbeat goip-0${i}: ${code}"
+	done
 	clock_set "+1h"
 	for i in $(seq 1 50); do
 		[ "$(offline_events goip-01)" -ge 1 ] &&
-		    [ "$(offline_events goip-02)" -ge 1 ] &&
-		    [ "$(offline_events goip-03)" -ge 1 ] && break
+		    [ "$(offline_events goip-02)" -ge 2 ] &&
+		    [ "$(offline_events goip-03)" -ge 2 ] && break
 		sleep 0.1
 	done
 	sleep 2.5
-	for i in 1 2 3; do
-		[ "$(offline_events goip-0${i})" -eq 1 ] ||
+	[ "$(offline_events goip-01)" -eq 1 ] ||
+	    atf_fail "goip-01: $(offline_events goip-01) offline events"
+	for i in 2 3; do
+		[ "$(offline_events goip-0${i})" -eq 2 ] ||
 		    atf_fail "goip-0${i}: $(offline_events goip-0${i}) offline events"
 	done
 	[ "$(f_sql "SELECT value FROM counters WHERE name = 'devices_online'")" -eq 0 ] ||
