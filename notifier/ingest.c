@@ -37,6 +37,7 @@ static char			*ingest_path;
 static struct event		*ingest_ev;
 static struct event		*ingest_timer;
 static struct event		*ingest_stats_ev;
+static struct event		*ingest_more_ev;	/* next batch, after writes */
 static int64_t			 ingest_last;	/* cursor */
 static int64_t			 ingest_stats_at;
 static TAILQ_HEAD(, conn)	 ingest_waiters =
@@ -45,6 +46,7 @@ static TAILQ_HEAD(, conn)	 ingest_waiters =
 static void	ingest_ring_cb(evutil_socket_t, short, void *);
 static void	ingest_timer_cb(evutil_socket_t, short, void *);
 static void	ingest_stats_cb(evutil_socket_t, short, void *);
+static void	ingest_more_cb(evutil_socket_t, short, void *);
 static void	ingest_answer_waiters(void);
 
 /*
@@ -150,7 +152,9 @@ ingest_init(const char *path)
 	ingest_timer = event_new(notifier_base, -1, EV_PERSIST,
 	    ingest_timer_cb, NULL);
 	ingest_stats_ev = evtimer_new(notifier_base, ingest_stats_cb, NULL);
+	ingest_more_ev = evtimer_new(notifier_base, ingest_more_cb, NULL);
 	if (ingest_timer == NULL || ingest_stats_ev == NULL ||
+	    ingest_more_ev == NULL ||
 	    event_add(ingest_timer, &tv) == -1)
 		fatalx("ingest: timer");
 	log_info("ingest: cursor at event %lld", (long long)ingest_last);
@@ -181,6 +185,10 @@ ingest_shutdown(void)
 	if (ingest_stats_ev != NULL) {
 		event_free(ingest_stats_ev);
 		ingest_stats_ev = NULL;
+	}
+	if (ingest_more_ev != NULL) {
+		event_free(ingest_more_ev);
+		ingest_more_ev = NULL;
 	}
 	while ((c = TAILQ_FIRST(&ingest_waiters)) != NULL) {
 		ingest_events_gone(c);
@@ -218,8 +226,12 @@ ingest_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Read every event after the cursor and fan each out. A store error is
- * logged and retried by the next ring or tick.
+ * Read the next batch of events after the cursor and fan each out. When
+ * the batch was full, the rest is read on the next loop iteration (a
+ * zero timer), after libevent has written what this batch queued: reading
+ * the whole backlog in one callback would queue it all in memory before a
+ * single byte reached a client. A store error is logged and retried by the
+ * next ring or tick.
  */
 void
 ingest_poll(void)
@@ -227,39 +239,37 @@ ingest_poll(void)
 	struct event	 evs[INGEST_BATCH];
 	struct frame	*f;
 	char		*cause = NULL;
-	int		 i, n, any = 0;
+	int		 i, n;
 	int64_t		 now;
 
 	if (nconf.st == NULL)
 		return;
-	for (;;) {
-		n = evlog_read(nconf.st, ingest_last, INGEST_BATCH, evs,
-		    INGEST_BATCH, &cause);
-		if (n < 0) {
-			log_warnx("ingest: %s", cause != NULL ? cause :
-			    "evlog_read");
-			free(cause);
-			break;
-		}
-		now = main_now_ms();
-		for (i = 0; i < n; i++) {
-			metrics.events_in++;
-			metrics_latency(now - evs[i].at);
-			f = ingest_event_frame(evs[i].id,
-			    evlog_type_name(evs[i].type), evs[i].payload,
-			    evs[i].payloadlen);
-			if (f != NULL) {
-				room_fanout(evs[i].device, f);
-				frame_unref(f);
-			}
-			ingest_last = evs[i].id;
-			any = 1;
-		}
-		evlog_clear(evs, n);
-		if (n < INGEST_BATCH)
-			break;
+	n = evlog_read(nconf.st, ingest_last, INGEST_BATCH, evs, INGEST_BATCH,
+	    &cause);
+	if (n < 0) {
+		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_read");
+		free(cause);
+		return;
 	}
-	if (!any)
+	now = main_now_ms();
+	for (i = 0; i < n; i++) {
+		metrics.events_in++;
+		metrics_latency(now - evs[i].at);
+		f = ingest_event_frame(evs[i].id, evlog_type_name(evs[i].type),
+		    evs[i].payload, evs[i].payloadlen);
+		if (f != NULL) {
+			room_fanout(evs[i].device, f);
+			frame_unref(f);
+		}
+		ingest_last = evs[i].id;
+	}
+	evlog_clear(evs, n);
+	if (n == INGEST_BATCH && !evtimer_pending(ingest_more_ev, NULL)) {
+		struct timeval	now0 = { 0, 0 };
+
+		evtimer_add(ingest_more_ev, &now0);
+	}
+	if (n == 0)
 		return;
 	ingest_answer_waiters();
 	if (!evtimer_pending(ingest_stats_ev, NULL)) {
@@ -271,6 +281,15 @@ ingest_poll(void)
 			tv.tv_usec = wait * 1000;
 		evtimer_add(ingest_stats_ev, &tv);
 	}
+}
+
+static void
+ingest_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ingest_poll();
 }
 
 /* Build the stats-update frame, or NULL. */
