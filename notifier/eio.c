@@ -131,20 +131,21 @@ eio_handshake_json(char *buf, size_t bufsz, const char *sid, int upgrades)
 /*
  * Split a long-polling payload of LEN bytes at the 0x1e separators and
  * call CB(ARG, binary, data, len) for each packet, binary ones ("b" +
- * base64) decoded. Returns 0, or -1 at the first empty or undecodable
- * packet or when CB returns -1.
+ * base64) decoded. Returns 0, or -1 for an empty payload (P may then be
+ * NULL), at the first empty or undecodable packet, or when CB returns -1.
  */
 int
 eio_decode_payload(const char *p, size_t len,
     int (*cb)(void *, int, const char *, size_t), void *arg)
 {
-	const char	*end = p + len, *sep;
+	const char	*end, *sep;
 	char		*bin;
 	size_t		 n, binlen;
 	int		 rc;
 
-	if (len == 0)
-		return -1;
+	if (p == NULL || len == 0)
+		return -1;	/* a POST without a body: no pointer at all */
+	end = p + len;
 	while (p <= end) {
 		sep = memchr(p, 0x1e, end - p);
 		n = (sep != NULL ? sep : end) - p;

@@ -223,13 +223,6 @@ http_listen(const char *addr, int kind)
 	char			*host, *port, *copy;
 	int			 error, n = 0;
 
-	http_settings.on_url = http_on_url;
-	http_settings.on_header_field = http_on_header_field;
-	http_settings.on_header_value = http_on_header_value;
-	http_settings.on_headers_complete = http_on_headers_complete;
-	http_settings.on_body = http_on_body;
-	http_settings.on_message_complete = http_on_message_complete;
-
 	copy = xstrdup(addr);
 	if (copy[0] == '[') {
 		host = copy + 1;
@@ -303,8 +296,7 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct http_listener	*hl = arg;
-	struct conn		*c, *o;
-	struct timeval		 tv;
+	struct conn		*o;
 	char			 host[NI_MAXHOST];
 	int64_t			 same = 0;
 
@@ -329,23 +321,45 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			return;
 		}
 	}
+	if (http_conn_new(fd, hl->kind, host) == NULL)
+		evutil_closesocket(fd);
+}
+
+/*
+ * Make the connection of KIND from client ADDR on the connected socket FD
+ * and start reading HTTP requests from it. Returns the connection, owned by
+ * http.c (freed through http_close()), or NULL with FD left open. The
+ * listener calls it on each accept; the fuzzing harnesses on one end of a
+ * socket pair.
+ */
+struct conn *
+http_conn_new(int fd, enum conn_kind kind, const char *addr)
+{
+	struct conn		*c;
+	struct timeval		 tv;
+
+	if (http_settings.on_url == NULL) {
+		http_settings.on_url = http_on_url;
+		http_settings.on_header_field = http_on_header_field;
+		http_settings.on_header_value = http_on_header_value;
+		http_settings.on_headers_complete = http_on_headers_complete;
+		http_settings.on_body = http_on_body;
+		http_settings.on_message_complete = http_on_message_complete;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->req = malloc(sizeof(*c->req))) == NULL) {
-		if (c != NULL)
-			free(c);
-		evutil_closesocket(fd);
-		return;
+		free(c);
+		return NULL;
 	}
-	c->kind = hl->kind;
+	c->kind = kind;
 	c->state = CONN_HTTP;
-	strlcpy(c->addr, host, sizeof(c->addr));
+	strlcpy(c->addr, addr, sizeof(c->addr));
 	c->bev = bufferevent_socket_new(notifier_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		free(c->req);
 		free(c);
-		evutil_closesocket(fd);
-		return;
+		return NULL;
 	}
 	http_parser_init(&c->req->parser, HTTP_REQUEST);
 	c->req->parser.data = c;
@@ -361,6 +375,31 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	http_nconns++;
 	metrics.conns_total++;
 	metrics.conns_open++;
+	return c;
+}
+
+/*
+ * Close every connection at once, without flushing (fuzzing, shutdown).
+ * Closing one may close others (its session's), so the walk restarts.
+ */
+void
+http_close_all(void)
+{
+	struct conn	*c, *cn;
+
+	for (;;) {
+		TAILQ_FOREACH(c, &http_conns_list, entry) {
+			if (!c->dead)
+				break;
+		}
+		if (c == NULL)
+			break;
+		http_close(c);
+	}
+	TAILQ_FOREACH_SAFE(c, &http_conns_list, entry, cn) {
+		if (c->inuse == 0)
+			http_free(c);
+	}
 }
 
 static void
@@ -796,9 +835,23 @@ http_addr(struct conn *c)
 	return c->addr;
 }
 
+/* The value of hexadecimal digit CH, or -1. */
+static int
+http_hex(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
 /*
  * Find KEY in the query string Q and copy its value, percent-decoded, to
- * BUF. Returns 1 when found, 0 when absent, -1 when too long.
+ * BUF; a "%" not followed by two hexadecimal digits is kept as it is.
+ * Returns 1 when found, 0 when absent, -1 when too long.
  */
 int
 http_query_get(const char *q, const char *key, char *buf, size_t bufsz)
@@ -814,14 +867,8 @@ http_query_get(const char *q, const char *key, char *buf, size_t bufsz)
 			for (o = 0; *p != '\0' && *p != '&'; p++) {
 				if (o + 1 >= bufsz)
 					return -1;
-				if (*p == '%' && p[1] != '\0' &&
-				    p[2] != '\0') {
-					hi = p[1];
-					lo = p[2];
-					hi = hi >= 'a' ? hi - 'a' + 10 :
-					    hi >= 'A' ? hi - 'A' + 10 : hi - '0';
-					lo = lo >= 'a' ? lo - 'a' + 10 :
-					    lo >= 'A' ? lo - 'A' + 10 : lo - '0';
+				if (*p == '%' && (hi = http_hex(p[1])) != -1 &&
+				    (lo = http_hex(p[2])) != -1) {
 					buf[o++] = (char)((hi << 4) | lo);
 					p += 2;
 				} else if (*p == '+')

@@ -175,6 +175,8 @@ int		 frame_unbase64(const char *, size_t, char **, size_t *);
 /* http.c */
 int		 http_listen(const char *, int);
 void		 http_shutdown(void);
+struct conn	*http_conn_new(int, enum conn_kind, const char *);
+void		 http_close_all(void);
 int		 http_reply(struct conn *, int, const char *, const char *,
 		    size_t, const char *);
 int		 http_reply_buffer(struct conn *, int, const char *,

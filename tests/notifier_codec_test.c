@@ -92,6 +92,22 @@ ATF_TC_BODY(eio_decode_payload__invalid, tc)
 	ATF_CHECK_EQ(eio_decode_payload("b!!!", 4, collect_cb, &c), -1);
 }
 
+ATF_TC(eio_decode_payload__no_body);
+ATF_TC_HEAD(eio_decode_payload__no_body, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A polling POST without a body (no "
+	    "buffer at all) is refused without pointer arithmetic on NULL "
+	    "(found by fuzz_http; UBSan reports it in a sanitizer build)");
+}
+ATF_TC_BODY(eio_decode_payload__no_body, tc)
+{
+	struct collect	c;
+
+	memset(&c, 0, sizeof(c));
+	ATF_CHECK_EQ(eio_decode_payload(NULL, 0, collect_cb, &c), -1);
+	ATF_CHECK_EQ(c.n, 0);
+}
+
 ATF_TC(eio_handshake_json__fields);
 ATF_TC_HEAD(eio_handshake_json__fields, tc)
 {
@@ -322,10 +338,31 @@ ATF_TC_BODY(http_query_get__decode, tc)
 	    sizeof(buf)), -1);
 }
 
+ATF_TC(http_query_get__bad_escape);
+ATF_TC_HEAD(http_query_get__bad_escape, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A percent sign not followed by two "
+	    "hexadecimal digits is kept, not decoded from arbitrary bytes "
+	    "(found by fuzz_http: a left shift of a negative value)");
+}
+ATF_TC_BODY(http_query_get__bad_escape, tc)
+{
+	char	buf[16];
+
+	ATF_CHECK_EQ(http_query_get("t=%\x91z", "t", buf, sizeof(buf)), 1);
+	ATF_CHECK_STREQ(buf, "%\x91z");
+	ATF_CHECK_EQ(http_query_get("t=%zz%4", "t", buf, sizeof(buf)), 1);
+	ATF_CHECK_STREQ(buf, "%zz%4");
+	ATF_CHECK_EQ(http_query_get("t=%4a%", "t", buf, sizeof(buf)), 1);
+	ATF_CHECK_STREQ(buf, "J%");
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, eio_decode_payload__several);
 	ATF_TP_ADD_TC(tp, eio_decode_payload__invalid);
+	ATF_TP_ADD_TC(tp, eio_decode_payload__no_body);
+	ATF_TP_ADD_TC(tp, http_query_get__bad_escape);
 	ATF_TP_ADD_TC(tp, eio_handshake_json__fields);
 	ATF_TP_ADD_TC(tp, sio_parse__event);
 	ATF_TP_ADD_TC(tp, sio_parse__binary);
