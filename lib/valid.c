@@ -430,6 +430,35 @@ valid_gsm7(uint32_t cp)
 }
 
 /*
+ * Decode the code point at P[*I] (P is LEN bytes of valid UTF-8) and move
+ * *I past it.
+ */
+static uint32_t
+valid_utf8_next(const unsigned char *p, size_t len, size_t *i)
+{
+	uint32_t	 cp;
+	size_t		 n, k;
+
+	if (p[*i] < 0x80) {
+		cp = p[*i];
+		n = 1;
+	} else if ((p[*i] & 0xe0) == 0xc0) {
+		cp = p[*i] & 0x1f;
+		n = 2;
+	} else if ((p[*i] & 0xf0) == 0xe0) {
+		cp = p[*i] & 0x0f;
+		n = 3;
+	} else {
+		cp = p[*i] & 0x07;
+		n = 4;
+	}
+	for (k = 1; k < n && *i + k < len; k++)
+		cp = (cp << 6) | (p[*i + k] & 0x3f);
+	*i += n;
+	return cp;
+}
+
+/*
  * The number of SMS segments TEXT (LEN bytes of valid UTF-8) needs, and
  * its encoding in *ENC ("gsm7" or "ucs2"). GSM-7: 160 septets alone, 153
  * per part; an extension character takes two septets and is never split.
@@ -439,54 +468,23 @@ int
 valid_sms_segments(const char *text, size_t len, const char **enc)
 {
 	const unsigned char	*p = (const unsigned char *)text;
-	size_t			 i = 0, units = 0, n;
+	size_t			 i, units = 0;
 	uint32_t		 cp;
-	int			 gsm = 1, w, seg, used;
+	int			 gsm = 1, w, seg = 1, used, pass, limit;
 
-	/* First pass: can it be GSM-7? Count units of each encoding. */
-	while (i < len) {
-		if (p[i] < 0x80) {
-			cp = p[i];
-			n = 1;
-		} else if ((p[i] & 0xe0) == 0xc0) {
-			cp = p[i] & 0x1f;
-			n = 2;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			cp = p[i] & 0x0f;
-			n = 3;
-		} else {
-			cp = p[i] & 0x07;
-			n = 4;
-		}
-		for (size_t k = 1; k < n && i + k < len; k++)
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		if (valid_gsm7(cp) == 0)
+	/* Can it be GSM-7? */
+	for (i = 0; i < len && gsm; )
+		if (valid_gsm7(valid_utf8_next(p, len, &i)) == 0)
 			gsm = 0;
-		i += n;
-	}
-	/* Second pass: pack into segments without splitting a character. */
-	for (int pass = 0; pass < 2; pass++) {
-		int limit = pass == 0 ? (gsm ? 160 : 70) : (gsm ? 153 : 67);
-
+	*enc = gsm ? "gsm7" : "ucs2";
+	/* Pack into one message, else into parts, never splitting a char. */
+	for (pass = 0; pass < 2; pass++) {
+		limit = pass == 0 ? (gsm ? 160 : 70) : (gsm ? 153 : 67);
 		seg = 1;
 		used = 0;
 		units = 0;
-		for (i = 0; i < len; i += n) {
-			if (p[i] < 0x80) {
-				cp = p[i];
-				n = 1;
-			} else if ((p[i] & 0xe0) == 0xc0) {
-				cp = p[i] & 0x1f;
-				n = 2;
-			} else if ((p[i] & 0xf0) == 0xe0) {
-				cp = p[i] & 0x0f;
-				n = 3;
-			} else {
-				cp = p[i] & 0x07;
-				n = 4;
-			}
-			for (size_t k = 1; k < n && i + k < len; k++)
-				cp = (cp << 6) | (p[i + k] & 0x3f);
+		for (i = 0; i < len; ) {
+			cp = valid_utf8_next(p, len, &i);
 			w = gsm ? valid_gsm7(cp) : (cp > 0xffff ? 2 : 1);
 			units += (size_t)w;
 			if (used + w > limit) {
@@ -495,11 +493,8 @@ valid_sms_segments(const char *text, size_t len, const char **enc)
 			}
 			used += w;
 		}
-		if (pass == 0 && units <= (size_t)limit) {
-			*enc = gsm ? "gsm7" : "ucs2";
+		if (pass == 0 && units <= (size_t)limit)
 			return 1;
-		}
 	}
-	*enc = gsm ? "gsm7" : "ucs2";
 	return seg;
 }
