@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -51,6 +52,8 @@ struct http_req {
 	char		 wsver[8];
 };
 
+#define HTTP_TRIM_DROP	512	/* connections gone before a heap trim */
+
 struct http_listener {
 	TAILQ_ENTRY(http_listener)	 entry;
 	struct evconnlistener		*lev;
@@ -62,6 +65,8 @@ static TAILQ_HEAD(, conn)		 http_conns_list =
 static TAILQ_HEAD(, http_listener)	 http_listeners =
     TAILQ_HEAD_INITIALIZER(http_listeners);
 static size_t				 http_nconns;
+static size_t				 http_peak;	/* since the last trim */
+static int				 http_trim_pending;
 static http_parser_settings		 http_settings;
 
 static void	http_accept_cb(struct evconnlistener *, evutil_socket_t,
@@ -372,7 +377,8 @@ http_conn_new(int fd, enum conn_kind kind, const char *addr)
 	    NOTIFIER_HEADERS_MAX + nconf.max_payload + 4096);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&http_conns_list, c, entry);
-	http_nconns++;
+	if (++http_nconns > http_peak)
+		http_peak = http_nconns;
 	metrics.conns_total++;
 	metrics.conns_open++;
 	return c;
@@ -807,11 +813,33 @@ http_close(struct conn *c)
 		http_free(c);
 }
 
+/*
+ * Give the heap back to the system a second after many connections went:
+ * glibc keeps freed memory below its top, and a burst of thousands of
+ * clients that leave would otherwise stay resident.
+ */
+static void
+http_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	http_trim_pending = 0;
+	http_peak = http_nconns;
+	malloc_trim(0);
+}
+
 static void
 http_free(struct conn *c)
 {
+	struct timeval	tv = { 1, 0 };
+
 	TAILQ_REMOVE(&http_conns_list, c, entry);
 	http_nconns--;
+	if (!http_trim_pending && http_peak >= http_nconns + HTTP_TRIM_DROP &&
+	    event_base_once(notifier_base, -1, EV_TIMEOUT, http_trim_cb, NULL,
+	    &tv) == 0)
+		http_trim_pending = 1;
 	metrics.conns_open--;
 	ws_free(c);
 	if (c->timer != NULL)

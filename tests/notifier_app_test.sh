@@ -486,6 +486,103 @@ metrics__text_cleanup()
 	goip_cleanup
 }
 
+atf_test_case memory__churn_10k cleanup
+memory__churn_10k_head()
+{
+	atf_set descr "Resident memory returns near its level after the first batch once 10,000 polling, WebSocket and upgrading clients came, joined rooms and went"
+	atf_set require.progs "node"
+	atf_set timeout 600
+}
+memory__churn_10k_body()
+{
+	local pid r1 r2
+
+	notifier_node_setup
+	app_start
+	sms m1
+	pid=$(cat "${DIR}/notifier.pid")
+	COUNT=1000 MODE=mixed JOIN=goip-01 TIMEOUT=240 node \
+	    "${GOIP_SRCDIR}/tests/node/churn.cjs" "${URL}" first.out \
+	    >first.log 2>&1 || atf_fail "first batch: $(cat first.log)"
+	sleep 3
+	r1=$(awk '/^VmRSS/ { print $2 }' "/proc/${pid}/status")
+	COUNT=1000 BATCHES=9 MODE=mixed JOIN=goip-01 TIMEOUT=480 node \
+	    "${GOIP_SRCDIR}/tests/node/churn.cjs" "${URL}" rest.out \
+	    >rest.log 2>&1 || atf_fail "batches 2-10: $(cat rest.log)"
+	sleep 3
+	r2=$(awk '/^VmRSS/ { print $2 }' "/proc/${pid}/status")
+	echo "VmRSS after 1,000 clients ${r1} kB, after 10,000 ${r2} kB" >&2
+	goip_pid_alive "${pid}" || atf_fail "the notifier died"
+	# Up to 4 MB: the recovery records of the last 4096 clients and heap
+	# slack; a leak of 1 kB per client would show 9 MB.
+	[ "${r2}" -le $((r1 + 4096)) ] ||
+	    atf_fail "VmRSS grew from ${r1} kB to ${r2} kB"
+}
+memory__churn_10k_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case memory__valgrind_churn cleanup
+memory__valgrind_churn_head()
+{
+	atf_set descr "Under valgrind memcheck, client churn (polling, WebSocket, upgrade, resume from lastEventId, connection-state recovery, disconnect) then SIGTERM shows no invalid access and no definite leak"
+	atf_set require.progs "node valgrind"
+	atf_set timeout 600
+}
+memory__valgrind_churn_body()
+{
+	local pid rc tries=600
+
+	notifier_node_setup
+	DIR=$(goip_tmpdir)
+	goip_instance "${DIR}"
+	T1=$(goip_device_add "${DIR}" goip-01)
+	T2=$(goip_device_add "${DIR}" goip-02)
+	URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
+	valgrind --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite --log-file=valgrind.log \
+	    "${GOIP_NOTIFIER}" -d -c "${DIR}/goip.conf" >notifier.log 2>&1 &
+	pid=$!
+	echo "${pid}" >"${DIR}/notifier.pid"
+	goip_wait_port "$(cat "${DIR}/notifier.port")" 120
+	while [ ! -S "${DIR}/notify.sock" ] && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	chmod 0666 "${DIR}/notify.sock"
+	sms m1
+	sms m2
+	COUNT=60 BATCHES=3 MODE=mixed JOIN=goip-01 TIMEOUT=400 node \
+	    "${GOIP_SRCDIR}/tests/node/churn.cjs" "${URL}" churn.out \
+	    >churn.log 2>&1 || atf_fail "churn: $(cat churn.log)"
+	client rec ROOMS="dashboard device:goip-01" RECOVER=1 LAST=0 \
+	    TIMEOUT=120
+	wait_for rec.out.recovered recovered
+	sms m3
+	wait_for rec.out "^sms-received [0-9]* goip-01 m3"
+	clients_stop
+	COUNT=60 MODE=websocket JOIN=goip-02 TIMEOUT=400 node \
+	    "${GOIP_SRCDIR}/tests/node/churn.cjs" "${URL}" churn2.out \
+	    >churn2.log 2>&1 || atf_fail "churn: $(cat churn2.log)"
+	kill -TERM "${pid}"
+	rc=0
+	wait "${pid}" || rc=$?
+	[ "${rc}" -eq 0 ] || atf_fail "exit ${rc}: $(grep -A12 -E \
+	    'Invalid|definitely lost in|uninitialised' valgrind.log |
+	    head -40 | tr '\n' ';')"
+	grep -E 'in use at exit|definitely lost|ERROR SUMMARY' valgrind.log >&2
+	grep -q 'sms-received [0-9]* goip-01 m3' rec.out ||
+	    atf_fail "recovered client: $(tr '\n' ';' <rec.out)"
+	grep -q 'ERROR SUMMARY: 0 errors' valgrind.log ||
+	    atf_fail "valgrind: $(grep 'ERROR SUMMARY' valgrind.log)"
+}
+memory__valgrind_churn_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case rooms__heartbeat
@@ -500,4 +597,6 @@ atf_init_test_cases()
 	atf_add_test_case proxy__apache
 	atf_add_test_case signals__term_hup
 	atf_add_test_case metrics__text
+	atf_add_test_case memory__churn_10k
+	atf_add_test_case memory__valgrind_churn
 }
