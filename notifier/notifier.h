@@ -37,7 +37,7 @@ struct room_member;
 #define NOTIFIER_OUT_MAX	(4 * 1024 * 1024) /* queued output per client */
 #define NOTIFIER_IDLE_MS	60000	/* idle keep-alive HTTP connection */
 #define NOTIFIER_SID_LEN	20	/* characters of a session id */
-#define NOTIFIER_ROOMS_MAX	64	/* device rooms one client may join */
+#define NOTIFIER_ROOMS_MAX	64	/* device rooms one client may name */
 #define NOTIFIER_REPLAY_MAX	100000	/* events replayed for one join */
 
 enum conn_kind {
