@@ -15,6 +15,7 @@
 #                                    keep up with), ROUNDS rounds; the CPU
 #                                    of the notifier alone (not lighttpd or
 #                                    goip-cgi) and of the peer
+#   bench/fanout/run.sh latency      ROUNDS rounds of lat100 and lat1000 only
 #   bench/fanout/run.sh summary [F]  medians of a results file as Markdown
 #
 # Per round, each on a fresh server and a fresh database:
@@ -42,7 +43,10 @@
 #      source addresses 127.0.0.2..), LAT_MAX_S (90: bound of one latency
 #      run; the peer at 1,000 clients does not finish in it), WORKDIR (/var/tmp/goip-bench-fanout),
 #      KEEP_BIN (0; 1: reuse the binaries copied by the last run),
-#      COST_M (200), COST_RATE (10), PEER_SRC (../shared/peer), PEER_DIR (/var/tmp/peer, a copy with
+#      COST_M (200), COST_RATE (10), PERF_DIR (unset; set: perf record -g
+#      of the notifier during each C latency and cost measurement, into
+#      PERF_DIR/BENCH-SERVER-rR.data), SERVERS ("peer c c-direct": the
+#      servers measured; e.g. "c c-direct" leaves the peer out), PEER_SRC (../shared/peer), PEER_DIR (/var/tmp/peer, a copy with
 #      node_modules: made with npm ci when missing)
 # Output: one JSON line per measurement appended to $WORKDIR/results.jsonl,
 # then the summary.  Everything is on 127.0.0.0/8; every client run is
@@ -69,6 +73,7 @@ SRC_ADDRS="${SRC_ADDRS:-4}"
 LAT_MAX_S="${LAT_MAX_S:-90}"
 COST_M="${COST_M:-200}"
 COST_RATE="${COST_RATE:-10}"
+SERVERS="${SERVERS:-peer c c-direct}"
 WORKDIR="${WORKDIR:-/var/tmp/goip-bench-fanout}"
 PEER_SRC="${PEER_SRC:-$TOP/../shared/peer}"
 PEER_DIR="${PEER_DIR:-/var/tmp/peer}"
@@ -283,6 +288,23 @@ m_memory() {	# ROUND SERVER
 	stop_all
 }
 
+# perf_start NAME / perf_stop: profile the notifier (PERF_DIR set, C only).
+PERF_PID=""
+perf_start() {
+	[ -n "${PERF_DIR:-}" ] && [ -n "$NOTIFIER_PID" ] || return 0
+	mkdir -p "$PERF_DIR"
+	perf record -q -g -p "$NOTIFIER_PID" -o "$PERF_DIR/$1.data" \
+	    >/dev/null 2>&1 &
+	PERF_PID=$!
+	sleep 0.5
+}
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null || true
+	wait "$PERF_PID" 2>/dev/null || true
+	PERF_PID=""
+}
+
 m_latency() {	# ROUND SERVER CLIENTS M BENCH
 	local out
 	start_server "$2"
@@ -292,11 +314,13 @@ m_latency() {	# ROUND SERVER CLIENTS M BENCH
 	timeout 60 "$FANOUT" $(fanout_args "$2") --clients 10 --heartbeats 300 \
 	    --rate 100 --settle-ms 200 --drain-ms 2000 --max-s 50 \
 	    --label "warmup-$2" >/dev/null 2>>"$WORKDIR/fanout.log" || true
+	[ "$2" = peer ] || perf_start "$5-$2-r$1"
 	# shellcheck disable=SC2046
 	out=$(timeout $((LAT_MAX_S + 30)) "$FANOUT" $(fanout_args "$2") --src-addrs "$SRC_ADDRS" \
 	    --clients "$3" --heartbeats "$4" --rate "$RATE" --settle-ms 2000 \
 	    --drain-ms 10000 --max-s "$LAT_MAX_S" --label "$5-$2-r$1" \
 	    2>"$WORKDIR/fanout.log") || true
+	perf_stop
 	[ -n "$out" ] || { tail -5 "$WORKDIR/fanout.log" >&2; out=null; }
 	record "$1" "$2" "$5" "$out"
 	stop_all
@@ -347,22 +371,37 @@ m_cost() {	# ROUND SERVER
 	else
 		args="--ws 127.0.0.1:$NPORT --path /api/socket/io/ --post 127.0.0.1:$PORT --tokens $WORKDIR/tokens.txt --server-pid $NOTIFIER_PID --cpu-pid $NOTIFIER_PID"
 	fi
+	[ "$2" = peer ] || perf_start "cost-$2-r$1"
 	# shellcheck disable=SC2086
 	out=$(timeout 150 "$FANOUT" $args --src-addrs "$SRC_ADDRS" \
 	    --clients 1000 --heartbeats "$COST_M" --rate "$COST_RATE" \
 	    --settle-ms 2000 --drain-ms 10000 --max-s 120 \
 	    --label "cost-$2-r$1" 2>"$WORKDIR/fanout.log") || true
+	perf_stop
 	[ -n "$out" ] || { tail -5 "$WORKDIR/fanout.log" >&2; out=null; }
 	record "$1" "$2" cost "$out"
 	stop_all
 }
 
+# Is server S among SERVERS?
+wanted() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 round() {	# R [short]
 	local r="$1" s
-	for s in peer c-direct; do m_memory "$r" "$s"; done
-	for s in peer c; do m_latency "$r" "$s" 100 "$LAT100_M" lat100; done
-	for s in peer c c-direct; do m_latency "$r" "$s" 1000 "$LAT1000_M" lat1000; done
-	for s in peer c; do m_wrk "$r" "$s"; done
+	for s in peer c-direct; do wanted "$s" && m_memory "$r" "$s"; done
+	latencies "$r"
+	for s in peer c; do wanted "$s" && m_wrk "$r" "$s"; done
+}
+
+latencies() {	# R
+	local s
+	for s in peer c; do
+		wanted "$s" && m_latency "$1" "$s" 100 "$LAT100_M" lat100
+	done
+	for s in peer c c-direct; do
+		wanted "$s" && m_latency "$1" "$s" 1000 "$LAT1000_M" lat1000
+	done
+	return 0
 }
 
 cmd_summary() {
@@ -435,12 +474,21 @@ memory | cost)
 	RESULTS="$WORKDIR/$sub.jsonl"
 	: >"$RESULTS"
 	for r in $(seq 1 "$ROUNDS"); do
-		for s in peer c-direct; do "m_$sub" "$r" "$s"; done
+		for s in peer c-direct; do
+			wanted "$s" && "m_$sub" "$r" "$s"
+		done
 	done
+	cmd_summary "$RESULTS" ;;
+latency)
+	mkdir -p "$WORKDIR"
+	prepare
+	RESULTS="$WORKDIR/latency.jsonl"
+	: >"$RESULTS"
+	for r in $(seq 1 "$ROUNDS"); do latencies "$r"; done
 	cmd_summary "$RESULTS" ;;
 summary)
 	cmd_summary "${2:-}" ;;
 *)
-	sed -n '2,37p' "$0" >&2
+	sed -n '2,40p' "$0" >&2
 	exit 2 ;;
 esac
