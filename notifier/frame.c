@@ -1,10 +1,13 @@
 /*
- * frame.c: refcounted serialized packets and the base64 used by the
- * long-polling transport for binary packets.
+ * frame.c: refcounted serialized packets, each with the header of its
+ * WebSocket frame in front so that a WebSocket send is one copy, and the
+ * base64 used by the long-polling transport for binary packets.
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,25 @@
 
 #include "goip.h"
 #include "notifier.h"
+
+/* The header bytes must run straight into the payload. */
+static_assert(offsetof(struct frame, data) ==
+    offsetof(struct frame, ws) + sizeof(((struct frame *)0)->ws),
+    "struct frame: padding between ws and data");
+
+/*
+ * Write the WebSocket header of F (a final text or binary frame of f->len
+ * bytes) at the end of f->ws.
+ */
+static void
+frame_ws_header(struct frame *f)
+{
+	unsigned char	hdr[10];
+
+	/* Opcodes of RFC 6455: 1 text, 2 binary. */
+	f->wslen = ws_frame_header(hdr, f->binary ? 2 : 1, f->len);
+	memcpy(f->ws + sizeof(f->ws) - f->wslen, hdr, f->wslen);
+}
 
 /*
  * Return a new frame holding a copy of LEN bytes of DATA, with one
@@ -33,6 +55,7 @@ frame_new(int binary, const void *data, size_t len)
 	if (len > 0)
 		memcpy(f->data, data, len);
 	f->data[len] = '\0';
+	frame_ws_header(f);
 	return f;
 }
 
@@ -56,6 +79,7 @@ frame_printf(const char *fmt, ...)
 	f->binary = 0;
 	f->event_id = 0;
 	f->len = n;
+	frame_ws_header(f);
 	return f;
 }
 

@@ -369,7 +369,8 @@ http_conn_new(int fd, enum conn_kind kind, const char *addr)
 	http_parser_init(&c->req->parser, HTTP_REQUEST);
 	c->req->parser.data = c;
 	http_request_reset(c);
-	bufferevent_setcb(c->bev, http_read_cb, NULL, http_event_cb, c);
+	bufferevent_setcb(c->bev, http_read_cb, http_write_cb, http_event_cb,
+	    c);
 	tv.tv_sec = NOTIFIER_IDLE_MS / 1000;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
@@ -762,13 +763,17 @@ http_linger(struct conn *c)
 	if (c->dead)
 		return;
 	c->state = CONN_CLOSING;
-	bufferevent_setcb(c->bev, http_read_cb, http_write_cb, http_event_cb,
-	    c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	/* A WebSocket wrote its own output (ws.c); now the bufferevent does. */
+	bufferevent_enable(c->bev, EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		http_close(c);
 }
 
+/*
+ * The bufferevent wrote all of C's output: a lingering connection closes;
+ * a WebSocket goes back to being written by ws.c.
+ */
 static void
 http_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -777,6 +782,8 @@ http_write_cb(struct bufferevent *bev, void *arg)
 	if (c->state == CONN_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		http_close(c);
+	else if (c->state == CONN_WS)
+		ws_written(c);
 }
 
 static void

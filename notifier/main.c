@@ -269,6 +269,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(notifier_base);
 
 	log_info("main: exiting");
+	ws_shutdown();
 	event_free(main_sigterm);
 	event_free(main_sigint);
 	event_free(main_sighup);

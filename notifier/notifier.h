@@ -103,14 +103,19 @@ struct nconf {
 
 /*
  * A serialized Engine.IO packet ("4..." text or binary bytes), shared by
- * every receiver. The WebSocket transport hands the bytes to libevent by
- * reference; the last reference frees it.
+ * every receiver; the last reference frees it. The header of its
+ * WebSocket frame (server frames are unmasked, so it is the same for every
+ * receiver) is written at the end of ws, right before data: the wslen + len
+ * bytes at data - wslen are the whole frame on the wire. The long-polling
+ * transport uses data and len only.
  */
 struct frame {
 	int		 refcnt;
 	int		 binary;
 	int64_t		 event_id;	/* event log id, 0 when none */
 	size_t		 len;
+	size_t		 wslen;		/* bytes of WebSocket header */
+	unsigned char	 ws[10];	/* header in the last wslen bytes */
 	char		 data[];
 };
 
@@ -198,8 +203,12 @@ size_t		 ws_frame_header(unsigned char *, int, size_t);
 int		 ws_upgrade(struct conn *, const char *, const char *);
 int		 ws_read(struct conn *);
 int		 ws_send(struct conn *, struct frame *);
+void		 ws_flush_all(void);
+void		 ws_written(struct conn *);
+size_t		 ws_queued(void);
 void		 ws_close(struct conn *, int);
 void		 ws_free(struct conn *);
+void		 ws_shutdown(void);
 size_t		 ws_pending(struct conn *);
 
 /* eio.c */

@@ -1,9 +1,20 @@
 /*
  * ws.c: RFC 6455 WebSocket connections. wslay parses the client's frames
  * (masking, fragmentation, control frames, the closing handshake, the
- * message size limit); data frames from the server are written here, with
- * the payload of a shared frame added to the output by reference so that a
- * packet sent to many clients is serialized once.
+ * message size limit); data frames from the server are written here. A
+ * shared frame carries its own WebSocket header (frame.c), so a send is one
+ * copy into the output, and consecutive messages pack into one chain.
+ *
+ * The output of a WebSocket is written here, not by its bufferevent: a
+ * send only appends and marks the connection dirty; ws_flush_all(), called
+ * after a fan-out and otherwise from an event made active by the first
+ * send, writes each dirty connection once with evbuffer_write(). Only when
+ * bytes are left over is the bufferevent's EV_WRITE enabled, and it is
+ * disabled again once the output drains (ws_written()). So a burst of
+ * events costs one write per client and no epoll_ctl(), where the
+ * bufferevent alone made one write per event and armed and disarmed
+ * EPOLLOUT around each. The bytes waiting in all outputs are counted so
+ * that ingest.c can stop reading the log while clients fall behind.
  *
  * A wslay context costs about 9 kB, most of a connection: it is made when
  * a frame arrives and freed again once every byte handed to it belongs to
@@ -12,6 +23,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,20 +37,35 @@
 #include "goip.h"
 #include "notifier.h"
 
-#define WS_GUID	"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_COPY_MAX	4096	/* larger frames are added by reference */
 
+/*
+ * Kept small: an idle connection is mostly this and its bufferevent (56
+ * bytes fill the 64-byte malloc chunk that 48 did).
+ */
 struct ws {
 	wslay_event_context_ptr	 ctx;		/* NULL while idle */
 	uint64_t		 fed;		/* bytes handed to ctx */
 	uint64_t		 framed;	/* bytes of complete frames */
 	uint64_t		 cur;		/* size of the frame being read */
+	size_t			 counted;	/* our share of ws_nqueued */
 	int			 in_frame;
 	int			 in_msg;	/* fragmented message open */
 	int			 closing;	/* close frame sent */
+	int			 dirty;		/* index in ws_dirty + 1, or 0 */
 };
+
+static struct conn	**ws_dirty;	/* written to since the last flush */
+static size_t		  ws_ndirty;
+static size_t		  ws_maxdirty;
+static struct event	 *ws_flush_ev;
+static size_t		  ws_nqueued;	/* bytes in all outputs, at most */
 
 static ssize_t	ws_send_cb(wslay_event_context_ptr, const uint8_t *, size_t,
 		    int, void *);
+static void	ws_dirty_add(struct conn *);
+static void	ws_flush_cb(evutil_socket_t, short, void *);
 static void	ws_msg_cb(wslay_event_context_ptr,
 		    const struct wslay_event_on_msg_recv_arg *, void *);
 
@@ -193,6 +220,7 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
+	ws_dirty_add(c);
 	return len;
 }
 
@@ -262,6 +290,9 @@ ws_upgrade(struct conn *c, const char *key, const char *version)
 	c->state = CONN_WS;
 	c->busy = 0;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	/* From here on the output is written by ws_flush_all(). */
+	bufferevent_disable(c->bev, EV_WRITE);
+	ws_dirty_add(c);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		bufferevent_trigger(c->bev, EV_READ,
 		    BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
@@ -326,16 +357,19 @@ ws_pending(struct conn *c)
 }
 
 /*
- * Send frame F on C, sharing its bytes. A client whose output already
- * holds NOTIFIER_OUT_MAX bytes cannot keep up: it is disconnected (it
- * resumes from the event log). Returns 0, or -1 when C is gone.
+ * Queue frame F on C: header and payload are one copy into the output (a
+ * frame larger than WS_COPY_MAX is added by reference instead), written
+ * by the next ws_flush_all(). A client whose output already holds
+ * NOTIFIER_OUT_MAX bytes cannot keep up: it is disconnected (it resumes
+ * from the event log). Returns 0, or -1 when C is gone.
  */
 int
 ws_send(struct conn *c, struct frame *f)
 {
 	struct evbuffer	*out;
-	unsigned char	 hdr[10];
-	size_t		 n;
+	const char	*wire = f->data - f->wslen;
+	size_t		 n = f->wslen + f->len;
+	int		 rc;
 
 	if (c->dead || c->state != CONN_WS || c->ws == NULL ||
 	    c->ws->closing || (c->ws->ctx != NULL &&
@@ -348,16 +382,146 @@ ws_send(struct conn *c, struct frame *f)
 		http_close(c);
 		return -1;
 	}
-	n = ws_frame_header(hdr, f->binary ? WSLAY_BINARY_FRAME :
-	    WSLAY_TEXT_FRAME, f->len);
-	if (evbuffer_add(out, hdr, n) == -1 ||
-	    evbuffer_add_reference(out, f->data, f->len, frame_unref_cb,
-	    frame_ref(f)) == -1) {
+	if (n <= WS_COPY_MAX)
+		rc = evbuffer_add(out, wire, n);
+	else if ((rc = evbuffer_add_reference(out, wire, n, frame_unref_cb,
+	    frame_ref(f))) == -1)
+		frame_unref(f);
+	if (rc == -1) {
 		http_close(c);
 		return -1;
 	}
+	ws_dirty_add(c);
 	metrics.frames_out++;
 	return 0;
+}
+
+/*
+ * Put C on the dirty list, once, and make sure a flush runs after the
+ * current callback. When memory is short, C's bufferevent writes instead.
+ */
+static void
+ws_dirty_add(struct conn *c)
+{
+	struct conn	**nd;
+	size_t		  n;
+
+	if (c->ws == NULL || c->ws->dirty != 0)
+		return;
+	if (ws_flush_ev == NULL && (ws_flush_ev = event_new(notifier_base, -1,
+	    0, ws_flush_cb, NULL)) == NULL)
+		goto fallback;
+	if (ws_ndirty == ws_maxdirty) {
+		n = ws_maxdirty == 0 ? 64 : ws_maxdirty * 2;
+		if ((nd = reallocarray(ws_dirty, n, sizeof(*nd))) == NULL)
+			goto fallback;
+		ws_dirty = nd;
+		ws_maxdirty = n;
+	}
+	ws_dirty[ws_ndirty++] = c;
+	c->ws->dirty = ws_ndirty;
+	if (ws_ndirty == 1)
+		event_active(ws_flush_ev, EV_TIMEOUT, 0);
+	return;
+fallback:
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Count the bytes now in C's output in ws_nqueued. */
+static void
+ws_count(struct conn *c, size_t len)
+{
+	ws_nqueued -= c->ws->counted;
+	c->ws->counted = len;
+	ws_nqueued += len;
+}
+
+/*
+ * Write the output of C once, straight to its socket. What the socket
+ * does not take is left to the bufferevent (EV_WRITE enabled until
+ * ws_written() sees the output drained). A write error closes C.
+ */
+static void
+ws_write(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n;
+
+	if (c->dead || c->state != CONN_WS)
+		return;		/* a lingering one is the bufferevent's */
+	if (evbuffer_get_length(out) > 0 &&
+	    !(bufferevent_get_enabled(c->bev) & EV_WRITE)) {
+		/* The bufferevent keeps its output frozen but while it writes. */
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write(out, bufferevent_getfd(c->bev));
+		evbuffer_freeze(out, 1);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			log_debug("ws: %s: write: %s", c->addr,
+			    strerror(errno));
+			http_close(c);
+			return;
+		}
+		if (evbuffer_get_length(out) > 0)
+			bufferevent_enable(c->bev, EV_WRITE);
+	}
+	ws_count(c, evbuffer_get_length(out));
+}
+
+/*
+ * Write every dirty connection once (in the order they became dirty) and
+ * empty the list. Connections closed meanwhile left it already.
+ */
+void
+ws_flush_all(void)
+{
+	struct conn	*c;
+	size_t		 i;
+
+	for (i = 0; i < ws_ndirty; i++) {
+		if ((c = ws_dirty[i]) == NULL)
+			continue;
+		ws_dirty[i] = NULL;
+		c->ws->dirty = 0;
+		ws_write(c);
+	}
+	ws_ndirty = 0;
+}
+
+static void
+ws_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ws_flush_all();
+}
+
+/*
+ * The bufferevent wrote (part of) C's output. Once it is drained, stop
+ * the bufferevent writing: the next send goes through ws_flush_all().
+ */
+void
+ws_written(struct conn *c)
+{
+	size_t	len;
+
+	if (c->ws == NULL || c->state != CONN_WS)
+		return;
+	len = evbuffer_get_length(bufferevent_get_output(c->bev));
+	ws_count(c, len);
+	if (len == 0)
+		bufferevent_disable(c->bev, EV_WRITE);
+}
+
+/*
+ * Bytes waiting in the outputs of all WebSockets, as last seen: after a
+ * flush, or drained. An over-estimate between writes of the bufferevent.
+ */
+size_t
+ws_queued(void)
+{
+	return ws_nqueued;
 }
 
 /* Start the closing handshake with CODE; C is freed once it is flushed. */
@@ -398,8 +562,24 @@ ws_free(struct conn *c)
 {
 	if (c->ws == NULL)
 		return;
+	if (c->ws->dirty != 0)
+		ws_dirty[c->ws->dirty - 1] = NULL;
+	ws_nqueued -= c->ws->counted;
 	if (c->ws->ctx != NULL)
 		wslay_event_context_free(c->ws->ctx);
 	free(c->ws);
 	c->ws = NULL;
+}
+
+/* Free the flush event and list (shutdown, once every connection went). */
+void
+ws_shutdown(void)
+{
+	if (ws_flush_ev != NULL) {
+		event_free(ws_flush_ev);
+		ws_flush_ev = NULL;
+	}
+	free(ws_dirty);
+	ws_dirty = NULL;
+	ws_ndirty = ws_maxdirty = 0;
 }

@@ -274,6 +274,42 @@ ATF_TC_BODY(ws_frame_header__lengths, tc)
 	ATF_CHECK(h[1] == 127 && h[7] == 1 && h[8] == 0 && h[9] == 0);
 }
 
+ATF_TC(frame_new__ws_header);
+ATF_TC_HEAD(frame_new__ws_header, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A frame carries the header of its "
+	    "WebSocket frame right before its payload, for text, binary and "
+	    "16-bit lengths");
+}
+ATF_TC_BODY(frame_new__ws_header, tc)
+{
+	struct frame	*f;
+	char		 big[300];
+	const unsigned char *w;
+
+	f = frame_new(0, "4hello", 6);
+	ATF_REQUIRE(f != NULL);
+	w = (const unsigned char *)f->data - f->wslen;
+	ATF_CHECK_EQ(f->wslen, 2);
+	ATF_CHECK(w[0] == 0x81 && w[1] == 6);
+	ATF_CHECK(memcmp(w + 2, "4hello", 6) == 0);
+	frame_unref(f);
+	f = frame_new(1, "\1\2\3", 3);
+	ATF_REQUIRE(f != NULL);
+	w = (const unsigned char *)f->data - f->wslen;
+	ATF_CHECK(f->wslen == 2 && w[0] == 0x82 && w[1] == 3);
+	frame_unref(f);
+	memset(big, 'x', sizeof(big));
+	f = frame_printf("4%.*s", (int)sizeof(big), big);
+	ATF_REQUIRE(f != NULL);
+	ATF_CHECK_EQ(f->len, sizeof(big) + 1);
+	w = (const unsigned char *)f->data - f->wslen;
+	ATF_CHECK(f->wslen == 4 && w[0] == 0x81 && w[1] == 126 &&
+	    w[2] == 1 && w[3] == 45);
+	ATF_CHECK(w[4] == '4' && w[5] == 'x');
+	frame_unref(f);
+}
+
 ATF_TC(frame_base64__roundtrip);
 ATF_TC_HEAD(frame_base64__roundtrip, tc)
 {
@@ -370,6 +406,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sio_event_name__split);
 	ATF_TP_ADD_TC(tp, ws_accept_key__rfc6455);
 	ATF_TP_ADD_TC(tp, ws_frame_header__lengths);
+	ATF_TP_ADD_TC(tp, frame_new__ws_header);
 	ATF_TP_ADD_TC(tp, frame_base64__roundtrip);
 	ATF_TP_ADD_TC(tp, ingest_event_frame__eventid);
 	ATF_TP_ADD_TC(tp, http_query_get__decode);
