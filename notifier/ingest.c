@@ -6,6 +6,19 @@
  * last event fanned out: replays for joining clients stop there and live
  * delivery continues after it, so a client sees each event once, in order.
  * Also here: the coalesced stats-update and the JSON long-poll.
+ *
+ * A pass reads a batch, fans out events for at most INGEST_BUDGET_US,
+ * then has ws.c write every client it touched once. The rest follows in a
+ * later pass, after the event loop has run (client input, the writes the
+ * sockets could not take): a timer, since an event made active from a
+ * callback would run before the loop polls again. A pass that took T
+ * starts the next one no sooner than T after its end, so under load the
+ * events of several rings share one write per client and fan-out takes at
+ * most about half the time. While more than INGEST_QUEUED_HIGH bytes wait
+ * in the clients' outputs the log is not read (the cursor stays, so
+ * nothing is lost or sent twice); after INGEST_HOLD_MAX_MS passes resume
+ * anyway, paced, so that clients that read nothing cannot stop the others:
+ * they reach NOTIFIER_OUT_MAX and are disconnected, and resume by eventId.
  */
 #include "config.h"
 
@@ -18,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -27,7 +41,14 @@
 #include "goip.h"
 #include "notifier.h"
 
-#define INGEST_BATCH		256	/* events read at once */
+#define INGEST_BATCH		256	/* events read at once, at most */
+#define INGEST_BATCH_MIN	8	/* ... and at least */
+#define INGEST_BUDGET_US	2000	/* fan-out time of one pass */
+#define INGEST_GAP_MAX_US	20000	/* longest wait between passes */
+#define INGEST_QUEUED_HIGH	(32 * 1024 * 1024) /* client bytes: hold */
+#define INGEST_QUEUED_LOW	(16 * 1024 * 1024) /* ... and go on */
+#define INGEST_HOLD_US		5000	/* re-check while held */
+#define INGEST_HOLD_MAX_MS	1000	/* then pass anyway, paced */
 #define INGEST_STATS_MS		250	/* at most 4 stats-update a second */
 #define INGEST_EVENTS_MAX	100	/* events in one long-poll answer */
 #define INGEST_WAIT_MAX		50	/* seconds a long-poll may wait */
@@ -39,6 +60,9 @@ static struct event		*ingest_timer;
 static struct event		*ingest_stats_ev;
 static struct event		*ingest_more_ev;	/* next batch, after writes */
 static int64_t			 ingest_last;	/* cursor */
+static int			 ingest_nread = INGEST_BATCH;
+static int64_t			 ingest_next_us; /* no pass before */
+static int64_t			 ingest_held_at; /* ms, 0: not held */
 static int64_t			 ingest_stats_at;
 static TAILQ_HEAD(, conn)	 ingest_waiters =
     TAILQ_HEAD_INITIALIZER(ingest_waiters);
@@ -225,26 +249,78 @@ ingest_timer_cb(evutil_socket_t fd, short what, void *arg)
 	ingest_poll();
 }
 
+/* Microseconds of the monotonic clock. */
+static int64_t
+ingest_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Run ingest_poll() again in US microseconds, unless it is due already. */
+static void
+ingest_later(int64_t us)
+{
+	struct timeval	tv;
+
+	if (evtimer_pending(ingest_more_ev, NULL))
+		return;
+	if (us < 0)
+		us = 0;
+	tv.tv_sec = us / 1000000;
+	tv.tv_usec = us % 1000000;
+	evtimer_add(ingest_more_ev, &tv);
+}
+
 /*
- * Read the next batch of events after the cursor and fan each out. When
- * the batch was full, the rest is read on the next loop iteration (a
- * zero timer), after libevent has written what this batch queued: reading
- * the whole backlog in one callback would queue it all in memory before a
- * single byte reached a client. A store error is logged and retried by the
- * next ring or tick.
+ * Should reading wait for the clients' outputs to drain? Returns 1 when
+ * the caller must not read now (a re-check is scheduled), else 0.
  */
-void
-ingest_poll(void)
+static int
+ingest_held(void)
+{
+	size_t	q = ws_queued();
+	int64_t	now;
+
+	if (q <= INGEST_QUEUED_HIGH &&
+	    (ingest_held_at == 0 || q <= INGEST_QUEUED_LOW)) {
+		if (ingest_held_at != 0)
+			log_info("ingest: clients caught up, reading again");
+		ingest_held_at = 0;
+		return 0;
+	}
+	now = main_now_ms();
+	if (ingest_held_at == 0) {
+		log_info("ingest: %zu bytes wait for clients, reading held", q);
+		ingest_held_at = now;
+	}
+	if (now - ingest_held_at < INGEST_HOLD_MAX_MS) {
+		ingest_later(INGEST_HOLD_US);
+		return 1;
+	}
+	/* Held too long: one pass, the next one a hold period later. */
+	ingest_next_us = ingest_us() + INGEST_HOLD_US;
+	return 0;
+}
+
+/*
+ * Read the events after the cursor and fan them out for at most
+ * INGEST_BUDGET_US, then write the clients (ws_flush_all()). When events
+ * are left, the next pass is scheduled. Returns nothing; a store error is
+ * logged and retried by the next ring or tick.
+ */
+static void
+ingest_pass(void)
 {
 	struct event	 evs[INGEST_BATCH];
 	struct frame	*f;
 	char		*cause = NULL;
-	int		 i, n;
-	int64_t		 now;
+	int		 i, n, want = ingest_nread;
+	int64_t		 now, start, end, gap;
 
-	if (nconf.st == NULL)
-		return;
-	n = evlog_read(nconf.st, ingest_last, INGEST_BATCH, evs, INGEST_BATCH,
+	n = evlog_read(nconf.st, ingest_last, want, evs, INGEST_BATCH,
 	    &cause);
 	if (n < 0) {
 		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_read");
@@ -252,7 +328,8 @@ ingest_poll(void)
 		return;
 	}
 	now = main_now_ms();
-	for (i = 0; i < n; i++) {
+	start = ingest_us();
+	for (i = 0; i < n;) {
 		metrics.events_in++;
 		metrics_latency(now - evs[i].at);
 		f = ingest_event_frame(evs[i].id, evlog_type_name(evs[i].type),
@@ -262,25 +339,59 @@ ingest_poll(void)
 			frame_unref(f);
 		}
 		ingest_last = evs[i].id;
+		if (++i < n && ingest_us() - start > INGEST_BUDGET_US)
+			break;
 	}
 	evlog_clear(evs, n);
-	if (n == INGEST_BATCH && !evtimer_pending(ingest_more_ev, NULL)) {
-		struct timeval	now0 = { 0, 0 };
+	/* Read about what one pass fans out. */
+	if (i < n)
+		ingest_nread = i * 2 < INGEST_BATCH_MIN ? INGEST_BATCH_MIN :
+		    i * 2;
+	else if (n == want && ingest_nread < INGEST_BATCH)
+		ingest_nread = ingest_nread * 2 > INGEST_BATCH ? INGEST_BATCH :
+		    ingest_nread * 2;
+	if (i > 0) {
+		ingest_answer_waiters();
+		if (!evtimer_pending(ingest_stats_ev, NULL)) {
+			struct timeval	tv = { 0, 0 };
+			int64_t		wait;
 
-		evtimer_add(ingest_more_ev, &now0);
+			wait = ingest_stats_at + INGEST_STATS_MS - main_now_ms();
+			if (wait > 0)
+				tv.tv_usec = wait * 1000;
+			evtimer_add(ingest_stats_ev, &tv);
+		}
 	}
-	if (n == 0)
+	ws_flush_all();
+	if (i == 0)
 		return;
-	ingest_answer_waiters();
-	if (!evtimer_pending(ingest_stats_ev, NULL)) {
-		struct timeval	tv = { 0, 0 };
-		int64_t		wait;
+	end = ingest_us();
+	gap = end - start > INGEST_GAP_MAX_US ? INGEST_GAP_MAX_US :
+	    end - start;
+	if (ingest_next_us < end + gap)
+		ingest_next_us = end + gap;
+	if (i < n || n == want)
+		ingest_later(ingest_next_us - end);
+}
 
-		wait = ingest_stats_at + INGEST_STATS_MS - main_now_ms();
-		if (wait > 0)
-			tv.tv_usec = wait * 1000;
-		evtimer_add(ingest_stats_ev, &tv);
+/*
+ * New events may be in the log: read them now, or schedule the pass for
+ * when the previous one allows it, or for when the clients have drained.
+ */
+void
+ingest_poll(void)
+{
+	int64_t	now;
+
+	if (nconf.st == NULL)
+		return;
+	if ((now = ingest_us()) < ingest_next_us) {
+		ingest_later(ingest_next_us - now);
+		return;
 	}
+	if (ingest_held())
+		return;
+	ingest_pass();
 }
 
 static void
