@@ -50,6 +50,7 @@ frame_new(int binary, const void *data, size_t len)
 		return NULL;
 	f->refcnt = 1;
 	f->binary = binary;
+	f->batch = -1;
 	f->event_id = 0;
 	f->len = len;
 	if (len > 0)
@@ -77,6 +78,7 @@ frame_printf(const char *fmt, ...)
 	va_end(ap);
 	f->refcnt = 1;
 	f->binary = 0;
+	f->batch = -1;
 	f->event_id = 0;
 	f->len = n;
 	frame_ws_header(f);

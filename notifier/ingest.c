@@ -7,14 +7,15 @@
  * delivery continues after it, so a client sees each event once, in order.
  * Also here: the coalesced stats-update and the JSON long-poll.
  *
- * A pass reads a batch, fans out events for at most INGEST_BUDGET_US,
- * then has ws.c write every client it touched once. The rest follows in a
- * later pass, after the event loop has run (client input, the writes the
- * sockets could not take): a timer, since an event made active from a
- * callback would run before the loop polls again. A pass that took T
- * starts the next one no sooner than T after its end, so under load the
- * events of several rings share one write per client and fan-out takes at
- * most about half the time. While more than INGEST_QUEUED_HIGH bytes wait
+ * A pass reads at most INGEST_BATCH events, fans them out for at most
+ * INGEST_BUDGET_US, each as a frame of ws.c's batch, then has ws.c write
+ * every client it touched once. The rest follows in a later pass, after
+ * the event loop has run (client input, the writes the sockets could not
+ * take): a zero timer, since an event made active from a callback would
+ * run before the loop polls again. Under load the passes run back to back
+ * and the events that arrived during one share one write per client in
+ * the next: the batching grows with the backlog, with no delay added when
+ * there is none. While more than INGEST_QUEUED_HIGH bytes wait
  * in the clients' outputs the log is not read (the cursor stays, so
  * nothing is lost or sent twice); after INGEST_HOLD_MAX_MS passes resume
  * anyway, paced, so that clients that read nothing cannot stop the others:
@@ -41,10 +42,9 @@
 #include "goip.h"
 #include "notifier.h"
 
-#define INGEST_BATCH		256	/* events read at once, at most */
-#define INGEST_BATCH_MIN	8	/* ... and at least */
-#define INGEST_BUDGET_US	2000	/* fan-out time of one pass */
-#define INGEST_GAP_MAX_US	20000	/* longest wait between passes */
+#define INGEST_BATCH		64	/* events of one pass, at most */
+#define INGEST_BATCH_MIN	8	/* ... read at least */
+#define INGEST_BUDGET_US	5000	/* fan-out time of one pass */
 #define INGEST_QUEUED_HIGH	(32 * 1024 * 1024) /* client bytes: hold */
 #define INGEST_QUEUED_LOW	(16 * 1024 * 1024) /* ... and go on */
 #define INGEST_HOLD_US		5000	/* re-check while held */
@@ -61,7 +61,7 @@ static struct event		*ingest_stats_ev;
 static struct event		*ingest_more_ev;	/* next batch, after writes */
 static int64_t			 ingest_last;	/* cursor */
 static int			 ingest_nread = INGEST_BATCH;
-static int64_t			 ingest_next_us; /* no pass before */
+static int64_t			 ingest_next_us; /* no pass before (held) */
 static int64_t			 ingest_held_at; /* ms, 0: not held */
 static int64_t			 ingest_stats_at;
 static TAILQ_HEAD(, conn)	 ingest_waiters =
@@ -308,8 +308,8 @@ ingest_held(void)
 /*
  * Read the events after the cursor and fan them out for at most
  * INGEST_BUDGET_US, then write the clients (ws_flush_all()). When events
- * are left, the next pass is scheduled. Returns nothing; a store error is
- * logged and retried by the next ring or tick.
+ * are left, the next pass is scheduled. A store error is logged and
+ * retried by the next ring or tick.
  */
 static void
 ingest_pass(void)
@@ -318,7 +318,7 @@ ingest_pass(void)
 	struct frame	*f;
 	char		*cause = NULL;
 	int		 i, n, want = ingest_nread;
-	int64_t		 now, start, end, gap;
+	int64_t		 now, start;
 
 	n = evlog_read(nconf.st, ingest_last, want, evs, INGEST_BATCH,
 	    &cause);
@@ -335,6 +335,7 @@ ingest_pass(void)
 		f = ingest_event_frame(evs[i].id, evlog_type_name(evs[i].type),
 		    evs[i].payload, evs[i].payloadlen);
 		if (f != NULL) {
+			ws_batch_add(f);
 			room_fanout(evs[i].device, f);
 			frame_unref(f);
 		}
@@ -363,20 +364,13 @@ ingest_pass(void)
 		}
 	}
 	ws_flush_all();
-	if (i == 0)
-		return;
-	end = ingest_us();
-	gap = end - start > INGEST_GAP_MAX_US ? INGEST_GAP_MAX_US :
-	    end - start;
-	if (ingest_next_us < end + gap)
-		ingest_next_us = end + gap;
-	if (i < n || n == want)
-		ingest_later(ingest_next_us - end);
+	if (i > 0 && (i < n || n == want))
+		ingest_later(ingest_next_us - ingest_us());
 }
 
 /*
- * New events may be in the log: read them now, or schedule the pass for
- * when the previous one allows it, or for when the clients have drained.
+ * New events may be in the log: read them now, or (held) schedule the
+ * pass for when the clients have drained.
  */
 void
 ingest_poll(void)
@@ -437,8 +431,10 @@ ingest_stats_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if ((f = ingest_stats_frame()) == NULL)
 		return;
+	ws_batch_add(f);
 	room_fanout("", f);
 	frame_unref(f);
+	ws_flush_all();
 }
 
 /* Send the current stats to one client that just joined the dashboard. */

@@ -112,6 +112,7 @@ struct nconf {
 struct frame {
 	int		 refcnt;
 	int		 binary;
+	int		 batch;		/* index in ws.c's batch, or -1 */
 	int64_t		 event_id;	/* event log id, 0 when none */
 	size_t		 len;
 	size_t		 wslen;		/* bytes of WebSocket header */
@@ -203,6 +204,7 @@ size_t		 ws_frame_header(unsigned char *, int, size_t);
 int		 ws_upgrade(struct conn *, const char *, const char *);
 int		 ws_read(struct conn *);
 int		 ws_send(struct conn *, struct frame *);
+void		 ws_batch_add(struct frame *);
 void		 ws_flush_all(void);
 void		 ws_written(struct conn *);
 size_t		 ws_queued(void);

@@ -6,15 +6,22 @@
  * copy into the output, and consecutive messages pack into one chain.
  *
  * The output of a WebSocket is written here, not by its bufferevent: a
- * send only appends and marks the connection dirty; ws_flush_all(), called
- * after a fan-out and otherwise from an event made active by the first
- * send, writes each dirty connection once with evbuffer_write(). Only when
- * bytes are left over is the bufferevent's EV_WRITE enabled, and it is
- * disabled again once the output drains (ws_written()). So a burst of
- * events costs one write per client and no epoll_ctl(), where the
- * bufferevent alone made one write per event and armed and disarmed
- * EPOLLOUT around each. The bytes waiting in all outputs are counted so
- * that ingest.c can stop reading the log while clients fall behind.
+ * send marks the connection dirty; ws_flush_all(), called after a fan-out
+ * and otherwise from an event made active by the first send, writes each
+ * dirty connection once. Only when bytes are left over is the
+ * bufferevent's EV_WRITE enabled, and it is disabled again once the output
+ * drains (ws_written()). So a burst of events costs one write per client
+ * and no epoll_ctl(), where the bufferevent alone made one write per event
+ * and armed and disarmed EPOLLOUT around each.
+ *
+ * The frames of a fan-out are not even copied: ingest.c puts them in the
+ * batch (ws_batch_add(), at most WS_BATCH_MAX), and a client whose output
+ * is empty only gets a bit set per frame in its dirty entry; the flush
+ * hands the shared frames to writev() and copies into the output only
+ * what the socket did not take. Anything else sent to that client first
+ * copies its pending frames into the output, so order is kept. The bytes
+ * waiting in all outputs are counted so that ingest.c can stop reading
+ * the log while clients fall behind.
  *
  * A wslay context costs about 9 kB, most of a connection: it is made when
  * a frame arrives and freed again once every byte handed to it belongs to
@@ -22,6 +29,9 @@
  * none.
  */
 #include "config.h"
+
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -39,6 +49,7 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_COPY_MAX	4096	/* larger frames are added by reference */
+#define WS_BATCH_MAX	64	/* frames of one batch (bits of a mask) */
 
 /*
  * Kept small: an idle connection is mostly this and its bufferevent (56
@@ -56,15 +67,24 @@ struct ws {
 	int			 dirty;		/* index in ws_dirty + 1, or 0 */
 };
 
-static struct conn	**ws_dirty;	/* written to since the last flush */
+/* A connection written to since the last flush. */
+struct ws_dirty {
+	struct conn		*c;		/* NULL: it went */
+	uint64_t		 batch;		/* frames of ws_batch owed */
+};
+
+static struct ws_dirty	 *ws_dirty;
 static size_t		  ws_ndirty;
 static size_t		  ws_maxdirty;
+static struct frame	 *ws_batch[WS_BATCH_MAX];
+static int		  ws_nbatch;
 static struct event	 *ws_flush_ev;
 static size_t		  ws_nqueued;	/* bytes in all outputs, at most */
 
 static ssize_t	ws_send_cb(wslay_event_context_ptr, const uint8_t *, size_t,
 		    int, void *);
-static void	ws_dirty_add(struct conn *);
+static struct ws_dirty *ws_dirty_add(struct conn *);
+static int	ws_unbatch(struct conn *);
 static void	ws_flush_cb(evutil_socket_t, short, void *);
 static void	ws_msg_cb(wslay_event_context_ptr,
 		    const struct wslay_event_on_msg_recv_arg *, void *);
@@ -216,7 +236,8 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	struct conn	*c = arg;
 
 	(void)flags;
-	if (evbuffer_add(bufferevent_get_output(c->bev), data, len) == -1) {
+	if (ws_unbatch(c) == -1 ||
+	    evbuffer_add(bufferevent_get_output(c->bev), data, len) == -1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
@@ -357,19 +378,62 @@ ws_pending(struct conn *c)
 }
 
 /*
- * Queue frame F on C: header and payload are one copy into the output (a
- * frame larger than WS_COPY_MAX is added by reference instead), written
- * by the next ws_flush_all(). A client whose output already holds
- * NOTIFIER_OUT_MAX bytes cannot keep up: it is disconnected (it resumes
- * from the event log). Returns 0, or -1 when C is gone.
+ * Append the bytes of F's wire form from OFF on to OUT: a copy, or for a
+ * frame larger than WS_COPY_MAX a reference. Returns 0, or -1.
+ */
+static int
+ws_append(struct evbuffer *out, struct frame *f, size_t off)
+{
+	const char	*wire = f->data - f->wslen;
+	size_t		 n = f->wslen + f->len;
+
+	if (n - off <= WS_COPY_MAX)
+		return evbuffer_add(out, wire + off, n - off);
+	if (evbuffer_add_reference(out, wire + off, n - off, frame_unref_cb,
+	    frame_ref(f)) == -1) {
+		frame_unref(f);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copy the batch frames still owed to C into its output, so that
+ * something else can follow them. Returns 0, or -1 when memory is short.
+ */
+static int
+ws_unbatch(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct ws_dirty	*d;
+	uint64_t	 mask;
+	int		 i;
+
+	if (c->ws == NULL || c->ws->dirty == 0)
+		return 0;
+	d = &ws_dirty[c->ws->dirty - 1];
+	mask = d->batch;
+	d->batch = 0;
+	for (i = 0; mask != 0; i++, mask >>= 1) {
+		if ((mask & 1) && ws_append(out, ws_batch[i], 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queue frame F on C, to be written by the next ws_flush_all(): a frame
+ * of the batch is only noted when C's output is empty, anything else is
+ * copied into the output (by reference above WS_COPY_MAX). A client
+ * whose output already holds NOTIFIER_OUT_MAX bytes cannot keep up: it is
+ * disconnected (it resumes from the event log). Returns 0, or -1 when C
+ * is gone.
  */
 int
 ws_send(struct conn *c, struct frame *f)
 {
 	struct evbuffer	*out;
-	const char	*wire = f->data - f->wslen;
-	size_t		 n = f->wslen + f->len;
-	int		 rc;
+	struct ws_dirty	*d;
 
 	if (c->dead || c->state != CONN_WS || c->ws == NULL ||
 	    c->ws->closing || (c->ws->ctx != NULL &&
@@ -382,12 +446,15 @@ ws_send(struct conn *c, struct frame *f)
 		http_close(c);
 		return -1;
 	}
-	if (n <= WS_COPY_MAX)
-		rc = evbuffer_add(out, wire, n);
-	else if ((rc = evbuffer_add_reference(out, wire, n, frame_unref_cb,
-	    frame_ref(f))) == -1)
-		frame_unref(f);
-	if (rc == -1) {
+	if (f->batch >= 0 && f->batch < ws_nbatch &&
+	    ws_batch[f->batch] == f && evbuffer_get_length(out) == 0 &&
+	    !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
+	    (d = ws_dirty_add(c)) != NULL) {
+		d->batch |= (uint64_t)1 << f->batch;
+		metrics.frames_out++;
+		return 0;
+	}
+	if (ws_unbatch(c) == -1 || ws_append(out, f, 0) == -1) {
 		http_close(c);
 		return -1;
 	}
@@ -397,17 +464,36 @@ ws_send(struct conn *c, struct frame *f)
 }
 
 /*
- * Put C on the dirty list, once, and make sure a flush runs after the
- * current callback. When memory is short, C's bufferevent writes instead.
+ * Put frame F in the batch of the next flush (with a reference), so that
+ * ws_send() can write it from where it is. When the batch is full, F is
+ * sent by copies like any frame.
  */
-static void
+void
+ws_batch_add(struct frame *f)
+{
+	if (ws_nbatch == WS_BATCH_MAX || f->batch != -1)
+		return;
+	f->batch = ws_nbatch;
+	ws_batch[ws_nbatch++] = frame_ref(f);
+	if (ws_flush_ev != NULL)
+		event_active(ws_flush_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * Put C on the dirty list, once, and make sure a flush runs after the
+ * current callback. Returns its entry, or NULL when memory is short (C's
+ * bufferevent then writes instead).
+ */
+static struct ws_dirty *
 ws_dirty_add(struct conn *c)
 {
-	struct conn	**nd;
-	size_t		  n;
+	struct ws_dirty	*nd;
+	size_t		 n;
 
-	if (c->ws == NULL || c->ws->dirty != 0)
-		return;
+	if (c->ws == NULL)
+		return NULL;
+	if (c->ws->dirty != 0)
+		return &ws_dirty[c->ws->dirty - 1];
 	if (ws_flush_ev == NULL && (ws_flush_ev = event_new(notifier_base, -1,
 	    0, ws_flush_cb, NULL)) == NULL)
 		goto fallback;
@@ -418,13 +504,16 @@ ws_dirty_add(struct conn *c)
 		ws_dirty = nd;
 		ws_maxdirty = n;
 	}
-	ws_dirty[ws_ndirty++] = c;
+	nd = &ws_dirty[ws_ndirty++];
+	nd->c = c;
+	nd->batch = 0;
 	c->ws->dirty = ws_ndirty;
 	if (ws_ndirty == 1)
 		event_active(ws_flush_ev, EV_TIMEOUT, 0);
-	return;
+	return nd;
 fallback:
 	bufferevent_enable(c->bev, EV_WRITE);
+	return NULL;
 }
 
 /* Count the bytes now in C's output in ws_nqueued. */
@@ -437,55 +526,96 @@ ws_count(struct conn *c, size_t len)
 }
 
 /*
- * Write the output of C once, straight to its socket. What the socket
- * does not take is left to the bufferevent (EV_WRITE enabled until
- * ws_written() sees the output drained). A write error closes C.
+ * Write what C is owed once, straight to its socket: the batch frames of
+ * MASK from where they are, or else its output. What the socket does not
+ * take stays in (or is copied to) the output and is left to the
+ * bufferevent (EV_WRITE enabled until ws_written() sees the output
+ * drained). A write error closes C.
  */
 static void
-ws_write(struct conn *c)
+ws_write(struct conn *c, uint64_t mask)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	int		 n;
+	struct iovec	 iov[WS_BATCH_MAX];
+	struct frame	*f, *fr[WS_BATCH_MAX];
+	ssize_t		 n = 0;
+	size_t		 len;
+	int		 i, niov = 0;
 
 	if (c->dead || c->state != CONN_WS)
 		return;		/* a lingering one is the bufferevent's */
-	if (evbuffer_get_length(out) > 0 &&
+	if (mask != 0) {
+		/* The output is empty: ws_send() only notes frames then. */
+		for (i = 0; i < ws_nbatch; i++) {
+			if (!(mask & ((uint64_t)1 << i)))
+				continue;
+			f = fr[niov] = ws_batch[i];
+			iov[niov].iov_base = f->data - f->wslen;
+			iov[niov++].iov_len = f->wslen + f->len;
+		}
+		n = writev(bufferevent_getfd(c->bev), iov, niov);
+	} else if (evbuffer_get_length(out) > 0 &&
 	    !(bufferevent_get_enabled(c->bev) & EV_WRITE)) {
 		/* The bufferevent keeps its output frozen but while it writes. */
 		evbuffer_unfreeze(out, 1);
 		n = evbuffer_write(out, bufferevent_getfd(c->bev));
 		evbuffer_freeze(out, 1);
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR) {
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			log_debug("ws: %s: write: %s", c->addr,
 			    strerror(errno));
 			http_close(c);
 			return;
 		}
-		if (evbuffer_get_length(out) > 0)
-			bufferevent_enable(c->bev, EV_WRITE);
+		n = 0;
 	}
+	/* Copy what writev() left of the frames into the output. */
+	for (i = 0; i < niov; i++) {
+		len = iov[i].iov_len;
+		if ((size_t)n >= len) {
+			n -= len;
+			continue;
+		}
+		if (ws_append(out, fr[i], n) == -1) {
+			http_close(c);
+			return;
+		}
+		n = 0;
+	}
+	if (evbuffer_get_length(out) > 0 &&
+	    !(bufferevent_get_enabled(c->bev) & EV_WRITE))
+		bufferevent_enable(c->bev, EV_WRITE);
 	ws_count(c, evbuffer_get_length(out));
 }
 
 /*
- * Write every dirty connection once (in the order they became dirty) and
- * empty the list. Connections closed meanwhile left it already.
+ * Write every dirty connection once (in the order they became dirty),
+ * empty the list and release the batch. Connections closed meanwhile left
+ * the list already.
  */
 void
 ws_flush_all(void)
 {
 	struct conn	*c;
+	uint64_t	 mask;
 	size_t		 i;
+	int		 j;
 
 	for (i = 0; i < ws_ndirty; i++) {
-		if ((c = ws_dirty[i]) == NULL)
+		if ((c = ws_dirty[i].c) == NULL)
 			continue;
-		ws_dirty[i] = NULL;
+		mask = ws_dirty[i].batch;
+		ws_dirty[i].c = NULL;
 		c->ws->dirty = 0;
-		ws_write(c);
+		ws_write(c, mask);
 	}
 	ws_ndirty = 0;
+	for (j = 0; j < ws_nbatch; j++) {
+		ws_batch[j]->batch = -1;
+		frame_unref(ws_batch[j]);
+	}
+	ws_nbatch = 0;
 }
 
 static void
@@ -536,6 +666,10 @@ ws_close(struct conn *c, int code)
 		c->eio = NULL;
 		eio_conn_gone(e, c);
 	}
+	if (ws_unbatch(c) == -1) {
+		http_close(c);
+		return;
+	}
 	if (c->ws->ctx != NULL) {
 		if (!wslay_event_get_close_sent(c->ws->ctx)) {
 			wslay_event_queue_close(c->ws->ctx, code, NULL, 0);
@@ -563,7 +697,7 @@ ws_free(struct conn *c)
 	if (c->ws == NULL)
 		return;
 	if (c->ws->dirty != 0)
-		ws_dirty[c->ws->dirty - 1] = NULL;
+		ws_dirty[c->ws->dirty - 1].c = NULL;
 	ws_nqueued -= c->ws->counted;
 	if (c->ws->ctx != NULL)
 		wslay_event_context_free(c->ws->ctx);
