@@ -16,6 +16,7 @@
 #                                    of the notifier alone (not lighttpd or
 #                                    goip-cgi) and of the peer
 #   bench/fanout/run.sh latency      ROUNDS rounds of lat100 and lat1000 only
+#   bench/fanout/run.sh wrk          ROUNDS rounds of the wrk measurement only
 #   bench/fanout/run.sh summary [F]  medians of a results file as Markdown
 #
 # Per round, each on a fresh server and a fresh database:
@@ -479,6 +480,15 @@ memory | cost)
 		done
 	done
 	cmd_summary "$RESULTS" ;;
+wrk)
+	mkdir -p "$WORKDIR"
+	prepare
+	RESULTS="$WORKDIR/wrk.jsonl"
+	: >"$RESULTS"
+	for r in $(seq 1 "$ROUNDS"); do
+		for s in peer c; do wanted "$s" && m_wrk "$r" "$s"; done
+	done
+	cmd_summary "$RESULTS" ;;
 latency)
 	mkdir -p "$WORKDIR"
 	prepare
@@ -489,6 +499,6 @@ latency)
 summary)
 	cmd_summary "${2:-}" ;;
 *)
-	sed -n '2,40p' "$0" >&2
+	sed -n '2,54p' "$0" >&2
 	exit 2 ;;
 esac
