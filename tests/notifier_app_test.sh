@@ -486,6 +486,105 @@ metrics__text_cleanup()
 	goip_cleanup
 }
 
+atf_test_case slow__websocket cleanup
+slow__websocket_head()
+{
+	atf_set descr "A WebSocket client that stops reading is disconnected once its queued output passes the bound; a client that reads gets every event once and in order, and one resuming by lastEventId gets the rest"
+	atf_set require.progs "node sqlite3"
+	atf_set timeout 120
+}
+slow__websocket_body()
+{
+	local n=1500 first tries=200
+
+	notifier_node_setup
+	app_start
+	client a ROOMS=dashboard LAST=0 EXIT_AFTER=${n} TIMEOUT=90
+	# A raw WebSocket client: Socket.IO connect, join the dashboard, and
+	# once the join is acknowledged read nothing more.
+	cat >stall.cjs <<'EOF'
+const net = require("net"), fs = require("fs");
+const u = new URL(process.argv[2]);
+const s = net.connect(Number(u.port), u.hostname);
+let seen = "", step = 0;
+function send(text) {
+  const p = Buffer.from(text);
+  const h = Buffer.from([0x81, 0x80 | p.length, 1, 2, 3, 4]);
+  for (let i = 0; i < p.length; i++) p[i] ^= h[2 + (i & 3)];
+  s.write(Buffer.concat([h, p]));
+}
+s.on("connect", () => s.write("GET /api/socket/io/?EIO=4&transport=" +
+  "websocket HTTP/1.1\r\nHost: " + u.host + "\r\nUpgrade: websocket\r\n" +
+  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+s.on("data", (d) => {
+  seen += d.toString("latin1");
+  if (step === 0 && seen.includes('0{"sid"')) {
+    step = 1;
+    send("40");
+  }
+  if (step === 1 && seen.includes('40{"sid"')) {
+    step = 2;
+    send('421["join-dashboard"]');
+  }
+  if (step === 2 && seen.includes("431[")) {
+    step = 3;
+    s.pause();
+    fs.writeFileSync("stall.ready", "ready\n");
+  }
+});
+setTimeout(() => process.exit(1), 100000);
+EOF
+	node stall.cjs "${URL}" >stall.log 2>&1 &
+	echo $! >stall.pid
+	while [ ! -f stall.ready ] && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	[ -f stall.ready ] || atf_fail "stalled client did not join: $(cat stall.log)"
+	first=$(sqlite3 "${DIR}/goip.db" 'SELECT coalesce(max(id), 0) FROM events')
+	# 1500 sms-received of 8 kB: 12 MB, more than the sockets hold plus
+	# the 4 MiB bound of a client's output. The notifier finds them on
+	# its one-second tick.
+	sqlite3 "${DIR}/goip.db" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL
+	    SELECT i + 1 FROM k WHERE i < ${n}) INSERT INTO events (at, type,
+	    device, payload) SELECT CAST(strftime('%s', 'now') AS INTEGER) *
+	    1000, 'sms-received', 'goip-01', json_object('deviceId', 'goip-01',
+	    'messageId', 'big' || i, 'text', replace(hex(zeroblob(4000)), '0',
+	    'x')) FROM k" || atf_fail "cannot insert events"
+	tries=300
+	while ! grep -q 'slow client disconnected' "${DIR}/notifier.log" &&
+	    [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	grep -q 'slow client disconnected' "${DIR}/notifier.log" ||
+	    atf_fail "not disconnected as slow: $(cat "${DIR}/notifier.log")"
+	wait "$(cat a.pid)" || atf_fail "client a failed: $(cat a.log)"
+	rm -f a.pid
+	grep '^sms-received' a.out | awk '{print $2}' >ids
+	[ "$(wc -l <ids)" -eq ${n} ] || atf_fail "a: $(wc -l <ids) sms, want ${n}"
+	sort -n -c -u ids || atf_fail "a: events duplicated or out of order"
+	# Resume 200 events before the end (a replay within the bound; the
+	# client may be done before its join is acknowledged).
+	env ROOMS=dashboard LAST=$((first + n - 200)) EXIT_AFTER=200 TIMEOUT=30 \
+	    node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" b.out >b.log 2>&1 ||
+	    atf_fail "client b failed: $(cat b.log)"
+	grep '^sms-received' b.out | awk '{print $2}' >ids
+	[ "$(wc -l <ids)" -eq 200 ] &&
+	    [ "$(head -1 ids)" -eq $((first + n - 199)) ] &&
+	    [ "$(tail -1 ids)" -eq $((first + n)) ] ||
+	    atf_fail "b: wrong replay: $(head -1 ids)..$(tail -1 ids)"
+	sort -n -c -u ids || atf_fail "b: events duplicated or out of order"
+	goip_pid_alive "$(cat "${DIR}/notifier.pid")" ||
+	    atf_fail "goip-notifier died: $(tail -20 "${DIR}/notifier.log")"
+}
+slow__websocket_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_test_case memory__churn_10k cleanup
 memory__churn_10k_head()
 {
@@ -608,6 +707,7 @@ atf_init_test_cases()
 	atf_add_test_case proxy__apache
 	atf_add_test_case signals__term_hup
 	atf_add_test_case metrics__text
+	atf_add_test_case slow__websocket
 	atf_add_test_case memory__churn_10k
 	atf_add_test_case memory__valgrind_churn
 }

@@ -328,7 +328,7 @@ m_latency() {	# ROUND SERVER CLIENTS M BENCH
 }
 
 m_wrk() {	# ROUND SERVER
-	local url hold a0 a1 w n pids auth="" i
+	local url hold a0 a1 n0 n1 w n pids auth="" i
 	start_server "$2"
 	case "$2" in
 	peer) url="http://127.0.0.1:$PEER_PORT/api/device/heartbeat"; pids="$PEER_PID" ;;
@@ -348,14 +348,16 @@ m_wrk() {	# ROUND SERVER
 	    -s "$WRK_LUA" "$url" >/dev/null
 	# shellcheck disable=SC2086
 	a0=$(cpu_ms $pids)
+	n0=$(cpu_ms "${NOTIFIER_PID:-$PEER_PID}")
 	w=$(WRK_AUTH_FILE="$auth" timeout 60 wrk -t"$WRK_T" -c"$WRK_C" -d"$WRK_D" \
 	    --latency -s "$WRK_LUA" "$url" | sed -n 's/^WRKJSON //p')
 	# shellcheck disable=SC2086
 	a1=$(cpu_ms $pids)
+	n1=$(cpu_ms "${NOTIFIER_PID:-$PEER_PID}")
 	wait "$hold" || true
 	n=$(echo "$w" | sed 's/.*"requests":\([0-9]*\).*/\1/')
 	[ -n "$n" ] && [ "$n" -gt 0 ] || n=1
-	record "$1" "$2" "wrk$WRK_C" "{\"wrk\":${w:-null},\"serverCpuUsPerReq\":$(((a1 - a0) * 1000 / n)),\"holder\":$(cat "$WORKDIR/hold.json" 2>/dev/null || echo null)}"
+	record "$1" "$2" "wrk$WRK_C" "{\"wrk\":${w:-null},\"serverCpuUsPerReq\":$(((a1 - a0) * 1000 / n)),\"notifierCpuUsPerReq\":$(((n1 - n0) * 1000 / n)),\"holder\":$(cat "$WORKDIR/hold.json" 2>/dev/null || echo null)}"
 	stop_all
 }
 
@@ -447,7 +449,7 @@ for (const s of servers) {
   if (!rs.length) continue;
   const w = rs.map(r => r.result.wrk || {});
   const h = rs.map(r => r.result.holder || {});
-  console.log(`| heartbeat POST, wrk -c${rs[0].bench.slice(3)}, 100 clients | ${s} | **${f(med(w.map(x => x.rps)), 0)} req/s** ${list(w.map(x => x.rps), 0)} | p50 ${f(med(w.map(x => x.lat_p50_ms)), 2)} ms, p99 ${f(med(w.map(x => x.lat_p99_ms)), 2)} ms; errors ${list(w.map(x => x.non2xx + x.connect_err + x.read_err + x.write_err + x.timeout), 0)}; server CPU ${list(rs.map(r => r.result.serverCpuUsPerReq), 0)} µs/req; events per client ${list(h.map(x => x.hold ? x.hold.perClient : null), 0)}; holder disconnects ${list(h.map(x => x.clients ? x.clients.disconnects : null), 0)} |`);
+  console.log(`| heartbeat POST, wrk -c${rs[0].bench.slice(3)}, 100 clients | ${s} | **${f(med(w.map(x => x.rps)), 0)} req/s** ${list(w.map(x => x.rps), 0)} | p50 ${f(med(w.map(x => x.lat_p50_ms)), 2)} ms, p99 ${f(med(w.map(x => x.lat_p99_ms)), 2)} ms; errors ${list(w.map(x => x.non2xx + x.connect_err + x.read_err + x.write_err + x.timeout), 0)}; server CPU ${list(rs.map(r => r.result.serverCpuUsPerReq), 0)} µs/req (notifier or node alone ${list(rs.map(r => r.result.notifierCpuUsPerReq), 0)}); events per client ${list(h.map(x => x.hold ? x.hold.perClient : null), 0)}; holder disconnects ${list(h.map(x => x.clients ? x.clients.disconnects : null), 0)} |`);
 }
 EOF
 }
