@@ -21,7 +21,8 @@ enum route_auth {
 /* One request, as the web server handed it over. */
 struct request {
 	const struct config	*cfg;
-	struct store		*st;
+	struct store		*st;	/* reads */
+	struct store		*wst;	/* writes, token lookups */
 	char *const		*envp;
 	struct FCGX_Stream	*in;	/* NULL: plain CGI, use stdin */
 	struct FCGX_Stream	*out;	/* NULL: plain CGI, use stdout */
@@ -35,6 +36,14 @@ struct request {
 	size_t			 bodylen;
 	char			 headers[256];	/* extra header lines */
 	int			 answered;
+	char			*pre;		/* body read ahead */
+	size_t			 prelen;
+	int			 preread;
+	int64_t			 ring;		/* event to ring for, or 0 */
+	int			 buffered;	/* keep the answer until flushed */
+	char			*out_buf;
+	size_t			 out_len;
+	size_t			 out_size;
 };
 
 /* request.c */
@@ -46,12 +55,16 @@ int		 request_auth_dashboard(struct request *);
 int		 request_query(const struct request *, const char *, char *,
 		    size_t);
 int		 request_store_error(struct request *, int, char *);
+void		 request_preread(struct request *);
+void		 request_ring(struct request *, int64_t);
 
 /* reply.c */
 void		 reply_json(struct request *, int, struct json_object *);
 void		 reply_error(struct request *, int, const char *, const char *);
 void		 reply_header(struct request *, int, const char *);
 const char	*reply_reason(int);
+void		 reply_flush(struct request *);
+void		 reply_reset(struct request *);
 
 /* router.c */
 void		 router_dispatch(struct request *);

@@ -39,24 +39,24 @@ heartbeat_post(struct request *req)
 		goto out;
 	}
 	now = util_now_ms();
-	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if ((rc = device_heartbeat(req->st, req->device_rowid, &hb, now,
+	if ((rc = device_heartbeat(req->wst, req->device_rowid, &hb, now,
 	    req->cfg->heartbeat_history, &evid, &cause)) != STORE_OK ||
-	    (pending = stats_outbox_pending(req->st, req->device_rowid,
+	    (pending = stats_outbox_pending(req->wst, req->device_rowid,
 	    &cause)) == -1) {
-		store_rollback(req->st);
+		store_rollback(req->wst);
 		request_store_error(req, rc == STORE_OK ? STORE_ERROR : rc,
 		    cause);
 		goto out;
 	}
-	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	evlog_notify(req->cfg->notify_socket, evid);
+	request_ring(req, evid);
 
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(1));

@@ -4,22 +4,45 @@
  * The same binary serves FastCGI (started by the web server or by a socket
  * unit, the listening socket on descriptor 0) and plain CGI (one request
  * from the environment and standard input). The configuration and the
- * database are opened once per process and kept across requests.
+ * database are opened once and kept across requests.
+ *
+ * FastCGI requests are served in groups: every request already waiting on
+ * the socket (up to CGI_GROUP_MAX) is accepted and its body read, then they
+ * are served one after the other with their writes in one transaction
+ * (lib/group.c), and their answers are sent once that commits.
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <sqlite3.h>
 
 #include "goip.h"
 #include "cgi.h"
 
+#define CGI_GROUP_MAX	32	/* requests served and committed together */
+
 extern char **environ;
+
+/* One request of a group. */
+struct slot {
+	FCGX_Request	 fr;
+	struct request	 req;
+	int		 kept;	/* its writes wait for the group's commit */
+};
+
+static volatile sig_atomic_t cgi_quit;
 
 static void __attribute__((__noreturn__))
 usage(void)
@@ -28,38 +51,209 @@ usage(void)
 	exit(1);
 }
 
-/* Serve one request from ENVP and the streams (NULL: stdin/stdout). */
 static void
-serve(const struct config *cfg, struct store **stp, char *const *envp,
-    FCGX_Stream *in, FCGX_Stream *out)
+cgi_sig(int sig)
 {
-	struct request	 req;
-	char		*cause = NULL;
+	(void)sig;
+	cgi_quit = 1;
+}
 
-	/* A database that could not be opened is tried again each request. */
+/*
+ * The store at *STP, opened now if it is not: a database that could not be
+ * opened is tried again each request (the router then answers 503).
+ */
+static struct store *
+cgi_store(const struct config *cfg, struct store **stp)
+{
+	char	*cause = NULL;
+
 	if (*stp == NULL && (*stp = store_open(cfg->database,
 	    cfg->busy_timeout, STORE_OPEN_CHECK, &cause)) == NULL) {
 		log_warnx("store: %s", cause);
 		free(cause);
 	}
-	memset(&req, 0, sizeof(req));
-	req.cfg = cfg;
-	req.st = *stp;
-	req.envp = envp;
-	req.in = in;
-	req.out = out;
+	return *stp;
+}
+
+static void
+cgi_request(struct request *req, const struct config *cfg, char *const *envp,
+    FCGX_Stream *in, FCGX_Stream *out)
+{
+	memset(req, 0, sizeof(*req));
+	req->cfg = cfg;
+	req->envp = envp;
+	req->in = in;
+	req->out = out;
+}
+
+static void
+cgi_request_free(struct request *req)
+{
+	free(req->body);
+	free(req->pre);
+	free(req->out_buf);
+}
+
+/* Plain CGI: one request, one connection for reads and writes. */
+static void
+cgi_plain(const struct config *cfg)
+{
+	struct request	 req;
+	struct store	*st = NULL;
+
+	cgi_request(&req, cfg, environ, NULL, NULL);
+	req.st = req.wst = cgi_store(cfg, &st);
 	router_dispatch(&req);
-	free(req.body);
+	if (req.ring > 0)
+		evlog_notify(cfg->notify_socket, req.ring);
+	fflush(stdout);
+	cgi_request_free(&req);
+	store_close(st);
+}
+
+/*
+ * Serve the N accepted requests of S as a group: reads on RD, writes and
+ * token lookups on WR, whose transactions join one commit. Answers are
+ * kept until then; when the commit fails, the requests that wrote are
+ * answered with the failure instead. Then ring the notifier once.
+ */
+static void
+cgi_group(const struct config *cfg, struct slot *s, int n, struct store *rd,
+    struct store *wr)
+{
+	struct request	*req;
+	enum store_rc	 rc = STORE_OK;
+	char		*cause = NULL;
+	int64_t		 ring = 0;
+	int		 i, m;
+
+	if (wr != NULL)
+		group_start(wr);
+	for (i = 0; i < n; i++) {
+		req = &s[i].req;
+		req->st = rd;
+		req->wst = wr;
+		m = wr != NULL ? wr->gmembers : 0;
+		router_dispatch(req);
+		s[i].kept = wr != NULL && wr->gmembers > m;
+	}
+	if (wr != NULL)
+		rc = group_end(wr, &cause);
+	for (i = 0; i < n; i++) {
+		req = &s[i].req;
+		if (rc != STORE_OK && s[i].kept) {
+			reply_reset(req);
+			request_store_error(req, rc, xstrdup(cause != NULL ?
+			    cause : "commit failed"));
+		} else if (req->ring > ring)
+			ring = req->ring;
+	}
+	free(cause);
+	if (ring > 0)
+		evlog_notify(cfg->notify_socket, ring);
+}
+
+/*
+ * Read what is left of the request's input, up to 64 KiB: true when all of
+ * it was read. Closing a Unix socket with unread input resets the web
+ * server's end (Apache's mod_proxy_fcgi then answers 503), so only a
+ * drained connection may skip the lingering close.
+ */
+static int
+cgi_drained(FCGX_Stream *in)
+{
+	char	 buf[4096];
+	int	 n, total = 0;
+
+	while (FCGX_HasSeenEOF(in) != EOF && total < 64 * 1024) {
+		if ((n = FCGX_GetStr(buf, sizeof(buf), in)) <= 0)
+			break;
+		total += n;
+	}
+	return FCGX_HasSeenEOF(in) == EOF;
+}
+
+/*
+ * FastCGI: wait for the listening socket, accept every request waiting (it
+ * is non-blocking), read their bodies, serve them as a group, answer. On a
+ * Unix socket whose input was read to its end, the connection is closed
+ * without libfcgi's lingering close (shutdown, then wait up to 2 s for the
+ * web server to close first): nothing can be lost there, and the wait cost
+ * a sleep per request. SIGTERM, SIGINT or SIGUSR1 stop the loop after the group.
+ */
+static void
+cgi_fastcgi(const struct config *cfg)
+{
+	struct sockaddr_storage ss;
+	struct sigaction sa;
+	struct pollfd	 pfd;
+	struct slot	*s;
+	struct store	*rd = NULL, *wr = NULL;
+	socklen_t	 sslen = sizeof(ss);
+	int		 i, n, rc = 0, isunix, fl;
+
+	if (FCGX_Init() != 0)
+		fatalx("FCGX_Init failed");
+	isunix = getsockname(0, (struct sockaddr *)&ss, &sslen) == 0 &&
+	    ss.ss_family == AF_UNIX;
+	if ((fl = fcntl(0, F_GETFL)) == -1 ||
+	    fcntl(0, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("fcntl");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cgi_sig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((s = calloc(CGI_GROUP_MAX, sizeof(*s))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < CGI_GROUP_MAX; i++)
+		FCGX_InitRequest(&s[i].fr, 0, 0);
+	while (!cgi_quit) {
+		pfd.fd = 0;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		for (n = 0; n < CGI_GROUP_MAX; n++) {
+			if ((rc = FCGX_Accept_r(&s[n].fr)) < 0)
+				break;
+			cgi_request(&s[n].req, cfg, s[n].fr.envp, s[n].fr.in,
+			    s[n].fr.out);
+			s[n].req.buffered = 1;
+			request_preread(&s[n].req);
+		}
+		if (n == 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+				continue;
+			log_warnx("accept on the FastCGI socket: %s",
+			    rc < 0 && rc > -4096 ? strerror(-rc) : "failed");
+			break;
+		}
+		cgi_group(cfg, s, n, cgi_store(cfg, &rd), cgi_store(cfg, &wr));
+		for (i = 0; i < n; i++) {
+			reply_flush(&s[i].req);
+			cgi_request_free(&s[i].req);
+			if (isunix && cgi_drained(s[i].fr.in))
+				FCGX_Detach(&s[i].fr);
+			FCGX_Finish_r(&s[i].fr);
+		}
+	}
+	free(s);
+	store_close(rd);
+	store_close(wr);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct config	*cfg;
-	struct store	*st = NULL;
 	const char	*conffile = NULL;
 	char		*cause = NULL;
-	FCGX_Request	 fr;
 	int		 ch, foreground = 0;
 	enum log_level	 level = LOG_LEVEL_INFO;
 
@@ -91,24 +285,20 @@ main(int argc, char *argv[])
 		usage();
 	log_init("goip-cgi", foreground, level);
 
+	/*
+	 * No global memory statistics: with them every SQLite allocation
+	 * takes one process-wide mutex, which the threads then fight over.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 	cfg = config_new();
 	if (config_load(cfg, conffile, &cause) == -1)
 		fatalx("%s", cause);
 
-	if (FCGX_IsCGI()) {
-		serve(cfg, &st, environ, NULL, NULL);
-		fflush(stdout);
-	} else {
-		if (FCGX_Init() != 0)
-			fatalx("FCGX_Init failed");
-		if (FCGX_InitRequest(&fr, 0, 0) != 0)
-			fatalx("FCGX_InitRequest failed");
-		while (FCGX_Accept_r(&fr) >= 0) {
-			serve(cfg, &st, fr.envp, fr.in, fr.out);
-			FCGX_Finish_r(&fr);
-		}
-	}
-	store_close(st);
+	if (FCGX_IsCGI())
+		cgi_plain(cfg);
+	else
+		cgi_fastcgi(cfg);
 	config_free(cfg);
 	return 0;
 }

@@ -32,24 +32,24 @@ outbox_get(struct request *req)
 		    "limit");
 		return;
 	}
-	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		return;
 	}
-	if ((arr = sms_outbox_lease(req->st, req->device_rowid, (int)limit,
+	if ((arr = sms_outbox_lease(req->wst, req->device_rowid, (int)limit,
 	    util_now_ms(), req->cfg->outbox_lease, req->cfg->send_attempts,
 	    &evid, &cause)) == NULL) {
-		store_rollback(req->st);
+		store_rollback(req->wst);
 		request_store_error(req, STORE_ERROR, cause);
 		return;
 	}
-	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
 		json_object_put(arr);
 		request_store_error(req, rc, cause);
 		return;
 	}
 	if (evid != 0)
-		evlog_notify(req->cfg->notify_socket, evid);
+		request_ring(req, evid);
 	o = json_object_new_object();
 	json_object_object_add(o, "messages", arr);
 	reply_json(req, 200, o);

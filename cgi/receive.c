@@ -91,27 +91,27 @@ receive_post(struct request *req)
 			goto out;
 
 	now = util_now_ms();
-	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		rc = sms_receive(req->st, req->device_rowid, req->device,
+		rc = sms_receive(req->wst, req->device_rowid, req->device,
 		    &sms[i], now, &ids[i], &dups[i], &evid, &cause);
 		if (rc != STORE_OK) {
-			store_rollback(req->st);
+			store_rollback(req->wst);
 			request_store_error(req, rc, cause);
 			goto out;
 		}
 		if (!dups[i])
 			last = evid;
 	}
-	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if (last != 0)
-		evlog_notify(req->cfg->notify_socket, last);
+		request_ring(req, last);
 
 	if (!batch) {
 		o = json_object_new_object();

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <fcgiapp.h>
@@ -52,7 +53,22 @@ reply_header(struct request *req, int status, const char *line)
 static void
 reply_write(struct request *req, const char *buf, size_t len)
 {
-	if (req->out != NULL)
+	char	*p;
+	size_t	 size;
+
+	if (req->buffered) {
+		if (req->out_len + len > req->out_size) {
+			size = req->out_size == 0 ? 1024 : req->out_size;
+			while (size < req->out_len + len)
+				size *= 2;
+			if ((p = realloc(req->out_buf, size)) == NULL)
+				fatal("realloc");
+			req->out_buf = p;
+			req->out_size = size;
+		}
+		memcpy(req->out_buf + req->out_len, buf, len);
+		req->out_len += len;
+	} else if (req->out != NULL)
 		FCGX_PutStr(buf, (int)len, req->out);
 	else
 		fwrite(buf, 1, len, stdout);
@@ -103,4 +119,26 @@ reply_error(struct request *req, int status, const char *msg,
 		    json_object_new_string(field));
 	reply_json(req, status, o);
 	json_object_put(o);
+}
+
+/* Send what a buffered request answered, and free it. */
+void
+reply_flush(struct request *req)
+{
+	if (req->out_len > 0 && req->out != NULL)
+		FCGX_PutStr(req->out_buf, (int)req->out_len, req->out);
+	else if (req->out_len > 0)
+		fwrite(req->out_buf, 1, req->out_len, stdout);
+	free(req->out_buf);
+	req->out_buf = NULL;
+	req->out_len = req->out_size = 0;
+}
+
+/* Forget a buffered answer, so the request can be answered again. */
+void
+reply_reset(struct request *req)
+{
+	req->out_len = 0;
+	req->answered = 0;
+	req->headers[0] = '\0';
 }

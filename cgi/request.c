@@ -86,11 +86,16 @@ request_read_body(struct request *req)
 		reply_error(req, 413, "request body too large", NULL);
 		return -1;
 	}
-	if ((req->body = malloc((size_t)len + 1)) == NULL) {
+	if (req->preread) {
+		/* Read already, before the group's transaction opened. */
+		req->body = req->pre;
+		req->pre = NULL;
+		got = req->prelen;
+	} else if ((req->body = malloc((size_t)len + 1)) == NULL) {
 		reply_error(req, 503, "out of memory", NULL);
 		return -1;
 	}
-	while (got < (size_t)len) {
+	while (!req->preread && got < (size_t)len) {
 		if (req->in != NULL)
 			n = FCGX_GetStr(req->body + got, (int)(len - got),
 			    req->in);
@@ -109,6 +114,46 @@ request_read_body(struct request *req)
 	req->body[got] = '\0';
 	req->bodylen = got;
 	return 0;
+}
+
+/*
+ * Read the body ahead, when CONTENT_LENGTH is valid and within max_body,
+ * without answering anything: request_read_body() then takes it and makes
+ * its checks in their usual order. goip-cgi reads every request of a group
+ * this way before the group's transaction opens, so no write lock is held
+ * while a slow client sends its body.
+ */
+void
+request_preread(struct request *req)
+{
+	const char	*cl;
+	char		*end;
+	long long	 len;
+	size_t		 got = 0;
+	int		 n;
+
+	if (req->in == NULL ||
+	    (cl = request_env(req, "CONTENT_LENGTH")) == NULL ||
+	    !isdigit((unsigned char)*cl))
+		return;
+	errno = 0;
+	len = strtoll(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || len > req->cfg->max_body ||
+	    (req->pre = malloc((size_t)len + 1)) == NULL)
+		return;
+	while (got < (size_t)len && (n = FCGX_GetStr(req->pre + got,
+	    (int)(len - got), req->in)) > 0)
+		got += (size_t)n;
+	req->prelen = got;
+	req->preread = 1;
+}
+
+/* Ring the notifier for event ID once the request's writes are committed. */
+void
+request_ring(struct request *req, int64_t id)
+{
+	if (id > req->ring)
+		req->ring = id;
 }
 
 /* Read and parse the JSON body. Returns the value or NULL once answered. */
@@ -162,7 +207,13 @@ request_auth_device(struct request *req)
 	len = strlen(h);
 	if (len == 0 || len > 256)
 		return request_unauthorized(req, "invalid token");
-	rc = device_by_token(req->st, h, &req->device_rowid, req->device,
+	/*
+	 * Look the token up on the connection the writes use: its page cache
+	 * stays warm, while the reading connection must read the pages again
+	 * after every commit. Inside a group it also sees the group's writes
+	 * not yet committed, but groups never change tokens.
+	 */
+	rc = device_by_token(req->wst, h, &req->device_rowid, req->device,
 	    sizeof(req->device), &cause);
 	if (rc == STORE_NOTFOUND) {
 		log_debug("cgi: unknown token from %s",

@@ -152,7 +152,7 @@ router_dispatch(struct request *req)
 	if (found->auth == ROUTE_DASHBOARD &&
 	    request_auth_dashboard(req) == -1)
 		return;
-	if (req->st == NULL) {
+	if (req->st == NULL || req->wst == NULL) {
 		reply_header(req, 503, "Retry-After: 5");
 		reply_error(req, 503, "database unavailable", NULL);
 		return;

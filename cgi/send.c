@@ -69,44 +69,44 @@ send_post(struct request *req)
 	}
 	send_hash(&sms, hash);
 	now = util_now_ms();
-	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	rc = device_lookup(req->st, sms.device, &rowid, &cause);
+	rc = device_lookup(req->wst, sms.device, &rowid, &cause);
 	if (rc == STORE_NOTFOUND) {
-		store_rollback(req->st);
+		store_rollback(req->wst);
 		reply_error(req, 404, "unknown device", "deviceId");
 		goto out;
 	}
 	if (rc == STORE_OK)
-		rc = sms_queue(req->st, rowid, sms.device, &sms,
+		rc = sms_queue(req->wst, rowid, sms.device, &sms,
 		    req->remote_user, key, hash, now, req->cfg->sms_expire,
 		    &id, &existing, &evid, &cause);
 	if (rc == STORE_CONFLICT) {
-		store_rollback(req->st);
+		store_rollback(req->wst);
 		free(cause);
 		reply_error(req, 422, "Idempotency-Key was used for another "
 		    "request", "Idempotency-Key");
 		goto out;
 	}
 	if (rc != STORE_OK) {
-		store_rollback(req->st);
+		store_rollback(req->wst);
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if ((o = sms_json(req->st, id, &cause)) == NULL) {
-		store_rollback(req->st);
+	if ((o = sms_json(req->wst, id, &cause)) == NULL) {
+		store_rollback(req->wst);
 		request_store_error(req, STORE_ERROR, cause);
 		goto out;
 	}
-	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
 		json_object_put(o);
 		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if (!existing)
-		evlog_notify(req->cfg->notify_socket, evid);
+		request_ring(req, evid);
 	else
 		reply_header(req, 202, "Idempotent-Replayed: true");
 	reply_json(req, 202, o);

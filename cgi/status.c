@@ -106,16 +106,16 @@ status_post(struct request *req)
 			goto out;
 	}
 	now = util_now_ms();
-	if ((rc = store_begin(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		rc = sms_report(req->st, req->device_rowid, r[i].id,
+		rc = sms_report(req->wst, req->device_rowid, r[i].id,
 		    r[i].status, r[i].error, now, req->cfg->send_attempts,
 		    &r[i].changed, &evid, &cause);
 		if (rc == STORE_NOTFOUND) {
-			store_rollback(req->st);
+			store_rollback(req->wst);
 			if (batch)
 				snprintf(prefix, sizeof(prefix),
 				    "reports[%zu].id", i);
@@ -124,16 +124,16 @@ status_post(struct request *req)
 			goto out;
 		}
 		if (rc != STORE_OK) {
-			store_rollback(req->st);
+			store_rollback(req->wst);
 			request_store_error(req, rc, cause);
 			goto out;
 		}
 	}
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		if ((m = sms_json(req->st, r[i].id, &cause)) == NULL) {
+		if ((m = sms_json(req->wst, r[i].id, &cause)) == NULL) {
 			json_object_put(arr);
-			store_rollback(req->st);
+			store_rollback(req->wst);
 			request_store_error(req, STORE_ERROR, cause);
 			goto out;
 		}
@@ -146,13 +146,13 @@ status_post(struct request *req)
 		json_object_array_add(arr, o);
 		json_object_put(m);
 	}
-	if ((rc = store_commit(req->st, &cause)) != STORE_OK) {
+	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
 		json_object_put(arr);
 		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if (evid != 0)
-		evlog_notify(req->cfg->notify_socket, evid);
+		request_ring(req, evid);
 	if (batch) {
 		o = json_object_new_object();
 		json_object_object_add(o, "ok", json_object_new_boolean(1));

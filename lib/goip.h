@@ -101,13 +101,19 @@ struct event {
 	size_t		 payloadlen;
 };
 
-/* An open database; one per process. */
+/* An open database connection. */
 struct store {
 	struct sqlite3	*db;
 	char		*path;
 	int64_t		 busy_timeout;	/* ms */
 	int64_t		 busy_since;	/* us, monotonic */
+	enum store_rc	 lastrc;	/* of the last failed statement */
 	int		 intx;
+	int		 group;		/* transactions join a group: group.c */
+	int		 gopen;		/* the group's transaction is open */
+	int		 gmembers;	/* requests that kept their writes */
+	int		 gbusy;		/* the group could not get the lock */
+	enum store_rc	 gfailed;	/* SQLite abandoned the transaction */
 	int		 nstmts;
 	struct {
 		const char		*sql;
@@ -217,6 +223,7 @@ int		 store_version(struct store *);
 int		 store_check_version(struct store *, char **);
 int		 store_migrate(struct store *, int *, char **);
 struct sqlite3_stmt *store_stmt(struct store *, const char *, char **);
+enum store_rc	 store_exec(struct store *, const char *, char **);
 enum store_rc	 store_begin(struct store *, char **);
 enum store_rc	 store_commit(struct store *, char **);
 void		 store_rollback(struct store *);
@@ -232,6 +239,13 @@ void		 store_json_bool(struct json_object *, const char *,
 void		 store_json_time(struct json_object *, const char *,
 		    struct sqlite3_stmt *, int);
 struct json_object *store_json_timeval(int64_t);
+
+/* group.c */
+void		 group_start(struct store *);
+enum store_rc	 group_end(struct store *, char **);
+enum store_rc	 group_begin(struct store *, char **);
+enum store_rc	 group_commit(struct store *, char **);
+void		 group_rollback(struct store *);
 
 /* migrations.c (generated from sql/) */
 extern const char *const migrations[];

@@ -1,8 +1,9 @@
 /*
  * store.c: the SQLite database every program shares.
  *
- * One connection per process, in WAL mode with foreign keys on and a busy
- * timeout. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
+ * One connection per process (two in goip-cgi: one for reading, one whose
+ * transactions are grouped, group.c), in WAL mode with foreign keys on and
+ * a busy timeout. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
  * database shows as STORE_BUSY at the start of a transaction rather than as
  * a deadlock in its middle. Prepared statements are cached by the address of
  * their SQL text: callers pass string literals.
@@ -37,11 +38,10 @@ store_busy_cb(void *arg, int count)
 	int64_t		 us;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	if (count == 0)
-		st->busy_since = (int64_t)now.tv_sec * 1000000 +
-		    now.tv_nsec / 1000;
-	else if ((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 -
-	    st->busy_since >= st->busy_timeout * 1000)
+		st->busy_since = us;
+	else if (us - st->busy_since >= st->busy_timeout * 1000)
 		return 0;
 	us = 50LL << (count < 5 ? count : 5);
 	ts.tv_sec = 0;
@@ -241,6 +241,8 @@ store_stmt(struct store *st, const char *sql, char **cause)
 enum store_rc
 store_rc(struct store *st, int rc, char **cause)
 {
+	enum store_rc	 src;
+
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
@@ -249,17 +251,38 @@ store_rc(struct store *st, int rc, char **cause)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		xasprintf(cause, "database busy");
-		return STORE_BUSY;
+		src = STORE_BUSY;
+		break;
 	case SQLITE_CONSTRAINT:
 		xasprintf(cause, "constraint: %s", sqlite3_errmsg(st->db));
-		return STORE_CONFLICT;
+		src = STORE_CONFLICT;
+		break;
 	case SQLITE_FULL:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
-		return STORE_FULL;
+		src = STORE_FULL;
+		break;
 	default:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
-		return STORE_ERROR;
+		src = STORE_ERROR;
+		break;
 	}
+	st->lastrc = src;
+	return src;
+}
+
+/*
+ * Run SQL, a statement without rows given as a string literal: prepared
+ * once and cached like store_stmt(), since the transaction statements run
+ * for every request and compiling them each time cost more than running.
+ */
+enum store_rc
+store_exec(struct store *st, const char *sql, char **cause)
+{
+	sqlite3_stmt	*stmt;
+
+	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+		return STORE_ERROR;
+	return store_run(st, stmt, cause);
 }
 
 /* Start a write transaction, taking the write lock now. */
@@ -268,10 +291,11 @@ store_begin(struct store *st, char **cause)
 {
 	enum store_rc	 rc;
 
+	if (st->group)
+		return group_begin(st, cause);
 	if (st->intx)
 		fatalx("store: nested transaction");
-	rc = store_rc(st, sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
-	    NULL), cause);
+	rc = store_exec(st, "BEGIN IMMEDIATE", cause);
 	if (rc == STORE_OK)
 		st->intx = 1;
 	return rc;
@@ -282,18 +306,26 @@ store_commit(struct store *st, char **cause)
 {
 	enum store_rc	 rc;
 
-	rc = store_rc(st, sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL),
-	    cause);
+	if (st->group)
+		return group_commit(st, cause);
+	rc = store_exec(st, "COMMIT", cause);
 	if (rc != STORE_OK)
 		store_rollback(st);
 	st->intx = 0;
 	return rc;
 }
 
-/* Abandon the transaction, if any; nothing of it is kept. */
+/*
+ * Abandon the transaction, if any; nothing of it is kept (in a shared store:
+ * nothing of this request's part).
+ */
 void
 store_rollback(struct store *st)
 {
+	if (st->group) {
+		group_rollback(st);
+		return;
+	}
 	if (sqlite3_get_autocommit(st->db) == 0)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->intx = 0;
