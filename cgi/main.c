@@ -9,7 +9,8 @@
  * FastCGI requests are served in groups: every request already waiting on
  * the socket (up to CGI_GROUP_MAX) is accepted and its body read, then they
  * are served one after the other with their writes in one transaction
- * (lib/group.c), and their answers are sent once that commits.
+ * (lib/group.c), and their answers are sent once that commits. A thread
+ * runs the WAL checkpoints (lib/checkpoint.c).
  */
 #include "config.h"
 
@@ -189,6 +190,8 @@ cgi_fastcgi(const struct config *cfg)
 	struct pollfd	 pfd;
 	struct slot	*s;
 	struct store	*rd = NULL, *wr = NULL;
+	struct checkpointer *ckpt = NULL;
+	char		*cause = NULL;
 	socklen_t	 sslen = sizeof(ss);
 	int		 i, n, rc = 0, isunix, fl;
 
@@ -234,7 +237,13 @@ cgi_fastcgi(const struct config *cfg)
 			    rc < 0 && rc > -4096 ? strerror(-rc) : "failed");
 			break;
 		}
-		cgi_group(cfg, s, n, cgi_store(cfg, &rd), cgi_store(cfg, &wr));
+		if (wr == NULL && cgi_store(cfg, &wr) != NULL &&
+		    (ckpt = checkpoint_start(wr, &cause)) == NULL) {
+			log_warnx("store: %s", cause);
+			free(cause);
+			cause = NULL;
+		}
+		cgi_group(cfg, s, n, cgi_store(cfg, &rd), wr);
 		for (i = 0; i < n; i++) {
 			reply_flush(&s[i].req);
 			cgi_request_free(&s[i].req);
@@ -244,6 +253,7 @@ cgi_fastcgi(const struct config *cfg)
 		}
 	}
 	free(s);
+	checkpoint_stop(ckpt, wr);
 	store_close(rd);
 	store_close(wr);
 }

@@ -240,6 +240,11 @@ void		 store_json_time(struct json_object *, const char *,
 		    struct sqlite3_stmt *, int);
 struct json_object *store_json_timeval(int64_t);
 
+/* checkpoint.c */
+struct checkpointer;
+struct checkpointer *checkpoint_start(struct store *, char **);
+void		 checkpoint_stop(struct checkpointer *, struct store *);
+
 /* group.c */
 void		 group_start(struct store *);
 enum store_rc	 group_end(struct store *, char **);

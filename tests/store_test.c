@@ -2,7 +2,8 @@
  * store_test: the SQLite store on a database in the test's work directory
  * (lib/store.c, device.c, sms.c, evlog.c, stats.c): schema version checks,
  * devices and tokens, heartbeats with their events and counters, SMS
- * deduplication and paging, the event log and the liveness sweep.
+ * deduplication and paging, the event log, the liveness sweep, group
+ * commit (group.c) and the checkpoint thread (checkpoint.c).
  */
 #include "config.h"
 
@@ -1047,6 +1048,136 @@ ATF_TC_BODY(stats_json__shape, tc)
 	store_close(st);
 }
 
+ATF_TC(group__savepoints_and_one_commit);
+ATF_TC_HEAD(group__savepoints_and_one_commit, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "in a group, each request's writes "
+	    "run in a savepoint: a rolled-back request undoes only its own; "
+	    "nothing is visible to another connection before group_end, "
+	    "which commits the kept writes together");
+}
+ATF_TC_BODY(group__savepoints_and_one_commit, tc)
+{
+	struct store	*w, *r;
+	char		*cause = NULL;
+
+	w = db_new();
+	r = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
+	ATF_REQUIRE_MSG(r != NULL, "%s", cause);
+	group_start(w);
+	ATF_REQUIRE(store_begin(w, &cause) == STORE_OK);
+	db_exec(w, "INSERT INTO devices(device_id, token_hash, created_at) "
+	    "VALUES ('a', randomblob(32), 0)");
+	ATF_CHECK(store_commit(w, &cause) == STORE_OK);
+	ATF_REQUIRE(store_begin(w, &cause) == STORE_OK);
+	db_exec(w, "INSERT INTO devices(device_id, token_hash, created_at) "
+	    "VALUES ('b', randomblob(32), 0)");
+	store_rollback(w);
+	ATF_REQUIRE(store_begin(w, &cause) == STORE_OK);
+	db_exec(w, "INSERT INTO devices(device_id, token_hash, created_at) "
+	    "VALUES ('c', randomblob(32), 0)");
+	ATF_CHECK(store_commit(w, &cause) == STORE_OK);
+	ATF_CHECK_EQ(w->gmembers, 2);
+	/* Not committed yet: another connection sees nothing. */
+	ATF_CHECK_EQ(db_int(r, "SELECT count(*) FROM devices"), 0);
+	ATF_CHECK(group_end(w, &cause) == STORE_OK);
+	ATF_CHECK_EQ(db_int(r, "SELECT count(*) FROM devices"), 2);
+	ATF_CHECK_EQ(db_int(r, "SELECT count(*) FROM devices WHERE "
+	    "device_id = 'b'"), 0);
+	/* Outside a group, transactions are their own again. */
+	ATF_REQUIRE(store_begin(w, &cause) == STORE_OK);
+	db_exec(w, "INSERT INTO devices(device_id, token_hash, created_at) "
+	    "VALUES ('d', randomblob(32), 0)");
+	ATF_CHECK(store_commit(w, &cause) == STORE_OK);
+	ATF_CHECK_EQ(db_int(r, "SELECT count(*) FROM devices"), 3);
+	store_close(r);
+	store_close(w);
+}
+
+ATF_TC(group__busy_waits_once);
+ATF_TC_HEAD(group__busy_waits_once, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "when a group cannot get the write "
+	    "lock within busy_timeout, its first request gets STORE_BUSY "
+	    "after waiting and the later ones at once; group_end reports "
+	    "nothing kept");
+}
+ATF_TC_BODY(group__busy_waits_once, tc)
+{
+	struct store	*w, *other;
+	char		*cause = NULL;
+	int64_t		 t0;
+
+	w = db_new();
+	other = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
+	ATF_REQUIRE_MSG(other != NULL, "%s", cause);
+	ATF_REQUIRE(store_begin(other, &cause) == STORE_OK);
+	group_start(w);
+	t0 = util_now_ms();
+	ATF_CHECK(store_begin(w, &cause) == STORE_BUSY);
+	free(cause);
+	cause = NULL;
+	ATF_CHECK(util_now_ms() - t0 >= 900);
+	t0 = util_now_ms();
+	ATF_CHECK(store_begin(w, &cause) == STORE_BUSY);
+	free(cause);
+	cause = NULL;
+	ATF_CHECK_MSG(util_now_ms() - t0 < 100, "waited %lld ms again",
+	    (long long)(util_now_ms() - t0));
+	ATF_CHECK(group_end(w, &cause) == STORE_OK);
+	ATF_CHECK_EQ(w->gmembers, 0);
+	store_rollback(other);
+	store_close(other);
+	store_close(w);
+}
+
+ATF_TC(checkpoint__thread_copies_wal);
+ATF_TC_HEAD(checkpoint__thread_copies_wal, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "with checkpoint_start, the writer "
+	    "no longer checkpoints in its commits but the thread copies the "
+	    "WAL into the database once it passes 1000 pages");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(checkpoint__thread_copies_wal, tc)
+{
+	struct store		*w;
+	struct checkpointer	*c;
+	char			*cause = NULL;
+	int64_t			 pages = 0;
+	int			 i;
+
+	w = db_new();
+	db_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+	db_exec(w, "CREATE TABLE filler (b BLOB)");
+	c = checkpoint_start(w, &cause);
+	ATF_REQUIRE_MSG(c != NULL, "%s", cause);
+	/* 1200 transactions of one new page each. */
+	for (i = 0; i < 1200; i++)
+		db_exec(w, "INSERT INTO filler VALUES (zeroblob(3000))");
+	for (i = 0; i < 100; i++) {
+		pages = db_int(w, "PRAGMA page_count");
+		if (access(DB, F_OK) == 0) {
+			FILE	*f = fopen(DB, "r");
+			long	 sz;
+
+			ATF_REQUIRE(f != NULL);
+			fseek(f, 0, SEEK_END);
+			sz = ftell(f);
+			fclose(f);
+			if (sz / 4096 >= 1000)
+				break;
+		}
+		usleep(50 * 1000);
+	}
+	ATF_CHECK_MSG(i < 100, "database file not filled by the thread "
+	    "(%lld pages in all)", (long long)pages);
+	/* The writer's WAL hook was the thread's, not SQLite's own. */
+	ATF_CHECK(sqlite3_wal_hook(w->db, NULL, NULL) == (void *)c);
+	checkpoint_stop(c, w);
+	store_close(w);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, store_open__missing_file);
@@ -1068,5 +1199,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, evlog_prune__cursor_survives);
 	ATF_TP_ADD_TC(tp, device_sweep__marks_silent_offline);
 	ATF_TP_ADD_TC(tp, stats_json__shape);
+	ATF_TP_ADD_TC(tp, group__savepoints_and_one_commit);
+	ATF_TP_ADD_TC(tp, group__busy_waits_once);
+	ATF_TP_ADD_TC(tp, checkpoint__thread_copies_wal);
 	return atf_no_error();
 }
