@@ -180,7 +180,8 @@ cgi_drained(FCGX_Stream *in)
  * Unix socket whose input was read to its end, the connection is closed
  * without libfcgi's lingering close (shutdown, then wait up to 2 s for the
  * web server to close first): nothing can be lost there, and the wait cost
- * a sleep per request. SIGTERM, SIGINT or SIGUSR1 stop the loop after the group.
+ * a sleep per request. SIGTERM, SIGINT or SIGUSR1 stop the loop once the
+ * group being served is answered.
  */
 static void
 cgi_fastcgi(const struct config *cfg)

@@ -334,8 +334,8 @@ store_rollback(struct store *st)
 /*
  * Bind parameters 1..n of STMT from FMT: 's' text (NULL binds NULL), 'z'
  * text with length (const char *, size_t), 'l' int64_t, 'i' int, 'n' int
- * where a negative value binds NULL, 'b' 32-byte blob (NULL binds NULL). Returns SQLITE_OK or
- * the first failing code.
+ * where a negative value binds NULL, 'b' 32-byte blob (NULL binds NULL).
+ * Returns SQLITE_OK or the first failing code.
  */
 int
 store_bind(sqlite3_stmt *stmt, const char *fmt, ...)

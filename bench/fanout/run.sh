@@ -39,7 +39,7 @@
 #
 # Env: ROUNDS (3), STEPS (1000,5000,10000), LAT100_M (2000), LAT1000_M
 #      (500), RATE (100), WRK_C (64), WRK_T (2), WRK_D (10s), WRK_WARM
-#      (3s), PROCS (2 goip-cgi), DEVICES (100), PORT (18180, lighttpd),
+#      (3s), PROCS (1 goip-cgi), DEVICES (100), PORT (18180, lighttpd),
 #      NPORT (18181, notifier), PEER_PORT (13400), SRC_ADDRS (4: client
 #      source addresses 127.0.0.2..), LAT_MAX_S (90: bound of one latency
 #      run; the peer at 1,000 clients does not finish in it), WORKDIR (/var/tmp/goip-bench-fanout),
@@ -65,7 +65,7 @@ WRK_C="${WRK_C:-64}"
 WRK_T="${WRK_T:-2}"
 WRK_D="${WRK_D:-10s}"
 WRK_WARM="${WRK_WARM:-3s}"
-PROCS="${PROCS:-2}"
+PROCS="${PROCS:-1}"
 DEVICES="${DEVICES:-100}"
 PORT="${PORT:-18180}"
 NPORT="${NPORT:-18181}"

@@ -6,14 +6,12 @@
 # lighttpd with the same process count.  See bench/RESULTS.md.
 #
 #   bench/ingest/run.sh [all]   tune, then measure (about 15 minutes)
-#   bench/ingest/run.sh tune    max-procs 1, 2, 4: C heartbeat (as built and
-#                               with the heap trim threshold raised) and hello
+#   bench/ingest/run.sh tune    max-procs 1, 2, 4: C heartbeat and hello
 #                               world, -c16 and -c64, TUNE_ROUNDS rounds
 #   bench/ingest/run.sh measure ROUNDS interleaved rounds at PROCS processes of
 #                               peer heartbeat, C heartbeat (empty db), C SMS
 #                               (empty db), hello world, C heartbeat (db with
-#                               FILL SMS), C heartbeat with glibc's heap
-#                               trim threshold raised, at each of CONNS
+#                               FILL SMS), at each of CONNS
 #   bench/ingest/run.sh exp     ephemeral-table experiment: C heartbeat at
 #                               max-procs 1 on the schema as is, with the
 #                               multi-value CHECKs rewritten (schema_variant.py
@@ -308,7 +306,6 @@ cmd_tune() {
 		for c in $CONNS; do
 			for p in 1 2 4; do
 				measure tune "$r" c-hb "$c" "$p" empty
-				measure tune "$r" c-hb-trim "$c" "$p" empty
 				measure tune "$r" hello "$c" "$p" empty
 			done
 		done
@@ -348,7 +345,6 @@ cmd_measure() {
 			measure main "$r" c-sms "$c" "$PROCS" empty
 			measure main "$r" hello "$c" "$PROCS" empty
 			measure main "$r" c-hb "$c" "$PROCS" full
-			measure main "$r" c-hb-trim "$c" "$PROCS" empty
 		done
 	done
 }
