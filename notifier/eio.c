@@ -755,6 +755,17 @@ eio_send(struct eio *e, struct frame *f)
 	return 0;
 }
 
+/* Bytes queued for E and not yet written. */
+size_t
+eio_queued(struct eio *e)
+{
+	if (e->closed)
+		return 0;
+	if (e->transport == EIO_WEBSOCKET)
+		return e->ws != NULL ? ws_conn_queued(e->ws) : 0;
+	return e->queued;
+}
+
 /* Send the text packet of LEN bytes at P to E. */
 int
 eio_send_text(struct eio *e, const char *p, size_t len)

@@ -452,8 +452,12 @@ ingest_stats_now(struct sio *s)
 /*
  * Replay to client S the events after AFTER, up to the cursor, of the room
  * of DEVICE (NULL: the dashboard) that no room S is already in delivered.
- * When events after AFTER were pruned, S gets one resync event instead.
- * Returns 0, or -1 when S's session was closed (slow) or the store failed.
+ * When events after AFTER were pruned, S gets one resync event instead; so
+ * it does, after what was replayed so far, when the replay would fill more
+ * than NOTIFIER_REPLAY_OUT of its output or pass NOTIFIER_REPLAY_MAX
+ * events: queued at once, such a backlog would get S disconnected as slow,
+ * and it would come back with the same lastEventId again and again.
+ * Returns 0, or -1 when S's session was closed or the store failed.
  */
 int
 ingest_replay(struct sio *s, const char *device, int64_t after)
@@ -463,7 +467,7 @@ ingest_replay(struct sio *s, const char *device, int64_t after)
 	struct frame		*f;
 	char			*cause = NULL;
 	int64_t			 first, cur = after, sent = 0;
-	int			 i, n, rc = 0;
+	int			 i, n, rc = 0, toomuch = 0;
 
 	if (after >= ingest_last)
 		return 0;
@@ -497,15 +501,25 @@ ingest_replay(struct sio *s, const char *device, int64_t after)
 			f = ingest_event_frame(evs[i].id,
 			    evlog_type_name(evs[i].type), evs[i].payload,
 			    evs[i].payloadlen);
-			if (f == NULL || sio_emit_frame(s, f) == -1)
+			if (f == NULL)
+				rc = -1;
+			else if (++sent > NOTIFIER_REPLAY_MAX ||
+			    sio_queued(s) + f->len > NOTIFIER_REPLAY_OUT)
+				toomuch = 1;
+			else if (sio_emit_frame(s, f) == -1)
 				rc = -1;
 			frame_unref(f);
-			if (++sent > NOTIFIER_REPLAY_MAX)
-				rc = -1;
+			if (toomuch)
+				break;
 		}
 		evlog_clear(evs, n);
-		if (i < n)
+		if (toomuch || i < n)
 			break;
+	}
+	if (rc == 0 && toomuch) {
+		log_info("ingest: replay of more than %lld events or %d bytes: "
+		    "resync", (long long)sent - 1, NOTIFIER_REPLAY_OUT);
+		rc = sio_resync(s, first);
 	}
 	return rc;
 }

@@ -39,6 +39,7 @@ struct room_member;
 #define NOTIFIER_SID_LEN	20	/* characters of a session id */
 #define NOTIFIER_ROOMS_MAX	64	/* device rooms one client may name */
 #define NOTIFIER_REPLAY_MAX	100000	/* events replayed for one join */
+#define NOTIFIER_REPLAY_OUT	(NOTIFIER_OUT_MAX / 2) /* output a replay may fill */
 
 enum conn_kind {
 	CONN_MAIN,		/* Engine.IO, Socket.IO, events long-poll */
@@ -208,6 +209,7 @@ void		 ws_batch_add(struct frame *);
 void		 ws_flush_all(void);
 void		 ws_written(struct conn *);
 size_t		 ws_queued(void);
+size_t		 ws_conn_queued(struct conn *);
 void		 ws_close(struct conn *, int);
 void		 ws_free(struct conn *);
 void		 ws_shutdown(void);
@@ -222,6 +224,7 @@ int		 eio_ws_message(struct eio *, struct conn *, int,
 		    const char *, size_t);
 void		 eio_conn_gone(struct eio *, struct conn *);
 int		 eio_send(struct eio *, struct frame *);
+size_t		 eio_queued(struct eio *);
 int		 eio_send_text(struct eio *, const char *, size_t);
 void		 eio_close(struct eio *, const char *);
 void		 eio_close_all(void);
@@ -239,6 +242,7 @@ int		 sio_event_name(const char *, size_t, char *, size_t,
 struct sio	*sio_new(struct eio *);
 void		 sio_free(struct sio *);
 int		 sio_emit_frame(struct sio *, struct frame *);
+size_t		 sio_queued(struct sio *);
 int		 sio_message(struct sio *, int, const char *, size_t);
 int		 sio_resync(struct sio *, int64_t);
 struct room_member *sio_member(struct sio *);

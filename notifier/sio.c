@@ -353,6 +353,13 @@ sio_emit_frame(struct sio *s, struct frame *f)
 	return eio_send(s->e, f);
 }
 
+/* Bytes queued for S and not yet written. */
+size_t
+sio_queued(struct sio *s)
+{
+	return eio_queued(s->e);
+}
+
 /* Emit event NAME with the JSON object text DATA to S on "/". */
 static int
 sio_emit(struct sio *s, const char *name, const char *data)

@@ -654,6 +654,15 @@ ws_queued(void)
 	return ws_nqueued;
 }
 
+/* Bytes waiting in C's output (frames of the pending batch not counted). */
+size_t
+ws_conn_queued(struct conn *c)
+{
+	if (c->dead || c->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
 /* Start the closing handshake with CODE; C is freed once it is flushed. */
 void
 ws_close(struct conn *c, int code)

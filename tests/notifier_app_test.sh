@@ -489,13 +489,13 @@ metrics__text_cleanup()
 atf_test_case slow__websocket cleanup
 slow__websocket_head()
 {
-	atf_set descr "A WebSocket client that stops reading is disconnected once its queued output passes the bound; a client that reads gets every event once and in order, and one resuming by lastEventId gets the rest"
+	atf_set descr "A WebSocket client that stops reading is disconnected once its queued output passes the bound; a client that reads gets every event once and in order, one resuming by lastEventId gets the rest, and one owed more than a replay may queue gets what fits, one resync and then live events, without being disconnected"
 	atf_set require.progs "node sqlite3"
 	atf_set timeout 120
 }
 slow__websocket_body()
 {
-	local n=1500 first tries=200
+	local n=1500 first tries=200 slow
 
 	notifier_node_setup
 	app_start
@@ -576,6 +576,36 @@ EOF
 	    [ "$(tail -1 ids)" -eq $((first + n)) ] ||
 	    atf_fail "b: wrong replay: $(head -1 ids)..$(tail -1 ids)"
 	sort -n -c -u ids || atf_fail "b: events duplicated or out of order"
+	# Resume from before all 1500 (12 MB owed, more than a replay may
+	# queue): the events that fit, then one resync, then live events, and
+	# no disconnection (which would bring the client back for the same
+	# replay forever).
+	slow=$(grep -c 'slow client disconnected' "${DIR}/notifier.log")
+	client c ROOMS=dashboard LAST=${first} TIMEOUT=60
+	tries=300
+	while ! grep -q '^resync' c.out 2>/dev/null && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	grep -q '^resync' c.out || atf_fail "c: no resync: $(cat c.log)"
+	[ "$(grep -c '^resync' c.out)" -eq 1 ] || atf_fail "c: resync twice"
+	grep '^sms-received' c.out | awk '{print $2}' >ids
+	[ -s ids ] && [ "$(head -1 ids)" -eq $((first + 1)) ] &&
+	    [ "$(wc -l <ids)" -lt ${n} ] ||
+	    atf_fail "c: replay before the resync: $(wc -l <ids) events"
+	sort -n -c -u ids || atf_fail "c: events duplicated or out of order"
+	sqlite3 "${DIR}/goip.db" "INSERT INTO events (at, type, device,
+	    payload) VALUES (0, 'sms-received', 'goip-01',
+	    json_object('deviceId', 'goip-01', 'messageId', 'after-resync'))" ||
+	    atf_fail "cannot insert an event"
+	tries=300
+	while ! grep -q 'after-resync' c.out && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	grep -q 'after-resync' c.out || atf_fail "c: no live event after resync"
+	[ "$(grep -c 'slow client disconnected' "${DIR}/notifier.log")" -eq \
+	    "${slow}" ] || atf_fail "c was disconnected as slow"
 	goip_pid_alive "$(cat "${DIR}/notifier.pid")" ||
 	    atf_fail "goip-notifier died: $(tail -20 "${DIR}/notifier.log")"
 }
