@@ -361,7 +361,7 @@ fail:
  * not an error. A "failed" report on a message with leases left puts it
  * back in the queue after a back-off (status stays "sending") instead.
  * *CHANGED says whether anything changed. STORE_NOTFOUND for a message
- * that is not this device's.
+ * that is not this device's, or that was never leased to it.
  */
 enum store_rc
 sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
@@ -398,6 +398,9 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 	unleased = sqlite3_column_int(stmt, 3);
 	sqlite3_reset(stmt);
 
+	/* Never leased: the device cannot have it (goip-api(7): 404). */
+	if (strcmp(cur, "queued") == 0)
+		return STORE_NOTFOUND;
 	if (sms_status_rank(status) <= sms_status_rank(cur))
 		return STORE_OK;
 	if (strcmp(status, "failed") == 0 && sms_status_rank(cur) <= 1 &&

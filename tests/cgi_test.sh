@@ -455,10 +455,10 @@ dashboard__auth_none_body()
 	A=none U=none expect 401 POST /api/device/heartbeat '{}'
 }
 
-cgi_case outbound__happy "POST /api/sms/send queues (202, Idempotency-Key honoured), GET /api/device/outbox leases, POST /api/sms/status moves the status forward only"
+cgi_case outbound__happy "POST /api/sms/send queues (202, Idempotency-Key honoured), GET /api/device/outbox leases, POST /api/sms/status moves the status forward only and refuses a message never leased (404)"
 outbound__happy_body()
 {
-	local id
+	local id id2
 
 	setup
 	X=HTTP_IDEMPOTENCY_KEY=k-1 expect 202 POST /api/sms/send \
@@ -485,6 +485,13 @@ outbound__happy_body()
 	[ "$(q "SELECT status FROM sms WHERE id = ${id}")" = delivered ] ||
 	    atf_fail "a late sent overwrote delivered"
 	A="Bearer ${TOKEN2}" expect 404 POST /api/sms/status "{\"id\": ${id}, \"status\": \"failed\"}"
+	# A message never leased cannot be reported (404), and stays queued.
+	X=HTTP_IDEMPOTENCY_KEY=k-2 expect 202 POST /api/sms/send \
+	    '{"deviceId": "goip-01", "slot": 1, "to": "+48500100200", "text": "later"}'
+	id2=$(jq .id body)
+	expect 404 POST /api/sms/status "{\"id\": ${id2}, \"status\": \"sent\"}"
+	[ "$(q "SELECT status FROM sms WHERE id = ${id2}")" = queued ] ||
+	    atf_fail "an unleased message moved"
 	expect 200 GET '/api/sms?direction=out'
 	json ".[0].id == ${id} and .[0].status == \"delivered\""
 	expect 200 GET /api/stats
