@@ -485,6 +485,10 @@ outbound__happy_body()
 	[ "$(q "SELECT status FROM sms WHERE id = ${id}")" = delivered ] ||
 	    atf_fail "a late sent overwrote delivered"
 	A="Bearer ${TOKEN2}" expect 404 POST /api/sms/status "{\"id\": ${id}, \"status\": \"failed\"}"
+	expect 200 GET '/api/sms?direction=out'
+	json ".[0].id == ${id} and .[0].status == \"delivered\""
+	expect 200 GET /api/stats
+	json '.sms.sent == 1 and .sms.delivered == 1 and .sms.queued == 0'
 	# A message never leased cannot be reported (404), and stays queued.
 	X=HTTP_IDEMPOTENCY_KEY=k-2 expect 202 POST /api/sms/send \
 	    '{"deviceId": "goip-01", "slot": 1, "to": "+48500100200", "text": "later"}'
@@ -492,10 +496,6 @@ outbound__happy_body()
 	expect 404 POST /api/sms/status "{\"id\": ${id2}, \"status\": \"sent\"}"
 	[ "$(q "SELECT status FROM sms WHERE id = ${id2}")" = queued ] ||
 	    atf_fail "an unleased message moved"
-	expect 200 GET '/api/sms?direction=out'
-	json ".[0].id == ${id} and .[0].status == \"delivered\""
-	expect 200 GET /api/stats
-	json '.sms.sent == 1 and .sms.delivered == 1 and .sms.queued == 0'
 }
 
 # --- faults ------------------------------------------------------------------
