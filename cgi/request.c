@@ -53,6 +53,45 @@ request_is_json(const char *type)
 }
 
 /*
+ * The value of CONTENT_LENGTH in *LEN: 0, or -1 when it is absent or empty,
+ * -2 when it is not a decimal number.
+ */
+static int
+request_length(const struct request *req, long long *len)
+{
+	const char	*cl;
+	char		*end;
+
+	if ((cl = request_env(req, "CONTENT_LENGTH")) == NULL || *cl == '\0')
+		return -1;
+	errno = 0;
+	*len = strtoll(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || *len < 0 ||
+	    !isdigit((unsigned char)*cl))
+		return -2;
+	return 0;
+}
+
+/* Read up to LEN bytes of the body into BUF; returns how many came. */
+static size_t
+request_fetch(struct request *req, char *buf, size_t len)
+{
+	size_t	 got = 0;
+	int	 n;
+
+	while (got < len) {
+		if (req->in != NULL)
+			n = FCGX_GetStr(buf + got, (int)(len - got), req->in);
+		else
+			n = (int)fread(buf + got, 1, len - got, stdin);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/*
  * Read the body announced by CONTENT_LENGTH, after checking its media type
  * (415), its presence (411) and its size against max_body (413) before
  * allocating anything. Returns 0, or -1 once the request is answered.
@@ -60,25 +99,19 @@ request_is_json(const char *type)
 int
 request_read_body(struct request *req)
 {
-	const char	*cl, *ct;
-	char		*end;
 	long long	 len;
-	size_t		 got = 0;
-	int		 n;
+	size_t		 got;
 
-	ct = request_env(req, "CONTENT_TYPE");
-	if (!request_is_json(ct)) {
+	if (!request_is_json(request_env(req, "CONTENT_TYPE"))) {
 		reply_error(req, 415, "Content-Type must be application/json",
 		    NULL);
 		return -1;
 	}
-	if ((cl = request_env(req, "CONTENT_LENGTH")) == NULL || *cl == '\0') {
+	switch (request_length(req, &len)) {
+	case -1:
 		reply_error(req, 411, "Content-Length required", NULL);
 		return -1;
-	}
-	errno = 0;
-	len = strtoll(cl, &end, 10);
-	if (errno != 0 || *end != '\0' || len < 0 || !isdigit((unsigned char)*cl)) {
+	case -2:
 		reply_error(req, 400, "invalid Content-Length", NULL);
 		return -1;
 	}
@@ -94,18 +127,8 @@ request_read_body(struct request *req)
 	} else if ((req->body = malloc((size_t)len + 1)) == NULL) {
 		reply_error(req, 503, "out of memory", NULL);
 		return -1;
-	}
-	while (!req->preread && got < (size_t)len) {
-		if (req->in != NULL)
-			n = FCGX_GetStr(req->body + got, (int)(len - got),
-			    req->in);
-		else
-			n = (int)fread(req->body + got, 1, (size_t)len - got,
-			    stdin);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	} else
+		got = request_fetch(req, req->body, (size_t)len);
 	if (got != (size_t)len) {
 		reply_error(req, 400, "request body shorter than "
 		    "Content-Length", NULL);
@@ -126,25 +149,13 @@ request_read_body(struct request *req)
 void
 request_preread(struct request *req)
 {
-	const char	*cl;
-	char		*end;
 	long long	 len;
-	size_t		 got = 0;
-	int		 n;
 
-	if (req->in == NULL ||
-	    (cl = request_env(req, "CONTENT_LENGTH")) == NULL ||
-	    !isdigit((unsigned char)*cl))
-		return;
-	errno = 0;
-	len = strtoll(cl, &end, 10);
-	if (errno != 0 || *end != '\0' || len > req->cfg->max_body ||
+	if (req->in == NULL || request_length(req, &len) != 0 ||
+	    len > req->cfg->max_body ||
 	    (req->pre = malloc((size_t)len + 1)) == NULL)
 		return;
-	while (got < (size_t)len && (n = FCGX_GetStr(req->pre + got,
-	    (int)(len - got), req->in)) > 0)
-		got += (size_t)n;
-	req->prelen = got;
+	req->prelen = request_fetch(req, req->pre, (size_t)len);
 	req->preread = 1;
 }
 
