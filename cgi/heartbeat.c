@@ -44,7 +44,8 @@ heartbeat_post(struct request *req)
 		goto out;
 	}
 	if ((rc = device_heartbeat(req->wst, req->device_rowid, &hb, now,
-	    req->cfg->heartbeat_history, &evid, &cause)) != STORE_OK ||
+	    req->cfg->heartbeat_history, req->cfg->heartbeat_history_step,
+	    &evid, &cause)) != STORE_OK ||
 	    (pending = stats_outbox_pending(req->wst, req->device_rowid,
 	    &cause)) == -1) {
 		store_rollback(req->wst);

@@ -56,6 +56,7 @@ static const struct conf_key conf_keys[] = {
 	{ "busy_timeout", CONF_DURATION, S(busy_timeout), "5s", 0, 600000 },
 	{ "event_retention", CONF_DURATION, S(event_retention), "7d", 60000, 3650LL * 86400000 },
 	{ "heartbeat_history", CONF_COUNT, S(heartbeat_history), "1000", 1, 1000000 },
+	{ "heartbeat_history_step", CONF_DURATION, S(heartbeat_history_step), "1s", 0, 3600000 },
 	{ "outbox_lease", CONF_DURATION, S(outbox_lease), "60s", 1000, 86400000 },
 	{ "sms_expire", CONF_DURATION, S(sms_expire), "1d", 60000, 365LL * 86400000 },
 	{ "send_attempts", CONF_COUNT, S(send_attempts), "5", 1, 100 },

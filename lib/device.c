@@ -263,19 +263,24 @@ device_status_event(struct store *st, const char *id, const char *status,
 /*
  * Record heartbeat HB of device ROWID at NOW inside the caller's
  * transaction: the device row, its slots (replaced when the report has
- * simSlots), one history row (keeping about HISTORY per device), a
+ * simSlots), a history row (keeping about HISTORY per device), a
  * device-status-change event when it was not online, and a device-heartbeat
  * event. *EVID gets the last event id.
+ *
+ * The history keeps the first heartbeat of each STEP milliseconds of the
+ * clock (every heartbeat when STEP is 0): a device that beats faster than
+ * that updates its row and its dashboards but adds no chart point. The
+ * device's hb_seq counts its history rows; they are keyed by it.
  */
 enum store_rc
 device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
-    int64_t now, int64_t history, int64_t *evid, char **cause)
+    int64_t now, int64_t history, int64_t step, int64_t *evid, char **cause)
 {
 	static const char *const sel = "SELECT device_id, status, last_seen "
 	    "FROM devices WHERE id = ?";
 	static const char *const upd = "UPDATE devices SET status = 'online', "
 	    "battery = ?, charging = ?, signal = ?, firmware = ?, uptime = ?, "
-	    "last_seen = ?, hb_seq = hb_seq + 1 WHERE id = ? RETURNING hb_seq";
+	    "last_seen = ?, hb_seq = hb_seq + ? WHERE id = ? RETURNING hb_seq";
 	static const char *const hist = "INSERT OR REPLACE INTO heartbeats("
 	    "device, seq, at, battery, charging, signal) "
 	    "VALUES (?, ?, ?, ?, ?, ?)";
@@ -284,9 +289,9 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	sqlite3_stmt		*stmt;
 	struct json_object	*dev;
 	char			 id[GOIP_DEVICE_ID_MAX + 1], prev[16];
-	int64_t			 seq;
+	int64_t			 seq, last;
 	enum store_rc		 rc;
-	int			 r;
+	int			 r, record;
 
 	if ((stmt = store_stmt(st, sel, cause)) == NULL)
 		return STORE_ERROR;
@@ -299,12 +304,15 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	}
 	snprintf(id, sizeof(id), "%s", sqlite3_column_text(stmt, 0));
 	snprintf(prev, sizeof(prev), "%s", sqlite3_column_text(stmt, 1));
+	last = sqlite3_column_int64(stmt, 2);
+	record = step <= 0 || sqlite3_column_type(stmt, 2) == SQLITE_NULL ||
+	    now / step != last / step;
 	sqlite3_reset(stmt);
 
 	if ((stmt = store_stmt(st, upd, cause)) == NULL)
 		return STORE_ERROR;
-	store_bind(stmt, "nnnslll", hb->battery, hb->charging, hb->signal,
-	    hb->firmware, hb->uptime, now, rowid);
+	store_bind(stmt, "nnnsllll", hb->battery, hb->charging, hb->signal,
+	    hb->firmware, hb->uptime, now, (int64_t)record, rowid);
 	if (hb->uptime < 0)
 		sqlite3_bind_null(stmt, 5);
 	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
@@ -315,14 +323,16 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
 
-	if ((stmt = store_stmt(st, hist, cause)) == NULL)
-		return STORE_ERROR;
-	store_bind(stmt, "lllnnn", rowid, seq, now, hb->battery, hb->charging,
-	    hb->signal);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-		return rc;
-	/* The history is trimmed every 32nd heartbeat: one range delete. */
-	if (seq % 32 == 0 && seq > history) {
+	if (record) {
+		if ((stmt = store_stmt(st, hist, cause)) == NULL)
+			return STORE_ERROR;
+		store_bind(stmt, "lllnnn", rowid, seq, now, hb->battery,
+		    hb->charging, hb->signal);
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+			return rc;
+	}
+	/* The history is trimmed every 32nd row: one range delete. */
+	if (record && seq % 32 == 0 && seq > history) {
 		if ((stmt = store_stmt(st, trim, cause)) == NULL)
 			return STORE_ERROR;
 		store_bind(stmt, "ll", rowid, seq - history);

@@ -61,6 +61,7 @@ struct config {
 	int64_t		 max_connections;
 	int64_t		 max_per_address;
 	int64_t		 heartbeat_history;
+	int64_t		 heartbeat_history_step;
 	int64_t		 send_attempts;
 };
 
@@ -298,8 +299,8 @@ enum store_rc	 device_rotate_token(struct store *, const char *, char *,
 enum store_rc	 device_by_token(struct store *, const char *, int64_t *,
 		    char *, size_t, char **);
 enum store_rc	 device_heartbeat(struct store *, int64_t,
-		    const struct heartbeat *, int64_t, int64_t, int64_t *,
-		    char **);
+		    const struct heartbeat *, int64_t, int64_t, int64_t,
+		    int64_t *, char **);
 struct json_object *device_json(struct store *, int64_t, int, char **);
 struct json_object *device_list_json(struct store *, char **);
 enum store_rc	 device_lookup(struct store *, const char *, int64_t *,

@@ -93,6 +93,7 @@ ATF_TC_BODY(config_new__defaults, tc)
 	ATF_CHECK_EQ(cfg->busy_timeout, 5000);
 	ATF_CHECK_EQ(cfg->event_retention, 7LL * 86400000);
 	ATF_CHECK_EQ(cfg->heartbeat_history, 1000);
+	ATF_CHECK_EQ(cfg->heartbeat_history_step, 1000);
 	ATF_CHECK_EQ(cfg->outbox_lease, 60000);
 	ATF_CHECK_EQ(cfg->sms_expire, 86400000);
 	ATF_CHECK_EQ(cfg->send_attempts, 5);
@@ -133,6 +134,7 @@ ATF_TC_BODY(config_load__every_key, tc)
 	    "busy_timeout = 200ms\n"
 	    "event_retention = 30d\n"
 	    "heartbeat_history = 50\n"
+	    "heartbeat_history_step = 0\n"
 	    "outbox_lease = 90\n"
 	    "sms_expire = 2h\n"
 	    "send_attempts = 3\n"
@@ -157,6 +159,7 @@ ATF_TC_BODY(config_load__every_key, tc)
 	ATF_CHECK_EQ(cfg->busy_timeout, 200);
 	ATF_CHECK_EQ(cfg->event_retention, 30LL * 86400000);
 	ATF_CHECK_EQ(cfg->heartbeat_history, 50);
+	ATF_CHECK_EQ(cfg->heartbeat_history_step, 0);
 	ATF_CHECK_EQ(cfg->outbox_lease, 90000);
 	ATF_CHECK_EQ(cfg->sms_expire, 7200000);
 	ATF_CHECK_EQ(cfg->send_attempts, 3);
@@ -306,6 +309,7 @@ ATF_TC_BODY(config_load__duration_ranges, tc)
 	load_bad("heartbeat_interval = -5s\n", 1, "expected a duration");
 	load_bad("heartbeat_interval = 999ms\n", 1, "value out of range");
 	load_bad("heartbeat_interval = 0\n", 1, "value out of range");
+	load_bad("heartbeat_history_step = 2h\n", 1, "value out of range");
 	load_bad("offline_after = 31d\n", 1, "offline_after: value out of range");
 	load_bad("busy_timeout = 11m\n", 1, "value out of range");
 	load_bad("event_retention = 59s\n", 1, "value out of range");

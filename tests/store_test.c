@@ -76,19 +76,30 @@ dev_add(struct store *st, const char *id, char *token)
 	return rowid;
 }
 
-/* Store heartbeat HB of device ROWID at NOW in its own transaction. */
+/*
+ * Store heartbeat HB of device ROWID at NOW in its own transaction, with a
+ * history row for the first heartbeat of each STEP ms (each one: STEP 0).
+ */
 static int64_t
-beat(struct store *st, int64_t rowid, const struct heartbeat *hb, int64_t now,
-    int64_t history)
+beat_step(struct store *st, int64_t rowid, const struct heartbeat *hb,
+    int64_t now, int64_t history, int64_t step)
 {
 	char	*cause = NULL;
 	int64_t	 evid = 0;
 
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_REQUIRE_MSG(device_heartbeat(st, rowid, hb, now, history, &evid,
-	    &cause) == STORE_OK, "device_heartbeat: %s", cause);
+	ATF_REQUIRE_MSG(device_heartbeat(st, rowid, hb, now, history, step,
+	    &evid, &cause) == STORE_OK, "device_heartbeat: %s", cause);
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
 	return evid;
+}
+
+/* The same, with a history row for every heartbeat. */
+static int64_t
+beat(struct store *st, int64_t rowid, const struct heartbeat *hb, int64_t now,
+    int64_t history)
+{
+	return beat_step(st, rowid, hb, now, history, 0);
 }
 
 static void
@@ -635,6 +646,51 @@ ATF_TC_BODY(device_heartbeat__history_bounded, tc)
 	store_close(st);
 }
 
+ATF_TC(device_heartbeat__history_step);
+ATF_TC_HEAD(device_heartbeat__history_step, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "with heartbeat_history_step, only the "
+	    "first heartbeat of each step adds a history row; every heartbeat "
+	    "still updates the device and logs its event");
+}
+ATF_TC_BODY(device_heartbeat__history_step, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	char			 tok[GOIP_TOKEN_LEN + 1];
+	int64_t			 a, t0, ev0, ev;
+	int			 i;
+
+	st = db_new();
+	a = dev_add(st, "goip-01", tok);
+	hb_init(&hb);
+	t0 = 1800000000000LL;	/* a whole second */
+	ev0 = db_int(st, "SELECT count(*) FROM events "
+	    "WHERE type = 'device-heartbeat'");
+	/* 10 beats in each of 3 seconds, 100 ms apart: 3 history rows. */
+	for (i = 0; i < 30; i++) {
+		hb.battery = i;
+		beat_step(st, a, &hb, t0 + i * 100, 1000, 1000);
+		ATF_CHECK_EQ(db_int(st, "SELECT battery FROM devices"), i);
+	}
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 3);
+	ATF_CHECK_EQ(db_int(st, "SELECT group_concat(battery) = '0,10,20' "
+	    "FROM (SELECT battery FROM heartbeats ORDER BY seq)"), 1);
+	ATF_CHECK_EQ(db_int(st, "SELECT hb_seq FROM devices"), 3);
+	ev = db_int(st, "SELECT count(*) FROM events "
+	    "WHERE type = 'device-heartbeat'");
+	ATF_CHECK_EQ(ev - ev0, 30);
+	/* Beats a step or more apart are all kept. */
+	for (i = 0; i < 5; i++)
+		beat_step(st, a, &hb, t0 + 10000 + i * 1000, 1000, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 8);
+	/* Step 0 keeps every heartbeat. */
+	for (i = 0; i < 5; i++)
+		beat_step(st, a, &hb, t0 + 20000 + i, 1000, 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 13);
+	store_close(st);
+}
+
 ATF_TC(device_heartbeat__unknown_device);
 ATF_TC_HEAD(device_heartbeat__unknown_device, tc)
 {
@@ -651,7 +707,7 @@ ATF_TC_BODY(device_heartbeat__unknown_device, tc)
 	st = db_new();
 	hb_init(&hb);
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_CHECK(device_heartbeat(st, 42, &hb, util_now_ms(), 10, &evid,
+	ATF_CHECK(device_heartbeat(st, 42, &hb, util_now_ms(), 10, 0, &evid,
 	    &cause) == STORE_NOTFOUND);
 	store_rollback(st);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 0);
@@ -1191,6 +1247,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, device_remove__cascade);
 	ATF_TP_ADD_TC(tp, device_heartbeat__events_and_counters);
 	ATF_TP_ADD_TC(tp, device_heartbeat__history_bounded);
+	ATF_TP_ADD_TC(tp, device_heartbeat__history_step);
 	ATF_TP_ADD_TC(tp, device_heartbeat__unknown_device);
 	ATF_TP_ADD_TC(tp, sms_receive__dedup);
 	ATF_TP_ADD_TC(tp, sms_list_json__paging);
