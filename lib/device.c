@@ -269,8 +269,10 @@ device_status_event(struct store *st, const char *id, const char *status,
  *
  * The history keeps the first heartbeat of each STEP milliseconds of the
  * clock (every heartbeat when STEP is 0): a device that beats faster than
- * that updates its row and its dashboards but adds no chart point. The
- * device's hb_seq counts its history rows; they are keyed by it.
+ * that updates its row and its dashboards but adds no chart point. Each
+ * device's steps start at its own phase, and it trims at its own turn, so
+ * a fleet's history writes spread over the step instead of landing in one
+ * transaction. The device's hb_seq counts its history rows, keyed by it.
  */
 enum store_rc
 device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
@@ -289,7 +291,7 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	sqlite3_stmt		*stmt;
 	struct json_object	*dev;
 	char			 id[GOIP_DEVICE_ID_MAX + 1], prev[16];
-	int64_t			 seq, last;
+	int64_t			 seq, last, phase;
 	enum store_rc		 rc;
 	int			 r, record;
 
@@ -304,9 +306,13 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	}
 	snprintf(id, sizeof(id), "%s", sqlite3_column_text(stmt, 0));
 	snprintf(prev, sizeof(prev), "%s", sqlite3_column_text(stmt, 1));
-	last = sqlite3_column_int64(stmt, 2);
-	record = step <= 0 || sqlite3_column_type(stmt, 2) == SQLITE_NULL ||
-	    now / step != last / step;
+	if (step > 0) {
+		phase = rowid * 7919 % step;
+		last = sqlite3_column_int64(stmt, 2);
+		record = sqlite3_column_type(stmt, 2) == SQLITE_NULL ||
+		    (now + phase) / step != (last + phase) / step;
+	} else
+		record = 1;
 	sqlite3_reset(stmt);
 
 	if ((stmt = store_stmt(st, upd, cause)) == NULL)
@@ -332,7 +338,7 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 			return rc;
 	}
 	/* The history is trimmed every 32nd row: one range delete. */
-	if (record && seq % 32 == 0 && seq > history) {
+	if (record && (seq + rowid) % 32 == 0 && seq > history) {
 		if ((stmt = store_stmt(st, trim, cause)) == NULL)
 			return STORE_ERROR;
 		store_bind(stmt, "ll", rowid, seq - history);

@@ -100,6 +100,18 @@ valid_error(struct verr *err, const char *field, const char *msg)
 	err->msg = msg;
 }
 
+/* The same for field NAME of the object at PREFIX ("" for the body). */
+static void
+valid_ferror(struct verr *err, const char *prefix, const char *name,
+    const char *msg)
+{
+	if (err->msg != NULL)
+		return;
+	snprintf(err->field, sizeof(err->field), "%s%s%s", prefix,
+	    *prefix != '\0' ? "." : "", name);
+	err->msg = msg;
+}
+
 /* A device id: 1-64 bytes of [A-Za-z0-9._:-]. */
 int
 valid_device_id(const char *s)
@@ -162,10 +174,13 @@ valid_token(const char *s)
 	return 1;
 }
 
-/* Check one value V of field F and store it into BASE; 0 or -1. */
+/*
+ * Check one value V of field F and store it into BASE; 0 or -1. PREFIX
+ * names the object holding F in errors.
+ */
 static int
 valid_value(const struct vfield *f, struct json_object *v, void *base,
-    const char *path, struct verr *err)
+    const char *prefix, struct verr *err)
 {
 	const char		*s;
 	size_t			 len;
@@ -175,7 +190,7 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 
 	if (v == NULL) {
 		if (!f->nullable) {
-			valid_error(err, path, "must not be null");
+			valid_ferror(err, prefix, f->name, "must not be null");
 			return -1;
 		}
 		switch (f->type) {
@@ -197,13 +212,14 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 	case VT_INT:
 	case VT_INT64:
 		if (!json_object_is_type(v, json_type_int)) {
-			valid_error(err, path, "must be an integer");
+			valid_ferror(err, prefix, f->name,
+			    "must be an integer");
 			return -1;
 		}
 		n = json_object_get_int64(v);
 		if (n < f->min || n > f->max || n == INT64_MAX ||
 		    n == INT64_MIN) {
-			valid_error(err, path, "out of range");
+			valid_ferror(err, prefix, f->name, "out of range");
 			return -1;
 		}
 		if (f->type == VT_INT)
@@ -213,7 +229,8 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 		return 0;
 	case VT_BOOL:
 		if (!json_object_is_type(v, json_type_boolean)) {
-			valid_error(err, path, "must be true or false");
+			valid_ferror(err, prefix, f->name,
+			    "must be true or false");
 			return -1;
 		}
 		*(int *)p = json_object_get_boolean(v) ? 1 : 0;
@@ -222,33 +239,36 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 		break;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
-		valid_error(err, path, "must be a string");
+		valid_ferror(err, prefix, f->name, "must be a string");
 		return -1;
 	}
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (f->type != VT_ENUM && f->type != VT_TIME &&
 	    ((int64_t)len < f->min || (int64_t)len > f->max)) {
-		valid_error(err, path, len == 0 ? "must not be empty" :
+		valid_ferror(err, prefix, f->name,
+		    len == 0 ? "must not be empty" :
 		    (int64_t)len < f->min ? "too short" : "too long");
 		return -1;
 	}
 	switch (f->type) {
 	case VT_TEXT:
 		if (!valid_text(s, len)) {
-			valid_error(err, path, "invalid characters");
+			valid_ferror(err, prefix, f->name,
+			    "invalid characters");
 			return -1;
 		}
 		break;
 	case VT_TOKEN:
 		if (!valid_token(s)) {
-			valid_error(err, path, "invalid characters");
+			valid_ferror(err, prefix, f->name,
+			    "invalid characters");
 			return -1;
 		}
 		break;
 	case VT_PHONE:
 		if (!valid_phone(s)) {
-			valid_error(err, path,
+			valid_ferror(err, prefix, f->name,
 			    "must be an E.164 number or a short code");
 			return -1;
 		}
@@ -256,7 +276,8 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 	case VT_DIGITS:
 		for (i = 0; s[i] != '\0'; i++)
 			if (s[i] < '0' || s[i] > '9') {
-				valid_error(err, path, "must be digits");
+				valid_ferror(err, prefix, f->name,
+				    "must be digits");
 				return -1;
 			}
 		break;
@@ -265,14 +286,16 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 			if (strcmp(f->values[i], s) == 0)
 				break;
 		if (f->values[i] == NULL) {
-			valid_error(err, path, "not an allowed value");
+			valid_ferror(err, prefix, f->name,
+			    "not an allowed value");
 			return -1;
 		}
 		s = f->values[i];
 		break;
 	case VT_TIME:
 		if (util_time_parse(s, &n) == -1) {
-			valid_error(err, path, "must be an RFC 3339 time");
+			valid_ferror(err, prefix, f->name,
+			    "must be an RFC 3339 time");
 			return -1;
 		}
 		*(int64_t *)p = n;
@@ -294,7 +317,6 @@ valid_fields(struct json_object *obj, const struct vfield *f, size_t nf,
     void *base, const char *prefix, struct verr *err)
 {
 	struct json_object	*v;
-	char			 path[64];
 	size_t			 i;
 
 	if (!json_object_is_type(obj, json_type_object)) {
@@ -303,16 +325,15 @@ valid_fields(struct json_object *obj, const struct vfield *f, size_t nf,
 		return -1;
 	}
 	for (i = 0; i < nf; i++) {
-		snprintf(path, sizeof(path), "%s%s%s", prefix,
-		    *prefix != '\0' ? "." : "", f[i].name);
 		if (!json_object_object_get_ex(obj, f[i].name, &v)) {
 			if (f[i].required) {
-				valid_error(err, path, "required");
+				valid_ferror(err, prefix, f[i].name,
+				    "required");
 				return -1;
 			}
 			continue;
 		}
-		if (valid_value(&f[i], v, base, path, err) == -1)
+		if (valid_value(&f[i], v, base, prefix, err) == -1)
 			return -1;
 	}
 	return 0;
