@@ -155,6 +155,33 @@ cgi_group(const struct config *cfg, struct slot *s, int n, struct store *rd,
 }
 
 /*
+ * Accept the next request waiting on descriptor 0 into FR; FCGX_Accept_r's
+ * answer. On a Unix socket the connection is accepted here and handed to
+ * libfcgi, which reads the request from it: its own accept would first
+ * wait in select() for the connection to become readable, one more system
+ * call per request, where the web server has already written the request
+ * it connected for. Handing over a descriptor relies on two fields of
+ * FCGX_Request that fcgiapp.h marks private: FCGX_Accept_r reads from a
+ * connection already open (ipcFd), and the FCGX_Finish_r it starts with
+ * leaves that connection open when keepConnection is set; it then takes
+ * keepConnection from the request itself.
+ */
+static int
+cgi_accept(FCGX_Request *fr, int isunix)
+{
+	int	 fd;
+
+	if (isunix) {
+		while ((fd = accept4(0, NULL, NULL, SOCK_CLOEXEC)) == -1)
+			if (errno != ECONNABORTED && errno != EPROTO)
+				return -errno;
+		fr->ipcFd = fd;
+		fr->keepConnection = 1;
+	}
+	return FCGX_Accept_r(fr);
+}
+
+/*
  * Read what is left of the request's input, up to 64 KiB: true when all of
  * it was read. Closing a Unix socket with unread input resets the web
  * server's end (Apache's mod_proxy_fcgi then answers 503), so only a
@@ -224,7 +251,7 @@ cgi_fastcgi(const struct config *cfg)
 			fatal("poll");
 		}
 		for (n = 0; n < CGI_GROUP_MAX; n++) {
-			if ((rc = FCGX_Accept_r(&s[n].fr)) < 0)
+			if ((rc = cgi_accept(&s[n].fr, isunix)) < 0)
 				break;
 			cgi_request(&s[n].req, cfg, s[n].fr.envp, s[n].fr.in,
 			    s[n].fr.out);
