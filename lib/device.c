@@ -17,6 +17,13 @@
 
 #define DEVICE_HISTORY_SHOWN	500	/* heartbeats in GET /api/devices/{id} */
 
+/* The columns device_row_json() reads, in its order. */
+#define DEVICE_COLUMNS "device_id, name, status, battery, charging, signal, " \
+	"firmware, uptime, last_seen, id"
+
+static struct json_object *device_row_json(struct store *, sqlite3_stmt *,
+		    int64_t, char **);
+
 /*
  * Register device ID with NAME (may be NULL) and write its new token to
  * TOKEN (TOKENSZ >= GOIP_TOKEN_LEN + 1). Own transaction. STORE_CONFLICT
@@ -282,7 +289,8 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	    "FROM devices WHERE id = ?";
 	static const char *const upd = "UPDATE devices SET status = 'online', "
 	    "battery = ?, charging = ?, signal = ?, firmware = ?, uptime = ?, "
-	    "last_seen = ?, hb_seq = hb_seq + ? WHERE id = ? RETURNING hb_seq";
+	    "last_seen = ?, hb_seq = hb_seq + ? WHERE id = ? "
+	    "RETURNING " DEVICE_COLUMNS ", hb_seq";
 	static const char *const hist = "INSERT OR REPLACE INTO heartbeats("
 	    "device, seq, at, battery, charging, signal) "
 	    "VALUES (?, ?, ?, ?, ?, ?)";
@@ -315,6 +323,10 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 		record = 1;
 	sqlite3_reset(stmt);
 
+	/* The slots first: the row the update returns is the event's. */
+	if (hb->nslots >= 0 && (rc = device_slots_store(st, rowid, hb, now,
+	    cause)) != STORE_OK)
+		return rc;
 	if ((stmt = store_stmt(st, upd, cause)) == NULL)
 		return STORE_ERROR;
 	store_bind(stmt, "nnnsllll", hb->battery, hb->charging, hb->signal,
@@ -325,38 +337,43 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 		sqlite3_reset(stmt);
 		return store_rc(st, r == SQLITE_DONE ? SQLITE_ERROR : r, cause);
 	}
-	seq = sqlite3_column_int64(stmt, 0);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+	seq = sqlite3_column_int64(stmt, 10);
+	if ((dev = device_row_json(st, stmt, rowid, cause)) == NULL) {
+		sqlite3_reset(stmt);
+		return STORE_ERROR;
+	}
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
+		json_object_put(dev);
 		return rc;
+	}
 
 	if (record) {
 		if ((stmt = store_stmt(st, hist, cause)) == NULL)
-			return STORE_ERROR;
+			goto fail;
 		store_bind(stmt, "lllnnn", rowid, seq, now, hb->battery,
 		    hb->charging, hb->signal);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-			return rc;
+			goto out;
 	}
 	/* The history is trimmed every 32nd row: one range delete. */
 	if (record && (seq + rowid) % 32 == 0 && seq > history) {
 		if ((stmt = store_stmt(st, trim, cause)) == NULL)
-			return STORE_ERROR;
+			goto fail;
 		store_bind(stmt, "ll", rowid, seq - history);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-			return rc;
+			goto out;
 	}
-	if (hb->nslots >= 0 && (rc = device_slots_store(st, rowid, hb, now,
-	    cause)) != STORE_OK)
-		return rc;
-
 	if (strcmp(prev, "online") != 0 && (*evid = device_status_event(st,
 	    id, "online", prev, now, cause)) == -1)
-		return STORE_ERROR;
-	if ((dev = device_json(st, rowid, 0, cause)) == NULL)
-		return STORE_ERROR;
+		goto fail;
 	*evid = evlog_append(st, EVENT_DEVICE_HEARTBEAT, id, dev, cause);
+	rc = *evid == -1 ? STORE_ERROR : STORE_OK;
+out:
 	json_object_put(dev);
-	return *evid == -1 ? STORE_ERROR : STORE_OK;
+	return rc;
+fail:
+	json_object_put(dev);
+	return STORE_ERROR;
 }
 
 static struct json_object *
@@ -448,8 +465,6 @@ device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
 	return o;
 }
 
-#define DEVICE_COLUMNS "device_id, name, status, battery, charging, signal, " \
-	"firmware, uptime, last_seen, id"
 
 /*
  * The device ROWID as the API shows it, with its heartbeat history when

@@ -552,6 +552,14 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	ATF_CHECK(strstr(ev[1].payload, "\"battery\":87") != NULL);
 	ATF_CHECK(strstr(ev[1].payload, "eventId") == NULL);
 	ATF_CHECK_EQ(ev[1].payloadlen, strlen(ev[1].payload));
+	/* The event carries the device exactly as the API shows it. */
+	o = device_json(st, rowid, 0, &cause);
+	ATF_REQUIRE_MSG(o != NULL, "%s", cause);
+	ATF_CHECK_STREQ(ev[1].payload, json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	ATF_CHECK(strstr(ev[1].payload, "\"iccid\":\"8948000000000000001\"") !=
+	    NULL);
+	json_object_put(o);
 	evlog_clear(ev, n);
 
 	o = stats(st);
