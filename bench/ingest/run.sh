@@ -11,7 +11,9 @@
 #   bench/ingest/run.sh measure ROUNDS interleaved rounds at PROCS processes of
 #                               peer heartbeat, C heartbeat (empty db), C SMS
 #                               (empty db), hello world, C heartbeat (db with
-#                               FILL SMS), at each of CONNS
+#                               FILL SMS), C heartbeat keeping every one in
+#                               the history (heartbeat_history_step = 0),
+#                               at each of CONNS
 #   bench/ingest/run.sh exp     ephemeral-table experiment: C heartbeat at
 #                               max-procs 1 on the schema as is, with the
 #                               multi-value CHECKs rewritten (schema_variant.py
@@ -164,8 +166,10 @@ wait_http() {	# URL [curl args...]: wait until it answers (any status)
 # lighttpd with mod_fastcgi: /api/ -> goip-cgi, /hello -> fcgi_hello, both
 # spawned by lighttpd (bin-path) with max-procs P, on a fresh copy of DB.
 # With a third argument "trim", goip-cgi runs with glibc's heap trim
-# threshold raised (GLIBC_TUNABLES, no code change): see RESULTS.md.
-start_lighttpd() {	# P DB(empty|full) [trim|-] [goip-cgi|hello]
+# threshold raised (GLIBC_TUNABLES, no code change): see RESULTS.md; with
+# "every", goip.conf keeps every heartbeat in the history
+# (heartbeat_history_step = 0) instead of one per device and second.
+start_lighttpd() {	# P DB(empty|full) [trim|every|-] [goip-cgi|hello]
 	local p="$1" db="$2" d="$WORKDIR/run" env=""
 	[ "${3:-}" != trim ] ||
 		env='"GLIBC_TUNABLES" => "glibc.malloc.trim_threshold=67108864", '
@@ -179,6 +183,8 @@ database = $d/goip.db
 notify_socket = $d/notify.sock
 dashboard_auth = none
 EOF
+	[ "${3:-}" != every ] ||
+		echo 'heartbeat_history_step = 0' >>"$d/goip.conf"
 	cat >"$d/lighttpd.conf" <<EOF
 server.modules += ("mod_fastcgi")
 server.document-root = "$d/www"
@@ -256,7 +262,8 @@ run_wrk() {	# C SCRIPT URL
 	echo "${out%\}},\"cpu\":{\"app_us_per_req\":$(((a1 - a0) * 1000 / n)),\"web_us_per_req\":$(((w1 - w0) * 1000 / n))}}"
 }
 
-# KIND: peer-hb | c-hb | c-hb-trim | c-sms | hello; DB: empty | full (C only)
+# KIND: peer-hb | c-hb | c-hb-every | c-hb-trim | c-sms | hello;
+# DB: empty | full (C only)
 measure() {	# PASS ROUND KIND C P DB
 	local pass="$1" round="$2" kind="$3" c="$4" p="$5" db="$6" w load
 	# The 1-minute load average before the run: the box is shared.
@@ -269,6 +276,11 @@ measure() {	# PASS ROUND KIND C P DB
 		p=0; db=peer ;;
 	c-hb)
 		start_lighttpd "$p" "$db"
+		w=$(WRK_AUTH_FILE="$WORKDIR/tokens.txt" run_wrk "$c" \
+		    "$HERE/heartbeat.lua" \
+		    "http://127.0.0.1:$PORT/api/device/heartbeat") ;;
+	c-hb-every)
+		start_lighttpd "$p" "$db" every
 		w=$(WRK_AUTH_FILE="$WORKDIR/tokens.txt" run_wrk "$c" \
 		    "$HERE/heartbeat.lua" \
 		    "http://127.0.0.1:$PORT/api/device/heartbeat") ;;
@@ -345,6 +357,7 @@ cmd_measure() {
 			measure main "$r" c-sms "$c" "$PROCS" empty
 			measure main "$r" hello "$c" "$PROCS" empty
 			measure main "$r" c-hb "$c" "$PROCS" full
+			measure main "$r" c-hb-every "$c" "$PROCS" empty
 		done
 	done
 }
