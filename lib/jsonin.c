@@ -14,6 +14,28 @@
 
 #include "goip.h"
 
+static __thread struct json_tokener *jsonin_tok;
+
+/* JSON's structural characters and white space. */
+static int
+jsonin_structural(char c)
+{
+	switch (c) {
+	case '{': case '}': case '[': case ']': case ',': case ':':
+	case ' ': case '\t': case '\r': case '\n':
+		return 1;
+	}
+	return 0;
+}
+
+/* The characters of a JSON number. */
+static int
+jsonin_numeric(char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+	    c == 'e' || c == 'E';
+}
+
 /*
  * Check that the LEN bytes at BUF hold only JSON tokens outside strings and
  * no \u0000 inside them. Returns NULL, or a static reason. json-c 0.16 in
@@ -43,11 +65,10 @@ jsonin_tokens(const char *buf, size_t len)
 				i++;
 			}
 			i++;
-		} else if (c != '\0' && strchr("{}[],: \t\r\n", c) != NULL)
+		} else if (jsonin_structural(c))
 			i++;
 		else if (c == '-' || (c >= '0' && c <= '9')) {
-			while (i < len && buf[i] != '\0' &&
-			    strchr("0123456789+-.eE", buf[i]) != NULL)
+			while (i < len && jsonin_numeric(buf[i]))
 				i++;
 		} else {
 			for (n = 0; i + n < len && buf[i + n] >= 'a' &&
@@ -68,7 +89,8 @@ jsonin_tokens(const char *buf, size_t len)
 
 /*
  * Parse the LEN bytes at BUF. Returns the value (caller puts it), or NULL
- * with *why set to a static reason.
+ * with *why set to a static reason. Each thread keeps one tokener for all
+ * its calls.
  */
 struct json_object *
 jsonin_parse(const char *buf, size_t len, const char **why)
@@ -82,14 +104,15 @@ jsonin_parse(const char *buf, size_t len, const char **why)
 		*why = "body too large";
 		return NULL;
 	}
-	if ((tok = json_tokener_new_ex(GOIP_JSON_DEPTH)) == NULL) {
+	if ((*why = jsonin_tokens(buf, len)) != NULL)
+		return NULL;
+	/* One tokener per thread, kept: it is a large allocation. */
+	if (jsonin_tok == NULL &&
+	    (jsonin_tok = json_tokener_new_ex(GOIP_JSON_DEPTH)) == NULL) {
 		*why = "out of memory";
 		return NULL;
 	}
-	if ((*why = jsonin_tokens(buf, len)) != NULL) {
-		json_tokener_free(tok);
-		return NULL;
-	}
+	tok = jsonin_tok;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
@@ -104,7 +127,7 @@ jsonin_parse(const char *buf, size_t len, const char **why)
 		jerr = json_tokener_get_error(tok);
 		off = len;
 	}
-	json_tokener_free(tok);
+	json_tokener_reset(tok);	/* drops what a failed parse built */
 	if (jerr == json_tokener_continue ||
 	    jerr == json_tokener_error_parse_eof) {
 		json_object_put(obj);

@@ -266,6 +266,9 @@ run_wrk() {	# C SCRIPT URL
 # DB: empty | full (C only)
 measure() {	# PASS ROUND KIND C P DB
 	local pass="$1" round="$2" kind="$3" c="$4" p="$5" db="$6" w load
+	# Write back what the last measurement left dirty (its database, its
+	# WAL), so that the kernel's writeback does not run during this one.
+	sync
 	# The 1-minute load average before the run: the box is shared.
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	case "$kind" in
