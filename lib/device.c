@@ -174,17 +174,46 @@ device_lookup(struct store *st, const char *id, int64_t *rowid, char **cause)
 	return ret;
 }
 
+/* Whether text column COL of STMT holds S (NULL: the column is null). */
+static int
+device_column_is(sqlite3_stmt *stmt, int col, const char *s)
+{
+	const unsigned char	*v;
+
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		return s == NULL;
+	v = sqlite3_column_text(stmt, col);
+	return s != NULL && v != NULL && strcmp((const char *)v, s) == 0;
+}
+
+/* Whether the slot row at STMT (the columns of "have") already holds S. */
+static int
+device_slot_same(sqlite3_stmt *stmt, const struct hb_slot *s)
+{
+	if (s->signal < 0 ? sqlite3_column_type(stmt, 6) != SQLITE_NULL :
+	    sqlite3_column_type(stmt, 6) == SQLITE_NULL ||
+	    sqlite3_column_int(stmt, 6) != s->signal)
+		return 0;
+	return device_column_is(stmt, 1, s->status) &&
+	    device_column_is(stmt, 2, s->operator) &&
+	    device_column_is(stmt, 3, s->phone) &&
+	    device_column_is(stmt, 4, s->iccid) &&
+	    device_column_is(stmt, 5, s->imsi) &&
+	    device_column_is(stmt, 7, s->registration);
+}
+
 /*
- * Store the slots of HB for device ROWID: upsert each reported slot,
- * rewriting the row only when a field changed, then delete the slots the
- * device no longer reports. In the steady state this writes nothing but
- * the slots whose signal moved.
+ * Store the slots of HB for device ROWID: upsert each reported slot whose
+ * stored row differs, then delete the slots the device no longer reports.
+ * In the steady state this runs one query and writes nothing but the slots
+ * whose signal moved.
  */
 static enum store_rc
 device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
     int64_t now, char **cause)
 {
-	static const char *const have = "SELECT slot FROM sim_slots "
+	static const char *const have = "SELECT slot, status, operator, "
+	    "phone_number, iccid, imsi, signal, registration FROM sim_slots "
 	    "WHERE device = ?";
 	static const char *const up = "INSERT INTO sim_slots(device, slot, "
 	    "status, operator, phone_number, iccid, imsi, signal, registration, "
@@ -206,6 +235,7 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	sqlite3_stmt		*stmt;
 	enum store_rc		 rc;
 	int			 stale[GOIP_SLOTS_MAX * 2], nstale = 0, i, slot, r;
+	int			 same[GOIP_SLOTS_MAX] = { 0 };
 
 	if ((stmt = store_stmt(st, have, cause)) == NULL)
 		return STORE_ERROR;
@@ -215,8 +245,9 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 		for (i = 0; i < hb->nslots; i++)
 			if (hb->slots[i].slot == slot)
 				break;
-		if (i == hb->nslots &&
-		    nstale < (int)(sizeof(stale) / sizeof(stale[0])))
+		if (i < hb->nslots)
+			same[i] = device_slot_same(stmt, &hb->slots[i]);
+		else if (nstale < (int)(sizeof(stale) / sizeof(stale[0])))
 			stale[nstale++] = slot;
 	}
 	sqlite3_reset(stmt);
@@ -230,6 +261,8 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 			return rc;
 	}
 	for (i = 0; i < hb->nslots; i++) {
+		if (same[i])
+			continue;
 		s = &hb->slots[i];
 		if ((stmt = store_stmt(st, up, cause)) == NULL)
 			return STORE_ERROR;

@@ -615,6 +615,69 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	store_close(st);
 }
 
+ATF_TC(device_heartbeat__slots_changed);
+ATF_TC_HEAD(device_heartbeat__slots_changed, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a reported slot is rewritten (and its "
+	    "updated_at moves) only when one of its fields changed, null and "
+	    "value told apart; the event always shows the stored slots");
+}
+ATF_TC_BODY(device_heartbeat__slots_changed, tc)
+{
+	struct store		*st;
+	struct heartbeat	 hb;
+	struct event		 ev[4];
+	char			 tok[GOIP_TOKEN_LEN + 1];
+	char			*cause = NULL;
+	int64_t			 rowid, t0, evid;
+	int			 n;
+
+	st = db_new();
+	rowid = dev_add(st, "goip-01", tok);
+	hb_init(&hb);
+	hb.nslots = 2;
+	hb.slots[0] = (struct hb_slot){ 1, "ready", "PLAY", "+48500100200",
+	    "8948000000000000001", "260060000000001", 71, "home" };
+	hb.slots[1] = (struct hb_slot){ 2, "absent", NULL, NULL, NULL, NULL,
+	    -1, NULL };
+	t0 = 1800000000000LL;
+	beat(st, rowid, &hb, t0, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT sum(updated_at = 1800000000000) "
+	    "FROM sim_slots"), 2);
+
+	/* The same report: nothing rewritten. */
+	beat(st, rowid, &hb, t0 + 1000, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT sum(updated_at = 1800000000000) "
+	    "FROM sim_slots"), 2);
+
+	/* Each kind of change rewrites only its slot. */
+	hb.slots[0].operator = "Orange";
+	beat(st, rowid, &hb, t0 + 2000, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT updated_at FROM sim_slots "
+	    "WHERE slot = 1"), t0 + 2000);
+	ATF_CHECK_EQ(db_int(st, "SELECT updated_at FROM sim_slots "
+	    "WHERE slot = 2"), t0);
+	hb.slots[0].signal = -1;	/* a value becomes null */
+	beat(st, rowid, &hb, t0 + 3000, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sim_slots "
+	    "WHERE slot = 1 AND signal IS NULL AND updated_at = "
+	    "1800000003000"), 1);
+	hb.slots[1].registration = "searching";	/* a null becomes a value */
+	evid = beat(st, rowid, &hb, t0 + 4000, 1000);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sim_slots "
+	    "WHERE slot = 2 AND registration = 'searching' AND updated_at = "
+	    "1800000004000"), 1);
+	ATF_CHECK_EQ(db_int(st, "SELECT updated_at FROM sim_slots "
+	    "WHERE slot = 1"), t0 + 3000);
+	n = evlog_read(st, evid - 1, 4, ev, 4, &cause);
+	ATF_REQUIRE_EQ_MSG(n, 1, "%d events: %s", n, cause);
+	ATF_CHECK(strstr(ev[0].payload, "\"operator\":\"Orange\"") != NULL);
+	ATF_CHECK(strstr(ev[0].payload, "\"registration\":\"searching\"") !=
+	    NULL);
+	evlog_clear(ev, n);
+	store_close(st);
+}
+
 ATF_TC(device_heartbeat__history_bounded);
 ATF_TC_HEAD(device_heartbeat__history_bounded, tc)
 {
@@ -1275,6 +1338,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, device_rotate_token__old_stops);
 	ATF_TP_ADD_TC(tp, device_remove__cascade);
 	ATF_TP_ADD_TC(tp, device_heartbeat__events_and_counters);
+	ATF_TP_ADD_TC(tp, device_heartbeat__slots_changed);
 	ATF_TP_ADD_TC(tp, device_heartbeat__history_bounded);
 	ATF_TP_ADD_TC(tp, device_heartbeat__history_step);
 	ATF_TP_ADD_TC(tp, device_heartbeat__unknown_device);
