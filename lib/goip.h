@@ -245,6 +245,7 @@ struct json_object *store_json_timeval(int64_t);
 struct checkpointer;
 struct checkpointer *checkpoint_start(struct store *, char **);
 void		 checkpoint_stop(struct checkpointer *, struct store *);
+int		 checkpoint_runs(struct checkpointer *);
 
 /* group.c */
 void		 group_start(struct store *);

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1326,6 +1328,57 @@ ATF_TC_BODY(checkpoint__thread_copies_wal, tc)
 	store_close(w);
 }
 
+ATF_TC(checkpoint__paced);
+ATF_TC_HEAD(checkpoint__paced, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "past 1000 pages the thread is woken "
+	    "once per 250 new pages, not after every commit, while a reader "
+	    "keeps the WAL from starting over");
+	atf_tc_set_md_var(tc, "timeout", "60");
+}
+ATF_TC_BODY(checkpoint__paced, tc)
+{
+	struct store		*w, *r;
+	struct checkpointer	*c;
+	sqlite3_stmt		*stmt;
+	struct stat		 sb;
+	char			*cause = NULL;
+	long long		 frames;
+	int			 i, runs;
+
+	w = db_new();
+	db_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+	db_exec(w, "CREATE TABLE filler (b BLOB)");
+	db_exec(w, "INSERT INTO filler VALUES (1)");
+	/* A reader holding its snapshot: no checkpoint can complete. */
+	r = store_open(DB, 5000, STORE_OPEN_ANY, &cause);
+	ATF_REQUIRE_MSG(r != NULL, "%s", cause);
+	ATF_REQUIRE(sqlite3_prepare_v2(r->db, "SELECT b FROM filler", -1,
+	    &stmt, NULL) == SQLITE_OK);
+	ATF_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+	c = checkpoint_start(w, &cause);
+	ATF_REQUIRE_MSG(c != NULL, "%s", cause);
+	/* 1000 commits of a new page (two frames with the b-tree's root). */
+	for (i = 0; i < 1000; i++) {
+		db_exec(w, "INSERT INTO filler VALUES (zeroblob(3000))");
+		if (i % 100 == 0)
+			usleep(1000);	/* let the thread keep up */
+	}
+	usleep(200 * 1000);
+	runs = checkpoint_runs(c);
+	ATF_REQUIRE(stat(DB "-wal", &sb) == 0);
+	frames = (sb.st_size - 32) / (4096 + 24);
+	ATF_REQUIRE_MSG(frames > 1500 && frames < 3900, "%lld frames",
+	    (long long)frames);
+	/* Woken at 1000 frames, then every 250: a handful, not 1000. */
+	ATF_CHECK_MSG(runs >= 1 && runs <= (frames - 1000) / 250 + 2,
+	    "%d checkpoints for %lld WAL frames", runs, (long long)frames);
+	sqlite3_finalize(stmt);
+	checkpoint_stop(c, w);
+	store_close(r);
+	store_close(w);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, store_open__missing_file);
@@ -1352,5 +1405,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, group__savepoints_and_one_commit);
 	ATF_TP_ADD_TC(tp, group__busy_waits_once);
 	ATF_TP_ADD_TC(tp, checkpoint__thread_copies_wal);
+	ATF_TP_ADD_TC(tp, checkpoint__paced);
 	return atf_no_error();
 }
