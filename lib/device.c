@@ -190,8 +190,10 @@ device_column_is(sqlite3_stmt *stmt, int col, const char *s)
 static int
 device_slot_same(sqlite3_stmt *stmt, const struct hb_slot *s)
 {
-	if (s->signal < 0 ? sqlite3_column_type(stmt, 6) != SQLITE_NULL :
-	    sqlite3_column_type(stmt, 6) == SQLITE_NULL ||
+	if (s->signal < 0) {
+		if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
+			return 0;
+	} else if (sqlite3_column_type(stmt, 6) == SQLITE_NULL ||
 	    sqlite3_column_int(stmt, 6) != s->signal)
 		return 0;
 	return device_column_is(stmt, 1, s->status) &&

@@ -113,6 +113,17 @@ hb_init(struct heartbeat *hb)
 	hb->nslots = -1;
 }
 
+/* Report two slots in HB: a registered SIM in 1, none in 2. */
+static void
+hb_two_slots(struct heartbeat *hb)
+{
+	hb->nslots = 2;
+	hb->slots[0] = (struct hb_slot){ 1, "ready", "PLAY", "+48500100200",
+	    "8948000000000000001", "260060000000001", 71, "home" };
+	hb->slots[1] = (struct hb_slot){ 2, "absent", NULL, NULL, NULL, NULL,
+	    -1, NULL };
+}
+
 /* Receive message MID (text TEXT) from device ROWID/ID in one transaction. */
 static int64_t
 recv_sms(struct store *st, int64_t rowid, const char *id, const char *mid,
@@ -533,11 +544,7 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	hb.signal = 74;
 	hb.firmware = "GST1610-1.01";
 	hb.uptime = 86400;
-	hb.nslots = 2;
-	hb.slots[0] = (struct hb_slot){ 1, "ready", "PLAY", "+48500100200",
-	    "8948000000000000001", "260060000000001", 71, "home" };
-	hb.slots[1] = (struct hb_slot){ 2, "absent", NULL, NULL, NULL, NULL,
-	    -1, NULL };
+	hb_two_slots(&hb);
 	now = util_now_ms();
 	evid = beat(st, rowid, &hb, now, 1000);
 
@@ -637,11 +644,7 @@ ATF_TC_BODY(device_heartbeat__slots_changed, tc)
 	st = db_new();
 	rowid = dev_add(st, "goip-01", tok);
 	hb_init(&hb);
-	hb.nslots = 2;
-	hb.slots[0] = (struct hb_slot){ 1, "ready", "PLAY", "+48500100200",
-	    "8948000000000000001", "260060000000001", 71, "home" };
-	hb.slots[1] = (struct hb_slot){ 2, "absent", NULL, NULL, NULL, NULL,
-	    -1, NULL };
+	hb_two_slots(&hb);
 	t0 = 1800000000000LL;
 	beat(st, rowid, &hb, t0, 1000);
 	ATF_CHECK_EQ(db_int(st, "SELECT sum(updated_at = 1800000000000) "
