@@ -90,17 +90,10 @@ static const struct vfield sms_out_fields[] = {
 
 #define NFIELDS(t)	(sizeof(t) / sizeof((t)[0]))
 
-/* Record the first failure only: FIELD (copied) and the static MSG. */
-void
-valid_error(struct verr *err, const char *field, const char *msg)
-{
-	if (err->msg != NULL)
-		return;
-	snprintf(err->field, sizeof(err->field), "%s", field);
-	err->msg = msg;
-}
-
-/* The same for field NAME of the object at PREFIX ("" for the body). */
+/*
+ * Record the first failure only: field NAME of the object at PREFIX ("" for
+ * the body), copied, and the static MSG.
+ */
 static void
 valid_ferror(struct verr *err, const char *prefix, const char *name,
     const char *msg)
@@ -110,6 +103,13 @@ valid_ferror(struct verr *err, const char *prefix, const char *name,
 	snprintf(err->field, sizeof(err->field), "%s%s%s", prefix,
 	    *prefix != '\0' ? "." : "", name);
 	err->msg = msg;
+}
+
+/* The same for FIELD, a whole path. */
+void
+valid_error(struct verr *err, const char *field, const char *msg)
+{
+	valid_ferror(err, "", field, msg);
 }
 
 /* A device id: 1-64 bytes of [A-Za-z0-9._:-]. */
