@@ -512,6 +512,8 @@ busy__503_retry_after_body()
 	sqlite3 -batch goip.db <hold >holder.out 2>&1 &
 	echo $! >holder.pid
 	exec 3>hold
+	# The probe below takes the lock for a moment too: the holder waits.
+	echo '.timeout 5000' >&3
 	echo 'BEGIN IMMEDIATE;' >&3
 	# Locked once another writer can no longer begin.
 	while sqlite3 -batch goip.db 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null &&
