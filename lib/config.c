@@ -64,6 +64,15 @@ static const struct conf_key conf_keys[] = {
 	{ "max_payload", CONF_SIZE, S(max_payload), "1000000", 1024, 64 * 1024 * 1024 },
 	{ "max_connections", CONF_COUNT, S(max_connections), "16384", 1, 1000000 },
 	{ "max_per_address", CONF_COUNT, S(max_per_address), "0", 0, 1000000 },
+	/* notifier: who may reach it (issue 11) */
+	{ "listen_group", CONF_STRING, S(listen_group), "", 0, 0 },
+	{ "allowed_hosts", CONF_STRING, S(allowed_hosts), "", 0, 0 },
+	{ "proxy_secret", CONF_STRING, S(proxy_secret), "", 0, 0 },
+	/* goip-cgi: what one device or client may cost (issue 11) */
+	{ "device_rate", CONF_COUNT, S(device_rate), "10", 0, 1000000 },
+	{ "device_burst", CONF_COUNT, S(device_burst), "100", 1, 1000000 },
+	{ "body_timeout", CONF_DURATION, S(body_timeout), "10s", 100, 600000 },
+	{ "sms_retention", CONF_DURATION, S(sms_retention), "0", 0, 3650LL * 86400000 },
 };
 #undef S
 #define NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))

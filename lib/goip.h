@@ -63,6 +63,13 @@ struct config {
 	int64_t		 heartbeat_history;
 	int64_t		 heartbeat_history_step;
 	int64_t		 send_attempts;
+	char		*listen_group;	/* group of the notifier's Unix socket */
+	char		*allowed_hosts;	/* Host names the notifier answers on TCP */
+	char		*proxy_secret;	/* header the proxy adds after its auth */
+	int64_t		 device_rate;	/* requests per second per device, 0 off */
+	int64_t		 device_burst;	/* token bucket depth */
+	int64_t		 body_timeout;	/* ms for a whole request to arrive */
+	int64_t		 sms_retention;	/* ms; 0 keeps every SMS */
 };
 
 /* A log level, in syslog order. */
