@@ -27,6 +27,7 @@ enum conf_type {
 	CONF_COUNT,
 	CONF_AUTH,
 	CONF_ADDRESS,
+	CONF_LISTEN,
 	CONF_PATH
 };
 
@@ -42,7 +43,7 @@ struct conf_key {
 static const struct conf_key conf_keys[] = {
 	{ "database", CONF_STRING, S(database), LOCALSTATEDIR "/lib/goip/goip.db", 0, 0 },
 	{ "notify_socket", CONF_STRING, S(notify_socket), "/run/goip/notify.sock", 0, 0 },
-	{ "listen", CONF_ADDRESS, S(listen), "127.0.0.1:8081", 0, 0 },
+	{ "listen", CONF_LISTEN, S(listen), "/run/goip/notifier.sock", 0, 0 },
 	{ "socket_path", CONF_PATH, S(socket_path), "/api/socket/io/", 0, 0 },
 	{ "events_path", CONF_PATH, S(events_path), "/api/events", 0, 0 },
 	{ "metrics_listen", CONF_ADDRESS, S(metrics_listen), "", 0, 0 },
@@ -159,6 +160,20 @@ config_address(const char *s)
 	return 0;
 }
 
+/*
+ * The notifier's listener: host:port, or an absolute path that fits a Unix
+ * socket address (sun_path holds 108 bytes, NUL included).
+ */
+static int
+config_listen(const char *s)
+{
+	if (s[0] == '/')
+		return strlen(s) < 108 ? 0 : -1;
+	if (*s == '\0')
+		return -1;
+	return config_address(s);
+}
+
 /* Store VALUE for KEY in CFG; returns NULL or a static reason. */
 static const char *
 config_set(struct config *cfg, const struct conf_key *k, const char *value)
@@ -167,8 +182,13 @@ config_set(struct config *cfg, const struct conf_key *k, const char *value)
 	int64_t		 *ip, v;
 
 	switch (k->type) {
+	case CONF_LISTEN:
+		if (config_listen(value) == -1)
+			return "expected host:port or an absolute path "
+			    "(shorter than 108 bytes)";
+		/* FALLTHROUGH */
 	case CONF_ADDRESS:
-		if (config_address(value) == -1)
+		if (k->type == CONF_ADDRESS && config_address(value) == -1)
 			return "expected host:port";
 		/* FALLTHROUGH */
 	case CONF_STRING:
@@ -235,6 +255,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < NKEYS; i++)
 		if (conf_keys[i].type == CONF_STRING ||
 		    conf_keys[i].type == CONF_PATH ||
+		    conf_keys[i].type == CONF_LISTEN ||
 		    conf_keys[i].type == CONF_ADDRESS)
 			free(*(char **)((char *)cfg + conf_keys[i].off));
 	free(cfg->path);
@@ -283,7 +304,7 @@ config_load(struct config *cfg, const char *path, char **cause)
 	const struct conf_key	*k;
 	const char		*why;
 	size_t			 i, len;
-	int			 lineno = 0;
+	int			 lineno = 0, corsline = 0;
 
 	path = config_find(path);
 	if ((fp = fopen(path, "r")) == NULL) {
@@ -341,6 +362,8 @@ config_load(struct config *cfg, const char *path, char **cause)
 			    why);
 			goto fail;
 		}
+		if (k->off == offsetof(struct config, cors_origins))
+			corsline = lineno;
 	}
 	if (ferror(fp)) {
 		xasprintf(cause, "%s: read error", path);
@@ -349,6 +372,18 @@ config_load(struct config *cfg, const char *path, char **cause)
 	fclose(fp);
 	if (cfg->database[0] == '\0') {
 		xasprintf(cause, "%s: database must be set", path);
+		return -1;
+	}
+	/*
+	 * "*" would let any web site read the dashboard's events with the
+	 * browser's credentials; it only makes sense without them.
+	 */
+	if (cfg->dashboard_auth == AUTH_WEB &&
+	    config_origin_allowed(cfg, "*")) {
+		xasprintf(cause, "%s:%d: cors_origins: \"*\" is refused with "
+		    "dashboard_auth = web (any site could read the dashboard "
+		    "with its users' credentials): list the origins",
+		    path, corsline);
 		return -1;
 	}
 	return 0;
@@ -370,6 +405,7 @@ config_print(const struct config *cfg, FILE *fp)
 		switch (k->type) {
 		case CONF_STRING:
 		case CONF_PATH:
+		case CONF_LISTEN:
 		case CONF_ADDRESS:
 			fprintf(fp, "%s = \"%s\"\n", k->name,
 			    *(char *const *)((const char *)cfg + k->off));

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -34,8 +35,14 @@ enum http_hdr {
 	HDR_ORIGIN,
 	HDR_HOST,
 	HDR_WSKEY,
-	HDR_WSVER
+	HDR_WSVER,
+	HDR_SECRET
 };
+
+#define PROXY_SECRET_HEADER	"x-goip-proxy-secret"
+
+/* A string literal and its length, counted by the compiler. */
+#define HTTP_LIT(s)	(s), (sizeof(s) - 1)
 
 /* What the parser keeps of the request being read. */
 struct http_req {
@@ -50,6 +57,8 @@ struct http_req {
 	char		 host[256];
 	char		 wskey[64];
 	char		 wsver[8];
+	char		 secret[256];	/* X-Goip-Proxy-Secret */
+	int		 seen;		/* bit per enum http_hdr seen */
 };
 
 #define HTTP_TRIM_DROP	512	/* connections gone before a heap trim */
@@ -58,6 +67,7 @@ struct http_listener {
 	TAILQ_ENTRY(http_listener)	 entry;
 	struct evconnlistener		*lev;
 	enum conn_kind			 kind;
+	char				*path;	/* Unix socket, or NULL */
 };
 
 static TAILQ_HEAD(, conn)		 http_conns_list =
@@ -77,6 +87,7 @@ static void	http_event_cb(struct bufferevent *, short, void *);
 static void	http_parse(struct conn *);
 static void	http_dispatch(struct conn *);
 static void	http_request_reset(struct conn *);
+static int	http_trust_ok(struct conn *);
 static void	http_free(struct conn *);
 
 static int
@@ -142,6 +153,20 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 			else if (strcasecmp(c->req->field,
 			    "sec-websocket-version") == 0)
 				c->req->hdr = HDR_WSVER;
+			else if (strcasecmp(c->req->field,
+			    PROXY_SECRET_HEADER) == 0)
+				c->req->hdr = HDR_SECRET;
+		}
+		if (c->req->hdr != HDR_NONE) {
+			/*
+			 * A second Host or secret would be glued to the
+			 * first: refuse the request rather than guess.
+			 */
+			if (c->req->seen & (1 << c->req->hdr)) {
+				c->toolarge = 400;
+				return 1;
+			}
+			c->req->seen |= 1 << c->req->hdr;
 		}
 	}
 	switch (c->req->hdr) {
@@ -160,6 +185,10 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 	case HDR_WSVER:
 		dst = c->req->wsver;
 		dstsz = sizeof(c->req->wsver);
+		break;
+	case HDR_SECRET:
+		dst = c->req->secret;
+		dstsz = sizeof(c->req->secret);
 		break;
 	default:
 		return 0;
@@ -217,8 +246,44 @@ http_on_message_complete(http_parser *p)
 }
 
 /*
- * Listen on ADDR ("host:port", "[v6]:port") for connections of KIND.
- * Returns 0, or -1 with errno set and a warning logged.
+ * Listen on the Unix socket PATH (mode 0660, group nconf.listen_gid; see
+ * sock_unix()) for connections of KIND. Returns 0, or -1 with a warning
+ * logged.
+ */
+static int
+http_listen_unix(const char *path, int kind)
+{
+	struct http_listener	*hl;
+	char			*cause = NULL;
+	int			 fd;
+
+	if ((fd = sock_unix(path, SOCK_STREAM, nconf.listen_gid,
+	    &cause)) == -1) {
+		log_warnx("http: %s", cause);
+		free(cause);
+		return -1;
+	}
+	hl = xcalloc(1, sizeof(*hl));
+	hl->kind = kind;
+	hl->path = xstrdup(path);
+	/* A backlog of 0: sock_unix() called listen() already. */
+	hl->lev = evconnlistener_new(notifier_base, http_accept_cb, hl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (hl->lev == NULL) {
+		log_warn("http: listen %s", path);
+		close(fd);
+		unlink(path);
+		free(hl->path);
+		free(hl);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&http_listeners, hl, entry);
+	return 0;
+}
+
+/*
+ * Listen on ADDR ("host:port", "[v6]:port", or an absolute path: a Unix
+ * socket) for connections of KIND. Returns 0, or -1 with a warning logged.
  */
 int
 http_listen(const char *addr, int kind)
@@ -228,6 +293,8 @@ http_listen(const char *addr, int kind)
 	char			*host, *port, *copy;
 	int			 error, n = 0;
 
+	if (addr[0] == '/')
+		return http_listen_unix(addr, kind);
 	copy = xstrdup(addr);
 	if (copy[0] == '[') {
 		host = copy + 1;
@@ -277,7 +344,11 @@ http_listen(const char *addr, int kind)
 	return n > 0 ? 0 : -1;
 }
 
-/* Stop listening; connections already open stay. */
+/*
+ * Stop listening; connections already open stay. A Unix socket's file is
+ * removed when we still may (after dropping privileges we may not: the
+ * next start replaces it, see sock_unix()).
+ */
 void
 http_shutdown(void)
 {
@@ -286,6 +357,10 @@ http_shutdown(void)
 	while ((hl = TAILQ_FIRST(&http_listeners)) != NULL) {
 		TAILQ_REMOVE(&http_listeners, hl, entry);
 		evconnlistener_free(hl->lev);
+		if (hl->path != NULL && unlink(hl->path) == -1)
+			log_debug("http: unlink %s: %s", hl->path,
+			    strerror(errno));
+		free(hl->path);
 		free(hl);
 	}
 }
@@ -306,7 +381,9 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	int64_t			 same = 0;
 
 	(void)lev;
-	if (getnameinfo(sa, salen, host, sizeof(host), NULL, 0,
+	if (hl->path != NULL)
+		strlcpy(host, "unix", sizeof(host));
+	else if (getnameinfo(sa, salen, host, sizeof(host), NULL, 0,
 	    NI_NUMERICHOST) != 0)
 		strlcpy(host, "?", sizeof(host));
 	if (hl->kind == CONN_MAIN && nconf.max_connections > 0 &&
@@ -315,7 +392,12 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	if (hl->kind == CONN_MAIN && nconf.max_per_address > 0) {
+	/*
+	 * Every connection on the Unix socket is the web server's: the
+	 * per-address cap would count all clients as one.
+	 */
+	if (hl->kind == CONN_MAIN && nconf.max_per_address > 0 &&
+	    hl->path == NULL) {
 		TAILQ_FOREACH(o, &http_conns_list, entry) {
 			if (strcmp(o->addr, host) == 0)
 				same++;
@@ -326,8 +408,10 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			return;
 		}
 	}
-	if (http_conn_new(fd, hl->kind, host) == NULL)
+	if ((o = http_conn_new(fd, hl->kind, host)) == NULL)
 		evutil_closesocket(fd);
+	else
+		o->local = hl->path != NULL;
 }
 
 /*
@@ -423,6 +507,8 @@ http_request_reset(struct conn *c)
 	c->req->host[0] = '\0';
 	c->req->wskey[0] = '\0';
 	c->req->wsver[0] = '\0';
+	c->req->secret[0] = '\0';
+	c->req->seen = 0;
 	if (c->body != NULL)
 		evbuffer_drain(c->body, evbuffer_get_length(c->body));
 }
@@ -511,6 +597,126 @@ http_path_is(const char *path, size_t len, const char *p)
 	return 0;
 }
 
+/*
+ * Is the name LEN bytes at NAME in the list LIST (separated by spaces,
+ * tabs or commas), ignoring case?
+ */
+static int
+http_name_listed(const char *list, const char *name, size_t len)
+{
+	const char	*p = list, *e;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		e = p;
+		while (*e != '\0' && *e != ' ' && *e != ',' && *e != '\t')
+			e++;
+		if ((size_t)(e - p) == len && len > 0 &&
+		    strncasecmp(p, name, len) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
+/*
+ * Is HOST (a Host header: name, "name:port", "[v6]" or "[v6]:port") one
+ * the notifier answers on TCP? An entry of allowed_hosts matches the name
+ * without its port, or the whole value. An empty allowed_hosts means the
+ * host of the listen address plus localhost, 127.0.0.1 and [::1]. A DNS
+ * rebinding page sends its own name, which is in neither.
+ */
+static int
+http_host_ok(const char *host)
+{
+	const char	*end, *lp;
+	size_t		 len;
+
+	if (host[0] == '[')
+		end = (end = strchr(host, ']')) != NULL ? end + 1 :
+		    host + strlen(host);
+	else if ((end = strchr(host, ':')) == NULL)
+		end = host + strlen(host);
+	len = (size_t)(end - host);
+	if (nconf.cfg != NULL && nconf.cfg->allowed_hosts[0] != '\0')
+		return http_name_listed(nconf.cfg->allowed_hosts, host, len) ||
+		    http_name_listed(nconf.cfg->allowed_hosts, host,
+		    strlen(host));
+	if (http_name_listed("localhost 127.0.0.1 [::1]", host, len))
+		return 1;
+	/* The host part of the listen address ("[::1]:8081" keeps []). */
+	if ((lp = strrchr(nconf.listen, ':')) != NULL &&
+	    (size_t)(lp - nconf.listen) == len && len > 0 &&
+	    strncasecmp(nconf.listen, host, len) == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * Compare the secret A with B in time that depends on B's length only
+ * (B is what the client sent). Returns 1 when equal.
+ */
+static int
+http_secret_eq(const char *a, const char *b)
+{
+	size_t			 alen = strlen(a), blen = strlen(b), i;
+	volatile unsigned char	 diff = alen != blen;
+
+	for (i = 0; i < blen; i++)
+		diff |= (unsigned char)b[i] ^ (unsigned char)a[i % alen];
+	return diff == 0;
+}
+
+/*
+ * May this request be served at all? Connections on the Unix socket come
+ * from the web server, which authenticated them: always. On TCP, the Host
+ * header must name us (none at all is refused for HTTP/1.1), and with
+ * dashboard_auth = web the request must carry X-Goip-Proxy-Secret equal
+ * to proxy_secret, which the web server adds after its authentication.
+ * Compliance mode and the metrics listener are not checked. When refused,
+ * the request is answered (400 or 403 with a JSON error, connection
+ * closed) and 0 is returned.
+ */
+static int
+http_trust_ok(struct conn *c)
+{
+	const struct config	*cfg = nconf.cfg;
+
+	if (nconf.compliance || cfg == NULL || c->kind != CONN_MAIN ||
+	    c->local)
+		return 1;
+	if (c->req->host[0] == '\0') {
+		if (c->req->parser.http_major == 1 &&
+		    c->req->parser.http_minor == 0)
+			goto secret;
+		c->keepalive = 0;
+		http_reply(c, 400, "application/json",
+		    HTTP_LIT("{\"error\":\"Host header required\"}"), NULL);
+		return 0;
+	}
+	if (!http_host_ok(c->req->host)) {
+		log_info("http: %s: Host %s not allowed", c->addr,
+		    c->req->host);
+		c->keepalive = 0;
+		http_reply(c, 403, "application/json",
+		    HTTP_LIT("{\"error\":\"host not allowed\"}"), NULL);
+		return 0;
+	}
+secret:
+	if (cfg->dashboard_auth == AUTH_NONE)
+		return 1;
+	if (cfg->proxy_secret[0] == '\0' ||
+	    !http_secret_eq(cfg->proxy_secret, c->req->secret)) {
+		c->keepalive = 0;
+		http_reply(c, 403, "application/json",
+		    HTTP_LIT("{\"error\":\"only served through the "
+		    "authenticating web server\"}"), NULL);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 http_dispatch(struct conn *c)
 {
@@ -541,6 +747,8 @@ http_dispatch(struct conn *c)
 		metrics_request(c);
 		return;
 	}
+	if (!http_trust_ok(c))
+		return;
 	if (nconf.compliance) {
 		if (http_path_is(path, plen, "/engine.io/")) {
 			eio = 1;
@@ -582,20 +790,20 @@ http_dispatch(struct conn *c)
 	    memcmp(path, nconf.events_path, plen) == 0) {
 		if (!http_cors_ok(c)) {
 			http_reply(c, 403, "application/json",
-			    "{\"error\":\"origin not allowed\"}", 30, NULL);
+			    HTTP_LIT("{\"error\":\"origin not allowed\"}"), NULL);
 			return;
 		}
 		if (c->method != HTTP_GET) {
 			http_reply(c, 405, "application/json",
-			    "{\"error\":\"method not allowed\"}", 31,
+			    HTTP_LIT("{\"error\":\"method not allowed\"}"),
 			    "Allow: GET\r\n");
 			return;
 		}
 		ingest_events_request(c, query);
 		return;
 	}
-	http_reply(c, 404, "application/json", "{\"error\":\"not found\"}",
-	    21, NULL);
+	http_reply(c, 404, "application/json",
+	    HTTP_LIT("{\"error\":\"not found\"}"), NULL);
 }
 
 /*
@@ -618,12 +826,22 @@ http_cors_ok(struct conn *c)
 	return 0;
 }
 
-/* Append the CORS answer headers for an allowed Origin to OUT. */
+/*
+ * Append the CORS answer headers for an allowed Origin to OUT. With
+ * dashboard_auth = none and "*" in cors_origins, any origin is answered
+ * with "*" and no credentials (config.c refuses "*" with
+ * dashboard_auth = web); otherwise the origin is reflected, with
+ * credentials (the browser's Basic authentication or cookies).
+ */
 int
 http_add_cors(struct conn *c, struct evbuffer *out)
 {
 	if (c->req->origin[0] == '\0' || !http_cors_ok(c))
 		return 0;
+	if (nconf.cfg != NULL && nconf.cfg->dashboard_auth == AUTH_NONE &&
+	    config_origin_allowed(nconf.cfg, "*"))
+		return evbuffer_add_printf(out,
+		    "Access-Control-Allow-Origin: *\r\n") < 0 ? -1 : 0;
 	return evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n"
 	    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
 	    c->req->origin) < 0 ? -1 : 0;

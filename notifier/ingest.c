@@ -126,15 +126,13 @@ ingest_event_frame(int64_t id, const char *name, const char *p, size_t len)
 }
 
 /*
- * Bind the datagram socket PATH (a stale one is removed), make it writable
- * by the web server's CGI, read the cursor and start the timers. Returns
+ * Bind the datagram socket PATH (a stale one is replaced) with mode 0660
+ * and group listen_group, for the web server's CGI, read the cursor and start the timers. Returns
  * 0, or -1 with a warning logged.
  */
 int
 ingest_init(const char *path)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 sb;
 	struct timeval		 tv = { 1, 0 };
 	char			*cause = NULL;
 
@@ -144,29 +142,13 @@ ingest_init(const char *path)
 		return -1;
 	}
 	if (path != NULL && path[0] != '\0') {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-		    sizeof(sun.sun_path)) {
-			log_warnx("ingest: %s: path too long", path);
+		/* Mode 0660 and listen_group at creation: see sock_unix(). */
+		if ((ingest_fd = sock_unix(path, SOCK_DGRAM, nconf.listen_gid,
+		    &cause)) == -1) {
+			log_warnx("ingest: %s", cause);
+			free(cause);
 			return -1;
 		}
-		if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-			unlink(path);
-		if ((ingest_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0)) == -1) {
-			log_warn("ingest: socket");
-			return -1;
-		}
-		if (bind(ingest_fd, (struct sockaddr *)&sun,
-		    sizeof(sun)) == -1) {
-			log_warn("ingest: bind %s", path);
-			close(ingest_fd);
-			ingest_fd = -1;
-			return -1;
-		}
-		if (chmod(path, 0666) == -1)
-			log_warn("ingest: chmod %s", path);
 		ingest_path = xstrdup(path);
 		ingest_ev = event_new(notifier_base, ingest_fd,
 		    EV_READ | EV_PERSIST, ingest_ring_cb, NULL);

@@ -1,7 +1,7 @@
 /*
  * main.c: goip-notifier start-up, signals and the event loop.
  *
- * goip-notifier [-dnvC] [-c file] [-l addr:port]
+ * goip-notifier [-dnvC] [-c file] [-l address]
  */
 #include "config.h"
 
@@ -36,7 +36,7 @@ static void __attribute__((__noreturn__))
 usage(void)
 {
 	fprintf(stderr, "usage: goip-notifier [-dnvC] [-c file] "
-	    "[-l addr:port]\n");
+	    "[-l address]\n");
 	exit(1);
 }
 
@@ -136,19 +136,63 @@ main_raise_nofile(void)
 		    (long long)nconf.max_connections);
 }
 
-static void
-main_drop_privileges(const char *user)
+/*
+ * Decide, before anything is bound, whose privileges the notifier will run
+ * with. Started as root it refuses to keep root unless told: USER empty is
+ * an error, "root" keeps root, any other name is looked up and returned
+ * (allocated copy of its passwd entry's name, uid and gid in *UID, *GID)
+ * to be dropped to after binding. Not started as root, USER must be empty
+ * or our own user. Returns 1 (drop later), 0 (nothing to do) or exits.
+ */
+static int
+main_privileges(const char *file, const char *user, uid_t *uid, gid_t *gid)
 {
 	struct passwd	*pw;
 
-	if (user == NULL || user[0] == '\0' || geteuid() != 0)
-		return;
+	if (geteuid() == 0) {
+		if (user == NULL || user[0] == '\0')
+			fatalx("main: started as root and %s sets no user: "
+			    "set \"user = NAME\" to run as NAME after binding, "
+			    "or \"user = root\" to keep root", file);
+		if (strcmp(user, "root") == 0) {
+			log_info("main: keeping root (user = root)");
+			return 0;
+		}
+		if ((pw = getpwnam(user)) == NULL)
+			fatalx("main: user = %s: no such user", user);
+		if (pw->pw_uid == 0)
+			fatalx("main: user = %s has uid 0", user);
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		return 1;
+	}
+	if (user == NULL || user[0] == '\0')
+		return 0;
 	if ((pw = getpwnam(user)) == NULL)
-		fatalx("main: unknown user %s", user);
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatalx("main: user = %s: no such user", user);
+	if (pw->pw_uid != geteuid())
+		fatalx("main: user = %s, but started as uid %lu: only root "
+		    "can switch users", user, (unsigned long)geteuid());
+	return 0;
+}
+
+/*
+ * Become USER (uid UID, gid GID) for good: its supplementary groups, then
+ * real, effective and saved group and user ids. Exits when any step fails
+ * or when root can be regained afterwards.
+ */
+static void
+main_drop_privileges(const char *user, uid_t uid, gid_t gid)
+{
+	if (initgroups(user, gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
 		fatal("main: cannot drop privileges to %s", user);
+	if (setuid(0) != -1 || seteuid(0) != -1 || getuid() != uid ||
+	    geteuid() != uid || getgid() != gid || getegid() != gid)
+		fatalx("main: could regain privileges after switching to %s",
+		    user);
+	log_info("main: running as %s (uid %lu)", user, (unsigned long)uid);
 }
 
 int
@@ -157,7 +201,9 @@ main(int argc, char *argv[])
 	struct config	*cfg = NULL;
 	const char	*conffile = NULL, *listen = NULL;
 	char		*cause = NULL;
-	int		 ch, check = 0;
+	uid_t		 uid = 0;
+	gid_t		 gid = 0;
+	int		 ch, check = 0, drop = 0;
 
 	while ((ch = getopt(argc, argv, "c:dl:nvC")) != -1) {
 		switch (ch) {
@@ -204,11 +250,6 @@ main(int argc, char *argv[])
 			    cause != NULL ? cause : "bad configuration");
 			exit(1);
 		}
-		if (check) {
-			fprintf(stderr, "goip-notifier: configuration OK\n");
-			config_free(cfg);
-			exit(0);
-		}
 		nconf.cfg = cfg;
 		nconf.listen = listen != NULL ? listen : cfg->listen;
 		nconf.socket_path = cfg->socket_path;
@@ -220,11 +261,29 @@ main(int argc, char *argv[])
 		nconf.max_connections = cfg->max_connections;
 		nconf.max_per_address = cfg->max_per_address;
 	}
+	nconf.listen_unix = nconf.listen[0] == '/';
+	if (!nconf.compliance && !nconf.listen_unix &&
+	    cfg->dashboard_auth == AUTH_WEB && cfg->proxy_secret[0] == '\0') {
+		fprintf(stderr, "goip-notifier: %s: listen = %s is TCP and "
+		    "dashboard_auth = web: set proxy_secret (the web server "
+		    "sends it as X-Goip-Proxy-Secret after its "
+		    "authentication), or listen on a Unix socket\n",
+		    cfg->path, nconf.listen);
+		exit(1);
+	}
+	if (sock_group(nconf.compliance ? NULL : cfg->listen_group,
+	    &nconf.listen_gid, &cause) == -1) {
+		fprintf(stderr, "goip-notifier: %s\n", cause);
+		exit(1);
+	}
 	if (check) {
 		fprintf(stderr, "goip-notifier: configuration OK\n");
+		config_free(cfg);
 		exit(0);
 	}
 
+	if (!nconf.compliance)
+		drop = main_privileges(cfg->path, cfg->user, &uid, &gid);
 	main_raise_nofile();
 	event_set_log_callback(main_event_log_cb);
 	signal(SIGPIPE, SIG_IGN);
@@ -244,7 +303,8 @@ main(int argc, char *argv[])
 			    "store_open");
 		if (ingest_init(cfg->notify_socket) == -1)
 			fatalx("main: cannot ingest");
-		main_drop_privileges(cfg->user);
+		if (drop)
+			main_drop_privileges(cfg->user, uid, gid);
 		sweep_init();
 	}
 	if (!main_foreground && daemon(0, 0) == -1)

@@ -78,6 +78,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 wentry;	/* ingest.c waiters */
 	struct ws		*ws;
 	char			 addr[64];
+	int			 local;		/* came in on the Unix socket */
 };
 
 /* What an Engine.IO session carries. */
@@ -91,7 +92,9 @@ struct nconf {
 	int			 compliance;
 	struct config		*cfg;		/* NULL in compliance mode */
 	struct store		*st;		/* NULL in compliance mode */
-	const char		*listen;
+	const char		*listen;	/* host:port or /path */
+	int			 listen_unix;	/* listen is a Unix socket */
+	gid_t			 listen_gid;	/* group of our Unix sockets */
 	const char		*socket_path;	/* with trailing / */
 	const char		*events_path;
 	int64_t			 ping_interval;	/* ms */
@@ -178,6 +181,10 @@ void		 frame_unref(struct frame *);
 void		 frame_unref_cb(const void *, size_t, void *);
 int		 frame_base64(const void *, size_t, struct evbuffer *);
 int		 frame_unbase64(const char *, size_t, char **, size_t *);
+
+/* sock.c */
+int		 sock_group(const char *, gid_t *, char **);
+int		 sock_unix(const char *, int, gid_t, char **);
 
 /* http.c */
 int		 http_listen(const char *, int);
