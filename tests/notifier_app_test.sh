@@ -11,16 +11,21 @@
 
 # app_start [CONF-LINES]: make an instance with devices goip-01 and goip-02
 # (tokens in T1, T2), add CONF-LINES to its goip.conf, start the notifier;
-# sets DIR and URL.
+# sets DIR and URL.  The notifier listens on TCP and the test talks to it
+# directly as the authenticating proxy would (goip_proxy_env), unless
+# APP_NET=unix (a web server in front, on its Unix socket).
 app_start()
 {
 	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}"
+	goip_instance "${DIR}" "${APP_NET:-tcp}"
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	T2=$(goip_device_add "${DIR}" goip-02)
 	goip_notifier_start "${DIR}"
-	URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
+	if [ -f "${DIR}/notifier.port" ]; then
+		goip_proxy_env "${DIR}"
+		URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
+	fi
 }
 
 # cgi_post TOKEN PATH BODY: run goip-cgi as a plain CGI program.
@@ -369,7 +374,7 @@ proxy_case()
 	local port cred
 
 	notifier_node_setup
-	app_start
+	APP_NET=unix app_start
 	port=$(goip_free_port)
 	"goip_${1}_start" "${DIR}" "${port}" 1
 	URL="http://127.0.0.1:${port}"
@@ -676,7 +681,8 @@ memory__valgrind_churn_body()
 	fi
 	notifier_node_setup
 	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}"
+	goip_instance "${DIR}" tcp
+	goip_proxy_env "${DIR}"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	T2=$(goip_device_add "${DIR}" goip-02)
 	URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
@@ -685,12 +691,7 @@ memory__valgrind_churn_body()
 	    "${GOIP_NOTIFIER}" -d -c "${DIR}/goip.conf" >notifier.log 2>&1 &
 	pid=$!
 	echo "${pid}" >"${DIR}/notifier.pid"
-	goip_wait_port "$(cat "${DIR}/notifier.port")" 120
-	while [ ! -S "${DIR}/notify.sock" ] && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	chmod 0666 "${DIR}/notify.sock"
+	goip_notifier_wait "${DIR}" 120
 	sms m1
 	sms m2
 	COUNT=60 BATCHES=3 MODE=mixed JOIN=goip-01 TIMEOUT=400 node \

@@ -41,9 +41,13 @@ const socket = io(url, {
   reconnectionDelayMax: 300,
   randomizationFactor: 0,
   auth: (cb) => cb(last === null ? {} : { lastEventId: last }),
-  extraHeaders: process.env.AUTH ? {
+  // AUTH: the web server's login; GOIP_PROXY_SECRET: what the web server
+  // adds after it (a notifier on TCP reached directly).
+  extraHeaders: Object.assign(process.env.AUTH ? {
     Authorization: "Basic " + Buffer.from(process.env.AUTH).toString("base64"),
-  } : {},
+  } : {}, process.env.GOIP_PROXY_SECRET ? {
+    "X-Goip-Proxy-Secret": process.env.GOIP_PROXY_SECRET,
+  } : {}),
 });
 
 let connects = 0;

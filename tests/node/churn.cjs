@@ -45,13 +45,17 @@ function fail(msg) {
   process.exit(1);
 }
 
+// What the web server adds after its authentication (notifier on TCP).
+const proxy = process.env.GOIP_PROXY_SECRET ?
+  { "X-Goip-Proxy-Secret": process.env.GOIP_PROXY_SECRET } : {};
+
 function request(method, query, body) {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: base.hostname, port: base.port, method, agent,
       path: `${path}?EIO=4&transport=polling${query}`,
-      headers: body === undefined ? {} :
-        { "Content-Type": "text/plain;charset=UTF-8" },
+      headers: Object.assign({}, proxy, body === undefined ? {} :
+        { "Content-Type": "text/plain;charset=UTF-8" }),
     }, (res) => {
       let data = "";
       res.setEncoding("utf8");
@@ -75,7 +79,7 @@ function wsClient(sid) {
   return new Promise((resolve, reject) => {
     const q = sid ? `&sid=${sid}` : "";
     const ws = new WebSocket(`ws://${base.host}${path}?EIO=4` +
-      `&transport=websocket${q}`);
+      `&transport=websocket${q}`, { headers: proxy });
     let acks = 0;
     ws.on("error", reject);
     ws.on("open", () => {

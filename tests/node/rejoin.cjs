@@ -31,6 +31,10 @@ const socket = io(url, {
   transports: (process.env.TRANSPORTS || "polling,websocket").split(","),
   reconnection: false,
   auth: { lastEventId: last },
+  // What the web server adds after its authentication (notifier on TCP).
+  extraHeaders: process.env.GOIP_PROXY_SECRET ? {
+    "X-Goip-Proxy-Secret": process.env.GOIP_PROXY_SECRET,
+  } : {},
 });
 
 function waitFile(name, then) {
