@@ -11,14 +11,17 @@
 
 # f_instance [CONF-LINES]: make an instance in DIR with devices goip-01 and
 # goip-02 (tokens T1, T2) and CONF-LINES added to its goip.conf.  Sets NURL
-# (the notifier's own URL).
+# (the notifier's own URL): it listens on TCP and the test talks to it as
+# the authenticating proxy would (goip_proxy_env); lighttpd adds the proxy
+# secret itself.
 f_instance()
 {
 	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}"
+	goip_instance "${DIR}" tcp
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	T2=$(goip_device_add "${DIR}" goip-02)
+	goip_proxy_env "${DIR}"
 	NURL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
 }
 

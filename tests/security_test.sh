@@ -9,13 +9,15 @@
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
 
 # s_instance [CONF-LINES]: an instance in DIR with device goip-01 (token
-# T1), CONF-LINES added to goip.conf; sets NURL.
+# T1), CONF-LINES added to goip.conf; sets NURL.  The notifier listens on
+# TCP and the test talks to it as the authenticating proxy (goip_proxy_env).
 s_instance()
 {
 	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}"
+	goip_instance "${DIR}" tcp
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
 	T1=$(goip_device_add "${DIR}" goip-01)
+	goip_proxy_env "${DIR}"
 	NURL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
 }
 
@@ -76,7 +78,7 @@ tokens__never_logged_body()
 	s_instance
 	"${GOIP_NOTIFIER}" -d -v -c "${DIR}/goip.conf" >"${DIR}/notifier.log" 2>&1 &
 	echo $! >"${DIR}/notifier.pid"
-	goip_wait_port "$(cat "${DIR}/notifier.port")"
+	goip_notifier_wait "${DIR}"
 	s_lighttpd
 	body="SecretBody-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	bad="NotAToken$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
