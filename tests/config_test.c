@@ -79,7 +79,10 @@ ATF_TC_BODY(config_new__defaults, tc)
 	cfg = config_new();
 	ATF_CHECK_STREQ(cfg->database, LOCALSTATEDIR "/lib/goip/goip.db");
 	ATF_CHECK_STREQ(cfg->notify_socket, "/run/goip/notify.sock");
-	ATF_CHECK_STREQ(cfg->listen, "127.0.0.1:8081");
+	ATF_CHECK_STREQ(cfg->listen, "/run/goip/notifier.sock");
+	ATF_CHECK_STREQ(cfg->listen_group, "");
+	ATF_CHECK_STREQ(cfg->allowed_hosts, "");
+	ATF_CHECK_STREQ(cfg->proxy_secret, "");
 	ATF_CHECK_STREQ(cfg->socket_path, "/api/socket/io/");
 	ATF_CHECK_STREQ(cfg->events_path, "/api/events");
 	ATF_CHECK_STREQ(cfg->metrics_listen, "");
@@ -185,7 +188,7 @@ ATF_TC_BODY(config_load__later_line_wins, tc)
 	ATF_CHECK_STREQ(cfg->database, "/b.db");
 	ATF_CHECK(cfg->dashboard_auth == AUTH_WEB);
 	ATF_CHECK_EQ(cfg->busy_timeout, 5000);
-	ATF_CHECK_STREQ(cfg->listen, "127.0.0.1:8081");
+	ATF_CHECK_STREQ(cfg->listen, "/run/goip/notifier.sock");
 	config_free(cfg);
 }
 
@@ -326,13 +329,30 @@ ATF_TC_HEAD(config_load__strings, tc)
 ATF_TC_BODY(config_load__strings, tc)
 {
 	struct config	*cfg;
+	char		 longpath[108], text[160];
 
 	cfg = load_ok("metrics_listen =\nlisten = [::1]:8081\n");
 	ATF_CHECK_STREQ(cfg->metrics_listen, "");
 	ATF_CHECK_STREQ(cfg->listen, "[::1]:8081");
 	config_free(cfg);
 
+	cfg = load_ok("listen = /run/goip/n.sock\n");
+	ATF_CHECK_STREQ(cfg->listen, "/run/goip/n.sock");
+	config_free(cfg);
+
 	load_bad("listen = 8081\n", 1, "listen: expected host:port");
+	load_bad("listen =\n", 1, "listen: expected host:port or an "
+	    "absolute path");
+	load_bad("listen = run/n.sock\n", 1, "expected host:port");
+	/* sun_path holds 108 bytes with the NUL: 108 characters is one too many. */
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	snprintf(text, sizeof(text), "listen = %.*s\n", 108, longpath);
+	load_bad(text, 1, "shorter than 108 bytes");
+	snprintf(text, sizeof(text), "listen = %.*s\n", 107, longpath);
+	config_free(load_ok(text));
+	load_bad("metrics_listen = /run/goip/m.sock\n", 1,
+	    "metrics_listen: expected host:port");
 	load_bad("listen = :8081\n", 1, "expected host:port");
 	load_bad("listen = localhost:\n", 1, "expected host:port");
 	load_bad("listen = localhost:0\n", 1, "expected host:port");
@@ -549,7 +569,14 @@ ATF_TC_BODY(config_origin_allowed__lists, tc)
 	ATF_CHECK(!config_origin_allowed(cfg, ""));
 	config_free(cfg);
 
-	cfg = load_ok("cors_origins = *\n");
+	/* "*" with credentials (dashboard_auth = web) is refused. */
+	load_bad("dashboard_auth = web\ncors_origins = https://a.example *\n",
+	    2, "cors_origins: \"*\" is refused with dashboard_auth = web");
+	load_bad("cors_origins = *\n", 1, "cors_origins");
+	load_bad("cors_origins = *\ndashboard_auth = none\n"
+	    "dashboard_auth = web\n", 1, "cors_origins");
+
+	cfg = load_ok("dashboard_auth = none\ncors_origins = *\n");
 	ATF_CHECK(config_origin_allowed(cfg, "https://evil.example"));
 	ATF_CHECK(config_origin_allowed(cfg, NULL));
 	config_free(cfg);
