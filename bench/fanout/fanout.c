@@ -111,6 +111,7 @@ static char			 ws_hostport[64], post_hostport[64];
 static const char		*ws_path = "/api/socket/io/";
 static const char		*post_path = "/api/device/heartbeat";
 static char			*basic_b64;
+static const char		*proxy_secret;	/* X-Goip-Proxy-Secret */
 static int			 nsteps;
 static int			 steps[16];
 static int			 nclients;
@@ -783,9 +784,13 @@ ws_event_cb(struct bufferevent *bev, short what, void *arg)
 		    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 		    "Sec-WebSocket-Version: 13\r\n"
 		    "%s%s%s"
+		    "%s%s%s"
 		    "\r\n", ws_path, ws_hostport,
 		    basic_b64 ? "Authorization: Basic " : "",
-		    basic_b64 ? basic_b64 : "", basic_b64 ? "\r\n" : "");
+		    basic_b64 ? basic_b64 : "", basic_b64 ? "\r\n" : "",
+		    proxy_secret ? "X-Goip-Proxy-Secret: " : "",
+		    proxy_secret ? proxy_secret : "",
+		    proxy_secret ? "\r\n" : "");
 		bufferevent_write(c->bev, req, (size_t)n);
 		return;
 	}
@@ -1387,7 +1392,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: fanout --ws IP:PORT [--path P] [--basic USER:PASS] [--clients N |\n"
+"usage: fanout --ws IP:PORT [--path P] [--basic USER:PASS]\n"
+"           [--proxy-secret SECRET] [--clients N |\n"
 "           --steps N1,N2,..] [--concurrency K] [--src-addrs K]\n"
 "           [--settle-ms MS] [--server-pid PID] [--cpu-pid PID ...]\n"
 "           [--post IP:PORT --post-path P --tokens FILE | --devices D\n"
@@ -1404,6 +1410,7 @@ main(int argc, char *argv[])
 		{ "ws", required_argument, NULL, 'w' },
 		{ "path", required_argument, NULL, 'P' },
 		{ "basic", required_argument, NULL, 'B' },
+		{ "proxy-secret", required_argument, NULL, 'Q' },
 		{ "clients", required_argument, NULL, 'n' },
 		{ "steps", required_argument, NULL, 'S' },
 		{ "concurrency", required_argument, NULL, 'k' },
@@ -1445,6 +1452,7 @@ main(int argc, char *argv[])
 			break;
 		case 'P': ws_path = optarg; break;
 		case 'B': basic_b64 = b64(optarg); break;
+		case 'Q': proxy_secret = optarg; break;
 		case 'n': nclients = atoi(optarg); break;
 		case 'S':
 			s = strdup(optarg);

@@ -178,12 +178,17 @@ start_c() {
 	echo '<!doctype html><title>goip</title>' >"$d/htdocs/index.html"
 	cp "$WORKDIR/tmpl.db" "$d/goip.db"
 	sync "$d/goip.db"
+	# The notifier on TCP (c-direct connects to it as the proxy would,
+	# with the proxy secret); lighttpd uses the sample's TCP alternative.
+	PROXY_SECRET=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 	cat >"$d/goip.conf" <<EOF
 database = $d/goip.db
 notify_socket = $d/notify.sock
 listen = 127.0.0.1:$NPORT
+proxy_secret = $PROXY_SECRET
 dashboard_auth = web
 EOF
+	[ "$(id -u)" -eq 0 ] && echo "user = root" >>"$d/goip.conf"
 	cat >"$d/lighttpd.conf" <<EOF
 server.bind = "127.0.0.1"
 server.port = $PORT
@@ -194,10 +199,14 @@ var.goip_cgi = "$BIN/goip-cgi"
 var.goip_conf = "$d/goip.conf"
 var.goip_htdocs = "$d/htdocs"
 var.goip_htpasswd = "$WORKDIR/htpasswd"
-var.goip_notifier_port = $NPORT
+var.goip_notifier_socket = "$d/notifier.sock"
 var.goip_fcgi_socket = "$d/fcgi.sock"
 var.goip_procs = $PROCS
 include "$TOP/etc/lighttpd-goip.conf"
+\$HTTP["url"] =~ "^/api/(socket/io/.*|events)\$" {
+	proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => $NPORT ) ) )
+	setenv.set-request-header = ( "X-Goip-Proxy-Secret" => "$PROXY_SECRET" )
+}
 EOF
 	"$BIN/goip-notifier" -d -c "$d/goip.conf" >"$d/notifier.log" 2>&1 &
 	NOTIFIER_PID=$!
@@ -251,7 +260,7 @@ fanout_args() {
 		if [ "$1" = c ]; then
 			echo "--ws 127.0.0.1:$PORT --basic $(cat "$WORKDIR/basic")"
 		else
-			echo "--ws 127.0.0.1:$NPORT"
+			echo "--ws 127.0.0.1:$NPORT --proxy-secret $PROXY_SECRET"
 		fi
 		echo "--path /api/socket/io/ --post 127.0.0.1:$PORT" \
 		    "--tokens $WORKDIR/tokens.txt --server-pid $NOTIFIER_PID" \
@@ -372,7 +381,7 @@ m_cost() {	# ROUND SERVER
 	if [ "$2" = peer ]; then
 		args=$(fanout_args peer)
 	else
-		args="--ws 127.0.0.1:$NPORT --path /api/socket/io/ --post 127.0.0.1:$PORT --tokens $WORKDIR/tokens.txt --server-pid $NOTIFIER_PID --cpu-pid $NOTIFIER_PID"
+		args="--ws 127.0.0.1:$NPORT --proxy-secret $PROXY_SECRET --path /api/socket/io/ --post 127.0.0.1:$PORT --tokens $WORKDIR/tokens.txt --server-pid $NOTIFIER_PID --cpu-pid $NOTIFIER_PID"
 	fi
 	[ "$2" = peer ] || perf_start "cost-$2-r$1"
 	# shellcheck disable=SC2086
