@@ -521,7 +521,8 @@ function send(text) {
 s.on("connect", () => s.write("GET /api/socket/io/?EIO=4&transport=" +
   "websocket HTTP/1.1\r\nHost: " + u.host + "\r\nUpgrade: websocket\r\n" +
   "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+  "X-Goip-Proxy-Secret: " + process.env.GOIP_PROXY_SECRET + "\r\n\r\n"));
 s.on("data", (d) => {
   seen += d.toString("latin1");
   if (step === 0 && seen.includes('0{"sid"')) {
