@@ -23,7 +23,6 @@ t_instance()
 	fi
 	DIR=$(goip_tmpdir)
 	goip_instance "${DIR}" "${mode}"
-	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	body='{"deviceId":"goip-01","messageId":"m1","slot":1,"from":"+447700900123","text":"PrivateText"}'
 	printf '%s' "${body}" |
@@ -32,16 +31,20 @@ t_instance()
 	    CONTENT_LENGTH=${#body} HTTP_AUTHORIZATION="Bearer ${T1}" \
 	    "${GOIP_CGI}" >cgi.out 2>&1
 	grep -q '^Status: 201' cgi.out || atf_fail "sms: $(cat cgi.out)"
+	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
+	return 0
 }
 
-# t_get URL [CURL-ARGS...]: GET URL with curl's own defaults (-q: no
-# .curlrc); the body goes to get.out, the status is printed.
+# t_get STATUS URL [CURL-ARGS...]: GET URL with curl's own defaults (-q: no
+# .curlrc), the body in get.out; fail unless the answer is STATUS.
 t_get()
 {
-	local url="$1"
+	local want="$1" url="$2" code
 
-	shift
-	curl -q -s -m 10 -o get.out -w '%{http_code}' "$@" "${url}"
+	shift 2
+	code=$(curl -q -s -m 10 -o get.out -w '%{http_code}' "$@" "${url}")
+	[ "${code}" = "${want}" ] ||
+	    atf_fail "${url} $*: ${code}, not ${want}: $(head -c 300 get.out)"
 }
 
 # t_json_error FILE: fail unless FILE is one JSON object with an "error".
@@ -80,7 +83,7 @@ trust__unix_socket_mode_body()
 	while goip_pid_alive "${pid}"; do sleep 0.1; done
 	[ -S "${DIR}/notifier.sock" ] || atf_fail "no stale socket to replace"
 	goip_notifier_start "${DIR}"
-	atf_check -o inline:200 t_get "http://localhost/api/events?since=0&wait=0" \
+	t_get 200 "http://localhost/api/events?since=0&wait=0" \
 	    --unix-socket "${DIR}/notifier.sock"
 	grep -q PrivateText get.out || atf_fail "events: $(cat get.out)"
 	# A path that is not a socket is never removed.
@@ -109,23 +112,23 @@ trust__no_credentials_body()
 	t_instance tcp
 	goip_notifier_start "${DIR}"
 	url="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
-	atf_check -o inline:403 t_get "${url}/api/events?since=0&wait=0"
+	t_get 403 "${url}/api/events?since=0&wait=0"
 	t_json_error get.out
 	grep -q PrivateText get.out && atf_fail "events served without credentials"
-	atf_check -o inline:403 t_get "${url}/api/events?since=0&wait=0" \
+	t_get 403 "${url}/api/events?since=0&wait=0" \
 	    -H 'X-Goip-Proxy-Secret: guess'
-	atf_check -o inline:403 t_get "${url}/api/socket/io/?EIO=4&transport=polling"
-	atf_check -o inline:200 t_get "${url}/api/events?since=0&wait=0" \
+	t_get 403 "${url}/api/socket/io/?EIO=4&transport=polling"
+	t_get 200 "${url}/api/events?since=0&wait=0" \
 	    -H "$(goip_proxy_header "${DIR}")"
 	grep -q PrivateText get.out || atf_fail "events: $(cat get.out)"
 	# Through lighttpd, which adds the secret only after its login.
 	port=$(goip_free_port)
 	goip_lighttpd_start "${DIR}" "${port}"
 	cred=$(goip_credentials "${DIR}")
-	atf_check -o inline:401 t_get "http://127.0.0.1:${port}/api/events?since=0&wait=0"
-	atf_check -o inline:401 t_get "http://127.0.0.1:${port}/api/events?since=0&wait=0" \
+	t_get 401 "http://127.0.0.1:${port}/api/events?since=0&wait=0"
+	t_get 401 "http://127.0.0.1:${port}/api/events?since=0&wait=0" \
 	    -H "$(goip_proxy_header "${DIR}")"
-	atf_check -o inline:200 t_get "http://127.0.0.1:${port}/api/events?since=0&wait=0" \
+	t_get 200 "http://127.0.0.1:${port}/api/events?since=0&wait=0" \
 	    -u "${cred}"
 	grep -q PrivateText get.out || atf_fail "lighttpd events: $(cat get.out)"
 	goip_lighttpd_stop "${DIR}"
@@ -144,9 +147,9 @@ trust__no_credentials_body()
 	port=$(goip_free_port)
 	goip_apache_start "${DIR}" "${port}"
 	cred=$(goip_credentials "${DIR}")
-	atf_check -o inline:401 t_get "http://127.0.0.1:${port}/api/events?since=0&wait=0"
-	atf_check -o inline:401 t_get "http://127.0.0.1:${port}/api/socket/io/?EIO=4&transport=polling"
-	atf_check -o inline:200 t_get "http://127.0.0.1:${port}/api/events?since=0&wait=0" \
+	t_get 401 "http://127.0.0.1:${port}/api/events?since=0&wait=0"
+	t_get 401 "http://127.0.0.1:${port}/api/socket/io/?EIO=4&transport=polling"
+	t_get 200 "http://127.0.0.1:${port}/api/events?since=0&wait=0" \
 	    -u "${cred}"
 	grep -q PrivateText get.out || atf_fail "Apache events: $(cat get.out)"
 	atf_check -o match:'^0\{"sid"' -x "curl -q -s -m 10 -u '${cred}' \
@@ -175,25 +178,30 @@ trust__host_rebinding_body()
 	port=$(cat "${DIR}/notifier.port")
 	url="http://127.0.0.1:${port}"
 	h=$(goip_proxy_header "${DIR}")
-	atf_check -o inline:403 t_get "${url}/api/events?since=0" -H "${h}" \
+	t_get 403 "${url}/api/events?since=0" -H "${h}" \
 	    -H 'Host: evil.example'
 	t_json_error get.out
 	grep -q PrivateText get.out && atf_fail "events served to evil.example"
-	atf_check -o inline:403 t_get "${url}/api/events?since=0" -H "${h}" \
+	t_get 403 "${url}/api/events?since=0" -H "${h}" \
 	    -H "Host: evil.example:${port}"
-	atf_check -o inline:403 t_get "${url}/nowhere" -H "${h}" \
+	t_get 403 "${url}/nowhere" -H "${h}" \
 	    -H 'Host: evil.example'
-	atf_check -o inline:403 t_get "${url}/api/socket/io/?EIO=4&transport=websocket" \
+	t_get 403 "${url}/api/socket/io/?EIO=4&transport=websocket" \
 	    -H "${h}" -H 'Host: evil.example' -H 'Connection: Upgrade' \
 	    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
 	    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' --http1.1
-	atf_check -o inline:400 t_get "${url}/api/events?since=0" -H "${h}" \
+	t_get 400 "${url}/api/events?since=0" -H "${h}" \
 	    -H 'Host:'
 	t_json_error get.out
-	atf_check -o inline:400 t_get "${url}/api/events?since=0" -H "${h}" \
-	    -H 'Host: evil.example' -H "Host: 127.0.0.1:${port}"
+	# Two Host headers (curl sends one): a raw request.
+	printf 'GET /api/events?since=0 HTTP/1.1\r\nHost: evil.example\r\nHost: 127.0.0.1:%s\r\n%s\r\nConnection: close\r\n\r\n' \
+	    "${port}" "${h}" >twohosts.req
+	timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; cat twohosts.req >&3; cat <&3' \
+	    sh "${port}" >twohosts.out
+	head -n 1 twohosts.out | grep -q '^HTTP/1.1 400 ' ||
+	    atf_fail "two Host headers: $(head -n 1 twohosts.out)"
 	for n in "127.0.0.1:${port}" "localhost:${port}" localhost "[::1]:${port}"; do
-		atf_check -o inline:200 t_get "${url}/api/events?since=0" \
+		t_get 200 "${url}/api/events?since=0" \
 		    -H "${h}" -H "Host: ${n}"
 	done
 	goip_notifier_stop "${DIR}"
@@ -201,9 +209,9 @@ trust__host_rebinding_body()
 	# allowed_hosts replaces the default list.
 	echo "allowed_hosts = dash.example" >>"${DIR}/goip.conf"
 	goip_notifier_start "${DIR}"
-	atf_check -o inline:200 t_get "${url}/api/events?since=0" -H "${h}" \
+	t_get 200 "${url}/api/events?since=0" -H "${h}" \
 	    -H "Host: dash.example:${port}"
-	atf_check -o inline:403 t_get "${url}/api/events?since=0" -H "${h}"
+	t_get 403 "${url}/api/events?since=0" -H "${h}"
 	goip_pid_alive "$(cat "${DIR}/notifier.pid")" || atf_fail "notifier died"
 }
 trust__host_rebinding_cleanup()
@@ -234,7 +242,7 @@ trust__cors_star_refused_body()
 	sed -i 's/^dashboard_auth = web/dashboard_auth = none/' "${DIR}/goip.conf"
 	goip_notifier_start "${DIR}"
 	url="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
-	atf_check -o inline:200 t_get "${url}/api/events?since=0" \
+	t_get 200 "${url}/api/events?since=0" \
 	    -H 'Origin: https://any.example' -D head.out
 	grep -qi '^Access-Control-Allow-Origin: \*' head.out ||
 	    atf_fail "no *: $(cat head.out)"
@@ -272,7 +280,7 @@ trust__root_refused_body()
 	    "awk '/^Uid:/ { print \$2, \$3, \$4, \$5 }' /proc/${pid}/status"
 	atf_check -o not-match:'(^| )0( |$)' -x \
 	    "awk '/^Gid:|^Groups:/' /proc/${pid}/status"
-	atf_check -o inline:200 t_get "http://localhost/api/events?since=0&wait=0" \
+	t_get 200 "http://localhost/api/events?since=0&wait=0" \
 	    --unix-socket "${DIR}/notifier.sock"
 	grep -q PrivateText get.out || atf_fail "events: $(cat get.out)"
 	grep -q 'running as nobody' "${DIR}/notifier.log" ||
@@ -303,7 +311,7 @@ trust__events_405_json_body()
 
 	t_instance
 	goip_notifier_start "${DIR}"
-	atf_check -o inline:405 t_get "http://localhost/api/events" \
+	t_get 405 "http://localhost/api/events" \
 	    --unix-socket "${DIR}/notifier.sock" -X POST -D head.out
 	grep -qi '^Allow: GET' head.out || atf_fail "no Allow: $(cat head.out)"
 	atf_check -o inline:'"method not allowed"\n' jq -e .error get.out
