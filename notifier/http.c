@@ -39,7 +39,17 @@ enum http_hdr {
 	HDR_SECRET
 };
 
-#define PROXY_SECRET_HEADER	"x-goip-proxy-secret"
+/* The request headers the notifier keeps, by name (any case). */
+static const struct {
+	const char	*name;
+	enum http_hdr	 hdr;
+} http_hdrs[] = {
+	{ "origin", HDR_ORIGIN },
+	{ "host", HDR_HOST },
+	{ "sec-websocket-key", HDR_WSKEY },
+	{ "sec-websocket-version", HDR_WSVER },
+	{ "x-goip-proxy-secret", HDR_SECRET },
+};
 
 /* A string literal and its length, counted by the compiler. */
 #define HTTP_LIT(s)	(s), (sizeof(s) - 1)
@@ -133,7 +143,7 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct conn	*c = p->data;
 	char		*dst = NULL;
-	size_t		 dstsz = 0, cur;
+	size_t		 dstsz = 0, cur, i;
 
 	if ((c->req->hdrbytes += len) > NOTIFIER_HEADERS_MAX) {
 		c->toolarge = 431;
@@ -143,19 +153,11 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 		c->req->hdr = HDR_NONE;
 		if (c->req->fieldlen < sizeof(c->req->field)) {
 			c->req->field[c->req->fieldlen] = '\0';
-			if (strcasecmp(c->req->field, "origin") == 0)
-				c->req->hdr = HDR_ORIGIN;
-			else if (strcasecmp(c->req->field, "host") == 0)
-				c->req->hdr = HDR_HOST;
-			else if (strcasecmp(c->req->field,
-			    "sec-websocket-key") == 0)
-				c->req->hdr = HDR_WSKEY;
-			else if (strcasecmp(c->req->field,
-			    "sec-websocket-version") == 0)
-				c->req->hdr = HDR_WSVER;
-			else if (strcasecmp(c->req->field,
-			    PROXY_SECRET_HEADER) == 0)
-				c->req->hdr = HDR_SECRET;
+			for (i = 0; i < sizeof(http_hdrs) / sizeof(http_hdrs[0]);
+			    i++)
+				if (strcasecmp(c->req->field,
+				    http_hdrs[i].name) == 0)
+					c->req->hdr = http_hdrs[i].hdr;
 		}
 		if (c->req->hdr != HDR_NONE) {
 			/*
