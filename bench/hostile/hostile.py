@@ -362,13 +362,17 @@ def cmd_report(a):
 	if probe is not None and attack is not None:
 		reqs = probe["requests"]
 		a0 = attack.get("attack_start", attack["start"])
-		# The probe stops 1 s after the attack: every request it
-		# started from the attack's start on is "during".
-		last = max([r[0] + r[1] for r in reqs] + [attack["end"]])
+		# "during": the requests started while the attack ran, and
+		# the stalls until the last of them was answered or gave up;
+		# "after": those of the second the probe goes on afterwards.
+		a1 = attack["end"]
+		last = max([r[0] + r[1] for r in reqs if a0 <= r[0] < a1] +
+		    [a1])
 		out["probe_before"] = probe_summary(reqs, 0, a0, a0)
-		out["probe_during"] = probe_summary(reqs, a0, last + 1,
-		    max(attack["end"], max([r[0] + r[1] for r in reqs
-		    if r[0] >= a0] + [a0])))
+		out["probe_during"] = probe_summary(reqs, a0, a1, last)
+		out["probe_after"] = probe_summary(reqs, a1, a1 + 3600,
+		    max([r[0] + r[1] for r in reqs] + [a1]))
+		out["probe_requests"] = reqs
 		out["probe_path"] = probe["path"]
 		out["probe_cap"] = probe["cap"]
 	with open(a.jsonl, "a") as f:

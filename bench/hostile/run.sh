@@ -140,13 +140,13 @@ trap 'exit 2' INT TERM
 # 5 s (a notifier stuck in a replay does not see SIGTERM), remove FILE.
 stop_pidfile()
 {
-	local file="$1" pid tries
+	local file="$1" pid pids tries
 
-	[ -f "${file}" ] || return 0
-	for pid in $(cat "${file}"); do
+	pids=$(cat "${file}" 2>/dev/null) || return 0
+	for pid in ${pids}; do
 		kill -TERM "${pid}" 2>/dev/null
 	done
-	for pid in $(cat "${file}"); do
+	for pid in ${pids}; do
 		tries=50
 		while [ "${tries}" -gt 0 ] && kill -0 "${pid}" 2>/dev/null &&
 		    ! ps -o stat= -p "${pid}" | grep -q '^Z'; do
