@@ -18,6 +18,7 @@
 #            appears or a time limit
 #   report   summarises the files above as one JSON line and one Markdown
 #            table row
+#   table    the Markdown rows of a results file (JSON lines of report)
 #
 # Every subcommand writes its result as one JSON object to --out.  Times are
 # time.time() seconds, so files of different processes compare.
@@ -352,6 +353,25 @@ def load(path):
 		return json.load(f)
 
 
+def summarise(out, reqs):
+	"""Add the ordinary client's summaries to the report OUT."""
+	attack = out["attack"]
+	a0 = attack.get("attack_start", attack["start"])
+	# "during": the requests started while the attack ran, and
+	# the stalls until the last of them was answered or gave up;
+	# "after": those of the second the probe goes on afterwards.
+	a1 = attack["end"]
+	last = max([r[0] + r[1] for r in reqs if a0 <= r[0] < a1] +
+	    [a1])
+	out["probe_before"] = probe_summary(reqs, 0, a0, a0)
+	out["probe_during"] = probe_summary(reqs, a0, a1, last)
+	out["probe_during"]["answered_in_attack"] = sum(1 for r in reqs
+	    if a0 <= r[0] < a1 and isinstance(r[2], int) and
+	    r[0] + r[1] <= a1)
+	out["probe_after"] = probe_summary(reqs, a1, a1 + 3600,
+	    max([r[0] + r[1] for r in reqs] + [a1]))
+
+
 def cmd_report(a):
 	probe = load(a.probe)
 	attack = load(a.attack)
@@ -360,24 +380,26 @@ def cmd_report(a):
 	    "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
 	    "load": os.getloadavg()[0], "attack": attack, "sample": sample}
 	if probe is not None and attack is not None:
-		reqs = probe["requests"]
-		a0 = attack.get("attack_start", attack["start"])
-		# "during": the requests started while the attack ran, and
-		# the stalls until the last of them was answered or gave up;
-		# "after": those of the second the probe goes on afterwards.
-		a1 = attack["end"]
-		last = max([r[0] + r[1] for r in reqs if a0 <= r[0] < a1] +
-		    [a1])
-		out["probe_before"] = probe_summary(reqs, 0, a0, a0)
-		out["probe_during"] = probe_summary(reqs, a0, a1, last)
-		out["probe_after"] = probe_summary(reqs, a1, a1 + 3600,
-		    max([r[0] + r[1] for r in reqs] + [a1]))
-		out["probe_requests"] = reqs
+		out["probe_requests"] = probe["requests"]
 		out["probe_path"] = probe["path"]
 		out["probe_cap"] = probe["cap"]
+		summarise(out, probe["requests"])
 	with open(a.jsonl, "a") as f:
 		f.write(json.dumps(out) + "\n")
 	print(markdown_row(out))
+
+
+def cmd_table(a):
+	"""Print the Markdown rows of the runs in a results file, the
+	summaries computed again from the raw requests kept there."""
+	with open(a.jsonl) as f:
+		for line in f:
+			o = json.loads(line)
+			if a.label is not None and o["label"] != a.label:
+				continue
+			if o.get("probe_requests") is not None:
+				summarise(o, o["probe_requests"])
+			print(markdown_row(o))
 
 
 def fmt(v, unit=""):
@@ -389,8 +411,10 @@ def fmt(v, unit=""):
 
 
 def markdown_row(o):
-	"""| label | commit | attack | attack result | probe p50/p99/max |
-	answered/timeouts | longest stall | notifier CPU | RSS start/peak |"""
+	"""One row: | run | commit | attack and its outcome | ordinary client
+	p50 / p99 / max | answered before the attack ended (answered at all)
+	of started during it, timed out | longest stall | CPU | RSS start /
+	peak |."""
 	at = o.get("attack") or {}
 	sm = o.get("sample") or {}
 	pd = o.get("probe_during") or {}
@@ -408,11 +432,12 @@ def markdown_row(o):
 		    at.get("sent", 0), at.get("bytes", 0),
 		    fmt(at.get("seconds")), at.get("ended", "-"),
 		    at.get("answer", ""))
-	return ("| %s | %s | %s | %s / %s / %s | %s of %s (%s timed out at "
-	    "%s s) | %s | %s | %s / %s |" % (o["label"], o["commit"], what,
+	return ("| %s | %s | %s | %s / %s / %s | %s (%s) of %s, %s timed out "
+	    "at %s s | %s | %s | %s / %s |" % (o["label"], o["commit"], what,
 	    fmt(pd.get("p50_ms")), fmt(pd.get("p99_ms")),
-	    fmt(pd.get("max_ms")), pd.get("answered", "-"),
-	    pd.get("requests", "-"), pd.get("timeouts", "-"),
+	    fmt(pd.get("max_ms")), pd.get("answered_in_attack", "-"),
+	    pd.get("answered", "-"), pd.get("requests", "-"),
+	    pd.get("timeouts", "-"),
 	    fmt(o.get("probe_cap")), fmt(pd.get("longest_stall_ms")),
 	    fmt(sm.get("cpu_seconds"), " s"),
 	    fmt((sm.get("rss_start_kb") or 0) / 1024.0, " MB"),
@@ -478,10 +503,14 @@ def main():
 	s.add_argument("--sample")
 	s.add_argument("--jsonl", required=True)
 
+	s = sub.add_parser("table")
+	s.add_argument("--label")
+	s.add_argument("jsonl")
+
 	a = p.parse_args()
 	{"probe": cmd_probe, "replay": cmd_replay, "pings": cmd_pings,
-	    "drip": cmd_drip, "sample": cmd_sample,
-	    "report": cmd_report}[a.cmd](a)
+	    "drip": cmd_drip, "sample": cmd_sample, "report": cmd_report,
+	    "table": cmd_table}[a.cmd](a)
 
 
 if __name__ == "__main__":
