@@ -419,9 +419,11 @@ def markdown_row(o):
 	sm = o.get("sample") or {}
 	pd = o.get("probe_during") or {}
 	if o["scenario"] == "replay":
-		what = "%s: POST of %d pairs %s after %s s" % (o["scenario"],
-		    at.get("pairs", 0), at.get("post", at.get("error", "-")),
-		    fmt(at.get("seconds")))
+		post = at.get("post", at.get("error", "-"))
+		what = "%s: POST of %d pairs %s %s s" % (o["scenario"],
+		    at.get("pairs", 0), ("answered %s after" % post)
+		    if isinstance(post, int) else ("%s, not answered in" %
+		    post), fmt(at.get("seconds")))
 	elif o["scenario"] == "pings":
 		what = "%s: %dx%d POSTs of %d pings in %s s %s" % (
 		    o["scenario"], at.get("sessions", 0), at.get("posts", 0),

@@ -227,6 +227,8 @@ EOF
 	fi
 	"${CTL}" -c "${d}/goip.conf" check >"${d}/check.out" 2>&1 ||
 	    die "goipctl check rejects ${d}/goip.conf: $(cat "${d}/check.out")"
+	echo "hostile: $1: goip.conf adds:" \
+	    "$(sed -n '6,$p' "${d}/goip.conf" | tr '\n' ';')" >&2
 	echo "${d}"
 }
 
