@@ -216,7 +216,7 @@ replay__long_in_order_head()
 }
 replay__long_in_order_body()
 {
-	local i
+	local i joined
 
 	notifier_node_setup
 	replay_instance
@@ -227,13 +227,15 @@ replay__long_in_order_body()
 	    node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" c.out \
 	    >c.log 2>&1 &
 	echo $! >c.pid
-	replay_wait_ready c.out.ready
-	# Live events while the replay runs.
-	for i in 1 2 3; do
+	# Live events from before the join until well into the replay.
+	for i in $(seq 1 30); do
 		replay_heartbeat "${T1}" goip-01
-		replay_heartbeat "${T2}" goip-02
+		[ $((i % 3)) -eq 0 ] && replay_heartbeat "${T2}" goip-02
+		[ -f c.out.ready ] && [ -z "${joined}" ] &&
+		    joined="after ${i} heartbeats, $(wc -l <c.out) received"
 	done
-	echo "replayed $(wc -l <c.out) of 20000 when the live events were in" >&2
+	echo "joined ${joined:-after the last heartbeat}" >&2
+	replay_wait_ready c.out.ready
 	replay_check_stream c.out goip-01
 	replay_heartbeat "${T1}" goip-01
 	replay_check_stream c.out goip-01
