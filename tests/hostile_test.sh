@@ -281,6 +281,42 @@ replay__events_errors_json_cleanup()
 	goip_cleanup
 }
 
+atf_test_case replay__device_index cleanup
+replay__device_index_head()
+{
+	atf_set descr "Migration 2 indexes the event log by device: goipctl migrate adds it to a version 1 database, goipctl check and the notifier accept the result, and a device's replay query reads through it"
+	atf_set require.progs "sqlite3"
+}
+replay__device_index_body()
+{
+	replay_instance
+	sqlite3 "${DIR}/goip.db" "EXPLAIN QUERY PLAN SELECT id, at, type, \
+device, payload FROM events WHERE device = 'goip-01' AND id > 5 ORDER BY id \
+LIMIT 64" >plan.out || atf_fail "no query plan"
+	grep -q 'USING INDEX events_device' plan.out ||
+	    atf_fail "the replay query does not use the index: $(cat plan.out)"
+	# Back to version 1, as a database of the previous release.
+	sqlite3 "${DIR}/goip.db" "DROP INDEX events_device;
+PRAGMA user_version = 1" || atf_fail "cannot downgrade"
+	"${GOIP_CTL}" -c "${DIR}/goip.conf" check >check.out 2>&1 &&
+	    atf_fail "goipctl check accepted version 1: $(cat check.out)"
+	grep -q 'older' check.out || atf_fail "check: $(cat check.out)"
+	"${GOIP_CTL}" -c "${DIR}/goip.conf" migrate >migrate.out 2>&1 ||
+	    atf_fail "migrate: $(cat migrate.out)"
+	grep -q '1 migration applied, schema version 2' migrate.out ||
+	    atf_fail "migrate: $(cat migrate.out)"
+	[ "$(sqlite3 "${DIR}/goip.db" "SELECT count(*) FROM sqlite_master \
+WHERE name = 'events_device'")" = 1 ] || atf_fail "no index after migrate"
+	"${GOIP_CTL}" -c "${DIR}/goip.conf" check >check.out 2>&1 ||
+	    atf_fail "check after migrate: $(cat check.out)"
+	replay_notifier
+	notifier_alive
+}
+replay__device_index_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case rooms__rejoin_no_duplicates cleanup
 rooms__rejoin_no_duplicates_head()
 {
@@ -435,6 +471,7 @@ atf_init_test_cases()
 	atf_add_test_case replay__join_flood
 	atf_add_test_case replay__long_in_order
 	atf_add_test_case replay__events_errors_json
+	atf_add_test_case replay__device_index
 	atf_add_test_case rooms__rejoin_no_duplicates
 	atf_add_test_case rooms__cap
 	atf_add_test_case rooms__join_rate
