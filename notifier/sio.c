@@ -699,7 +699,8 @@ sio_dispatch(struct sio *s, const struct sio_packet *p)
 				return -1;
 			return sio_send(s, SIO_EVENT, 0, p->nsp, p->nsplen, -1,
 			    LIT("[\"auth\","), p->data != NULL ? p->data : "{}",
-			    p->data != NULL ? p->datalen : 2, "]");
+			    p->data != NULL ? p->datalen : sizeof("{}") - 1,
+			    "]");
 		}
 		if ((s->member = room_member_new(s)) == NULL)
 			return -1;
