@@ -157,7 +157,7 @@ replay_clients_stop()
 atf_test_case replay__join_flood cleanup
 replay__join_flood_head()
 {
-	atf_set descr "With 100,000 events in the log, one polling client resuming from 0 and posting 3,000 join/leave pairs does not starve a plain GET of the events sent right after it; the notifier stays up"
+	atf_set descr "With 100,000 events in the log, one polling client resuming from 0, replaying a device room of all of them and posting 3,000 join/leave pairs does not starve a plain GET of the events sent right after it; its replay comes in order; the notifier stays up"
 	atf_set require.progs "curl sqlite3"
 	atf_set timeout 300
 }
@@ -169,10 +169,14 @@ replay__join_flood_body()
 	replay_fill 100000 goip-01
 	replay_notifier
 	replay_connect '{"lastEventId":0}'
-	# 3,000 pairs on a device without events and on one with 100,000.
+	# A replay of 100,000 events that runs while the rest comes.
+	printf '42["join-device-room","goip-01"]' >join.txt
+	[ "$(replay_eio_post join.txt)" = 200 ] || atf_fail "join refused"
+	# 3,000 pairs on a device without events and on one with a few.
+	replay_heartbeat "${T2}" goip-02
 	awk 'BEGIN {
 		for (i = 0; i < 3000; i++) {
-			d = i % 2 ? "nope" : "goip-01"
+			d = i % 2 ? "nope" : "goip-02"
 			printf "%s42[\"join-device-room\",\"%s\"]\03642[\"leave-device-room\",\"%s\"]",
 			    i ? "\036" : "", d, d
 		}
@@ -199,6 +203,16 @@ replay__join_flood_body()
 	    atf_fail "after the flood: $(head -c 300 events2.json)"
 	[ "$(replay_eio_poll flood.out)" = 200 ] ||
 	    atf_fail "flooding session: $(head -c 300 flood.out)"
+	# It got goip-01's events from the first on, in order, then a resync
+	# when its unread output passed the replay's bound.
+	sed -n 's/^42\["device-heartbeat",{"eventId":\([0-9]*\),.*/\1/p' \
+	    flood.out >flood.ids
+	[ "$(head -n 1 flood.ids)" = 1 ] ||
+	    atf_fail "replay did not start at 1: $(head -c 300 flood.out)"
+	sort -n -c -u flood.ids || atf_fail "replay out of order"
+	[ "$(tail -n 1 flood.ids)" = 100000 ] ||
+	    grep -q '^42\["resync",{"oldestEventId":1}\]$' flood.out ||
+	    atf_fail "replay stopped at $(tail -n 1 flood.ids), no resync"
 	notifier_alive
 }
 replay__join_flood_cleanup()
