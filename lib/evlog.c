@@ -86,26 +86,24 @@ evlog_append(struct store *st, enum event_type type, const char *device,
 }
 
 /*
- * Read up to MAX events with id > AFTER, in id order, into OUT. Returns the
- * number read (payloads allocated: evlog_clear() frees them), or -1 with
- * *cause set. Events of unknown type are skipped.
+ * Run the event query SQL, bound to DEVICE (when not NULL), AFTER and MAX,
+ * and read its rows into OUT (at least MAX entries). Returns the number
+ * read, or -1 with *cause set. Events of unknown type are skipped.
  */
-int
-evlog_read(struct store *st, int64_t after, int max, struct event *out,
-    int nout, char **cause)
+static int
+evlog_select(struct store *st, const char *sql, const char *device,
+    int64_t after, int max, struct event *out, char **cause)
 {
-	static const char *const sql = "SELECT id, at, type, device, payload "
-	    "FROM events WHERE id > ? ORDER BY id LIMIT ?";
 	sqlite3_stmt	*stmt;
 	struct event	*ev;
 	const char	*dev;
 	int		 n = 0, rc, type;
 
-	if (max > nout)
-		max = nout;
 	if ((stmt = store_stmt(st, sql, cause)) == NULL)
 		return -1;
-	if (store_bind(stmt, "li", after, max) != SQLITE_OK) {
+	if ((device != NULL ? store_bind(stmt, "sli", device, after, max) :
+	    store_bind(stmt, "li", after, max)) != SQLITE_OK) {
+		sqlite3_reset(stmt);
 		xasprintf(cause, "evlog: bind failed");
 		return -1;
 	}
@@ -140,6 +138,39 @@ evlog_read(struct store *st, int64_t after, int max, struct event *out,
 	}
 	sqlite3_reset(stmt);
 	return n;
+}
+
+/*
+ * Read up to MAX events with id > AFTER, in id order, into OUT. Returns the
+ * number read (payloads allocated: evlog_clear() frees them), or -1 with
+ * *cause set. Events of unknown type are skipped.
+ */
+int
+evlog_read(struct store *st, int64_t after, int max, struct event *out,
+    int nout, char **cause)
+{
+	static const char *const sql = "SELECT id, at, type, device, payload "
+	    "FROM events WHERE id > ? ORDER BY id LIMIT ?";
+
+	if (max > nout)
+		max = nout;
+	return evlog_select(st, sql, NULL, after, max, out, cause);
+}
+
+/*
+ * Read up to MAX events of DEVICE with id > AFTER, in id order, into OUT,
+ * through the index events_device: the rows of other devices are not
+ * read. Returns the number read (payloads allocated: evlog_clear() frees
+ * them), or -1 with *cause set. Events of unknown type are skipped.
+ */
+int
+evlog_read_device(struct store *st, const char *device, int64_t after,
+    int max, struct event *out, char **cause)
+{
+	static const char *const sql = "SELECT id, at, type, device, payload "
+	    "FROM events WHERE device = ? AND id > ? ORDER BY id LIMIT ?";
+
+	return evlog_select(st, sql, device, after, max, out, cause);
 }
 
 /* Free the payloads of N events read by evlog_read(). */

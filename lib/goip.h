@@ -227,6 +227,7 @@ int		 config_origin_allowed(const struct config *, const char *);
 #define STORE_OPEN_ANY		2	/* existing file; any schema */
 struct store	*store_open(const char *, int64_t, int, char **);
 void		 store_close(struct store *);
+void		 store_set_busy_timeout(struct store *, int64_t);
 int		 store_version(struct store *);
 int		 store_check_version(struct store *, char **);
 int		 store_migrate(struct store *, int *, char **);
@@ -272,6 +273,8 @@ int64_t		 evlog_append(struct store *, enum event_type, const char *,
 		    struct json_object *, char **);
 int		 evlog_read(struct store *, int64_t, int, struct event *, int,
 		    char **);
+int		 evlog_read_device(struct store *, const char *, int64_t, int,
+		    struct event *, char **);
 void		 evlog_clear(struct event *, int);
 int64_t		 evlog_last(struct store *, char **);
 int64_t		 evlog_first(struct store *, char **);

@@ -123,6 +123,17 @@ store_close(struct store *st)
 	free(st);
 }
 
+/*
+ * Wait at most MS milliseconds for a lock from now on (the busy_timeout
+ * given to store_open() otherwise). goip-notifier sets a short one: its
+ * event loop must not sleep behind a writer; it retries later instead.
+ */
+void
+store_set_busy_timeout(struct store *st, int64_t ms)
+{
+	st->busy_timeout = ms;
+}
+
 /* The schema version (PRAGMA user_version), or -1. */
 int
 store_version(struct store *st)

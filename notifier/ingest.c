@@ -52,6 +52,16 @@
 #define INGEST_STATS_MS		250	/* at most 4 stats-update a second */
 #define INGEST_EVENTS_MAX	100	/* events in one long-poll answer */
 #define INGEST_WAIT_MAX		50	/* seconds a long-poll may wait */
+#define INGEST_REPLAY_US	2000	/* replay steps of one turn */
+#define INGEST_BUSY_RETRY_US	50000	/* store busy: read again after */
+
+/* What one step of a replay came to. */
+enum ingest_step {
+	INGEST_STEP_MORE,	/* more to read: queue it again */
+	INGEST_STEP_DONE,	/* live now */
+	INGEST_STEP_BUSY,	/* the store failed: again later */
+	INGEST_STEP_GONE	/* the client is gone */
+};
 
 static int			 ingest_fd = -1;
 static char			*ingest_path;
@@ -59,6 +69,7 @@ static struct event		*ingest_ev;
 static struct event		*ingest_timer;
 static struct event		*ingest_stats_ev;
 static struct event		*ingest_more_ev;	/* next batch, after writes */
+static struct event		*ingest_replay_ev;	/* replay steps */
 static int64_t			 ingest_last;	/* cursor */
 static int			 ingest_nread = INGEST_BATCH;
 static int64_t			 ingest_next_us; /* no pass before (held) */
@@ -72,6 +83,8 @@ static void	ingest_timer_cb(evutil_socket_t, short, void *);
 static void	ingest_stats_cb(evutil_socket_t, short, void *);
 static void	ingest_more_cb(evutil_socket_t, short, void *);
 static void	ingest_answer_waiters(void);
+static void	ingest_replay_cb(evutil_socket_t, short, void *);
+static int64_t	ingest_us(void);
 
 /*
  * Write the payload object text P (LEN bytes) with "eventId": ID added in
@@ -136,6 +149,7 @@ ingest_init(const char *path)
 	struct timeval		 tv = { 1, 0 };
 	char			*cause = NULL;
 
+	store_set_busy_timeout(nconf.st, NOTIFIER_BUSY_MS);
 	if ((ingest_last = evlog_last(nconf.st, &cause)) < 0) {
 		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_last");
 		free(cause);
@@ -159,8 +173,9 @@ ingest_init(const char *path)
 	    ingest_timer_cb, NULL);
 	ingest_stats_ev = evtimer_new(notifier_base, ingest_stats_cb, NULL);
 	ingest_more_ev = evtimer_new(notifier_base, ingest_more_cb, NULL);
+	ingest_replay_ev = evtimer_new(notifier_base, ingest_replay_cb, NULL);
 	if (ingest_timer == NULL || ingest_stats_ev == NULL ||
-	    ingest_more_ev == NULL ||
+	    ingest_more_ev == NULL || ingest_replay_ev == NULL ||
 	    event_add(ingest_timer, &tv) == -1)
 		fatalx("ingest: timer");
 	log_info("ingest: cursor at event %lld", (long long)ingest_last);
@@ -196,9 +211,13 @@ ingest_shutdown(void)
 		event_free(ingest_more_ev);
 		ingest_more_ev = NULL;
 	}
+	if (ingest_replay_ev != NULL) {
+		event_free(ingest_replay_ev);
+		ingest_replay_ev = NULL;
+	}
 	while ((c = TAILQ_FIRST(&ingest_waiters)) != NULL) {
 		ingest_events_gone(c);
-		http_reply(c, 200, "application/json", "[]", 2, NULL);
+		http_reply(c, 200, "application/json", LIT("[]"), NULL);
 	}
 }
 
@@ -305,8 +324,10 @@ ingest_pass(void)
 	n = evlog_read(nconf.st, ingest_last, want, evs, INGEST_BATCH,
 	    &cause);
 	if (n < 0) {
+		/* Busy past NOTIFIER_BUSY_MS, or worse: read again soon. */
 		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_read");
 		free(cause);
+		ingest_later(INGEST_BUSY_RETRY_US);
 		return;
 	}
 	now = main_now_ms();
@@ -432,78 +453,143 @@ ingest_stats_now(struct sio *s)
 }
 
 /*
- * Replay to client S the events after AFTER, up to the cursor, of the room
- * of DEVICE (NULL: the dashboard) that no room S is already in delivered.
- * When events after AFTER were pruned, S gets one resync event instead; so
- * it does, after what was replayed so far, when the replay would fill more
- * than NOTIFIER_REPLAY_OUT of its output or pass NOTIFIER_REPLAY_MAX
- * events: queued at once, such a backlog would get S disconnected as slow,
- * and it would come back with the same lastEventId again and again.
- * Returns 0, or -1 when S's session was closed or the store failed.
+ * One step of replay RP: read at most INGEST_BATCH rows after its position
+ * (a device room's through the index by device, so only that device's
+ * rows), up to the cursor, and send the owed ones to its client. When
+ * events after the position were pruned the client gets one resync event
+ * instead; so it does, after what was replayed so far, when the replay
+ * would read more than NOTIFIER_REPLAY_READ rows, send more than
+ * NOTIFIER_REPLAY_MAX events or fill more than NOTIFIER_REPLAY_OUT of its
+ * output: queued at once, such a backlog would get the client disconnected
+ * as slow, and it would come back with the same lastEventId again and
+ * again. Returns INGEST_STEP_MORE, INGEST_STEP_DONE (caught up, or cut
+ * short by a resync: the room is live), INGEST_STEP_BUSY (the store
+ * failed: try again later) or INGEST_STEP_GONE (the client's session was
+ * closed, and RP may be freed: the caller must not touch it).
  */
-int
-ingest_replay(struct sio *s, const char *device, int64_t after)
+static enum ingest_step
+ingest_replay_step(struct room_replay *rp)
 {
-	struct event		 evs[INGEST_BATCH];
-	struct room_member	*m = sio_member(s);
-	struct frame		*f;
-	char			*cause = NULL;
-	int64_t			 first, cur = after, sent = 0;
-	int			 i, n, rc = 0, toomuch = 0;
+	struct event	 evs[INGEST_BATCH];
+	struct frame	*f;
+	char		*cause = NULL;
+	int64_t		 first;
+	int		 i, n, rc = 0, toomuch = 0;
 
-	if (after >= ingest_last)
-		return 0;
-	first = evlog_first(nconf.st, &cause);
-	if (first < 0) {
-		log_warnx("ingest: replay: %s", cause != NULL ? cause : "?");
-		free(cause);
-		return -1;
+	if (rp->at >= ingest_last)
+		return INGEST_STEP_DONE;
+	if ((first = evlog_first(nconf.st, &cause)) < 0)
+		goto busy;
+	if (rp->at < first - 1)
+		return sio_resync(rp->s, first) == -1 ? INGEST_STEP_GONE :
+		    INGEST_STEP_DONE;	/* pruned */
+	if (!rp->started) {
+		rp->started = 1;
+		metrics.resumes++;
 	}
-	if (after < first - 1)
-		return sio_resync(s, first);	/* pruned */
-	metrics.resumes++;
-	while (cur < ingest_last && rc == 0) {
-		n = evlog_read(nconf.st, cur, INGEST_BATCH, evs, INGEST_BATCH,
-		    &cause);
-		if (n < 0) {
-			log_warnx("ingest: replay: %s", cause != NULL ? cause :
-			    "?");
-			free(cause);
-			return -1;
-		}
-		if (n == 0)
+	if (rp->device != NULL)
+		n = evlog_read_device(nconf.st, rp->device, rp->at,
+		    INGEST_BATCH, evs, &cause);
+	else
+		n = evlog_read(nconf.st, rp->at, INGEST_BATCH, evs,
+		    INGEST_BATCH, &cause);
+	if (n < 0)
+		goto busy;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (evs[i].id > ingest_last)
+			break;	/* not fanned out yet: live will send it */
+		if (++rp->read > NOTIFIER_REPLAY_READ) {
+			toomuch = 1;
 			break;
-		for (i = 0; i < n && rc == 0; i++) {
-			cur = evs[i].id;
-			if (cur > ingest_last)
-				break;
-			if (!room_replay_owed(m, device, evs[i].device,
-			    evs[i].id))
-				continue;
-			f = ingest_event_frame(evs[i].id,
-			    evlog_type_name(evs[i].type), evs[i].payload,
-			    evs[i].payloadlen);
-			if (f == NULL)
-				rc = -1;
-			else if (++sent > NOTIFIER_REPLAY_MAX ||
-			    sio_queued(s) + f->len > NOTIFIER_REPLAY_OUT)
-				toomuch = 1;
-			else if (sio_emit_frame(s, f) == -1)
-				rc = -1;
-			frame_unref(f);
-			if (toomuch)
-				break;
 		}
-		evlog_clear(evs, n);
-		if (toomuch || i < n)
+		rp->at = evs[i].id;
+		if (!room_replay_owed(rp, evs[i].device, evs[i].id))
+			continue;
+		f = ingest_event_frame(evs[i].id,
+		    evlog_type_name(evs[i].type), evs[i].payload,
+		    evs[i].payloadlen);
+		if (f == NULL)
+			rc = -1;
+		else if (++rp->sent > NOTIFIER_REPLAY_MAX ||
+		    sio_queued(rp->s) + f->len > NOTIFIER_REPLAY_OUT)
+			toomuch = 1;
+		else if (sio_emit_frame(rp->s, f) == -1)
+			rc = -1;
+		frame_unref(f);
+		if (toomuch)
 			break;
 	}
-	if (rc == 0 && toomuch) {
-		log_info("ingest: replay of more than %lld events or %d bytes: "
-		    "resync", (long long)sent - 1, NOTIFIER_REPLAY_OUT);
-		rc = sio_resync(s, first);
+	evlog_clear(evs, n);
+	if (rc == -1)
+		return INGEST_STEP_GONE;
+	if (toomuch) {
+		log_info("ingest: replay of more than %d rows, %d events or "
+		    "%d bytes: resync", NOTIFIER_REPLAY_READ, NOTIFIER_REPLAY_MAX,
+		    NOTIFIER_REPLAY_OUT);
+		return sio_resync(rp->s, first) == -1 ? INGEST_STEP_GONE :
+		    INGEST_STEP_DONE;
 	}
-	return rc;
+	if (i < n || n == 0 || rp->at >= ingest_last)
+		return INGEST_STEP_DONE;
+	return INGEST_STEP_MORE;
+busy:
+	log_warnx("ingest: replay: %s", cause != NULL ? cause : "store");
+	free(cause);
+	return INGEST_STEP_BUSY;
+}
+
+/* Run the replays on a later turn of the loop, unless they are due. */
+void
+ingest_replay_wake(void)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (ingest_replay_ev == NULL || evtimer_pending(ingest_replay_ev, NULL))
+		return;
+	evtimer_add(ingest_replay_ev, &tv);
+}
+
+/*
+ * Step the queued replays in turn for at most INGEST_REPLAY_US, then write
+ * the clients and leave the rest to the next turn: whatever the clients
+ * ask, the loop goes back to its sockets within a few milliseconds.
+ */
+static void
+ingest_replay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct room_replay	*rp;
+	struct timeval		 tv = { 0, INGEST_BUSY_RETRY_US };
+	int64_t			 start = ingest_us();
+	struct sio		*s;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((rp = room_replay_take()) != NULL) {
+		switch (ingest_replay_step(rp)) {
+		case INGEST_STEP_MORE:
+			room_replay_requeue(rp);
+			break;
+		case INGEST_STEP_DONE:
+			s = rp->s;
+			room_replay_done(rp);
+			if (rp->device == NULL)
+				ingest_stats_now(s);
+			break;
+		case INGEST_STEP_BUSY:
+			room_replay_requeue(rp);
+			ws_flush_all();
+			evtimer_add(ingest_replay_ev, &tv);
+			return;
+		case INGEST_STEP_GONE:
+			break;
+		}
+		if (ingest_us() - start > INGEST_REPLAY_US)
+			break;
+	}
+	ws_flush_all();
+	if (room_replay_pending())
+		ingest_replay_wake();
 }
 
 /*
@@ -546,7 +632,7 @@ ingest_wait_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ingest_events_gone(c);
-	http_reply(c, 200, "application/json", "[]", 2, NULL);
+	http_reply(c, 200, "application/json", LIT("[]"), NULL);
 }
 
 /*
@@ -566,8 +652,8 @@ ingest_events_request(struct conn *c, const char *query)
 		since = strtoll(buf, &end, 10);
 		if (buf[0] == '\0' || *end != '\0' || since < 0) {
 			http_reply(c, 400, "application/json",
-			    "{\"error\":\"bad since\",\"field\":\"since\"}",
-			    38, NULL);
+			    LIT("{\"error\":\"bad since\",\"field\":\"since\"}"),
+			    NULL);
 			return;
 		}
 	}
@@ -575,8 +661,8 @@ ingest_events_request(struct conn *c, const char *query)
 		wait = strtoll(buf, &end, 10);
 		if (buf[0] == '\0' || *end != '\0' || wait < 0) {
 			http_reply(c, 400, "application/json",
-			    "{\"error\":\"bad wait\",\"field\":\"wait\"}",
-			    36, NULL);
+			    LIT("{\"error\":\"bad wait\",\"field\":\"wait\"}"),
+			    NULL);
 			return;
 		}
 		if (wait > INGEST_WAIT_MAX)
@@ -590,13 +676,13 @@ ingest_events_request(struct conn *c, const char *query)
 	if (n < 0) {
 		evbuffer_free(b);
 		http_reply(c, 503, "application/json",
-		    "{\"error\":\"store busy\"}", 22, "Retry-After: 1\r\n");
+		    LIT("{\"error\":\"store busy\"}"), "Retry-After: 1\r\n");
 		return;
 	}
 	if (n > 0 || wait == 0) {
 		if (n == 0) {
 			evbuffer_drain(b, evbuffer_get_length(b));
-			evbuffer_add(b, "[]", 2);
+			evbuffer_add(b, LIT("[]"));
 		}
 		http_reply_buffer(c, 200, "application/json", b, NULL);
 		evbuffer_free(b);
@@ -642,7 +728,7 @@ ingest_answer_waiters(void)
 			if (b != NULL)
 				evbuffer_free(b);
 			http_reply(c, 503, "application/json",
-			    "{\"error\":\"store busy\"}", 22,
+			    LIT("{\"error\":\"store busy\"}"),
 			    "Retry-After: 1\r\n");
 			continue;
 		}

@@ -93,6 +93,10 @@ metrics_request(struct conn *c)
 	    "Clients disconnected for not reading.",
 	    "goip_notifier_slow_disconnects_total %llu\n",
 	    (unsigned long long)metrics.slow_disconnects);
+	M("goip_notifier_joins_limited_total", "counter",
+	    "Room joins refused by the per-session rate limit.",
+	    "goip_notifier_joins_limited_total %llu\n",
+	    (unsigned long long)metrics.joins_limited);
 	M("goip_notifier_rejected_total", "counter",
 	    "Connections refused by the limits.",
 	    "goip_notifier_rejected_total %llu\n",

@@ -40,6 +40,15 @@ struct room_member;
 #define NOTIFIER_ROOMS_MAX	64	/* device rooms one client may name */
 #define NOTIFIER_REPLAY_MAX	100000	/* events replayed for one join */
 #define NOTIFIER_REPLAY_OUT	(NOTIFIER_OUT_MAX / 2) /* output a replay may fill */
+#define NOTIFIER_REPLAY_READ	NOTIFIER_REPLAY_MAX /* rows one replay may read */
+#define NOTIFIER_JOIN_BURST	64	/* room joins of a session at once */
+#define NOTIFIER_JOIN_RATE	8	/* ... and then per second */
+#define NOTIFIER_BUSY_MS	20	/* wait for the store's lock, at most */
+
+/* A string literal and its length, for (const char *, size_t) pairs. */
+#ifndef LIT
+#define LIT(s)	(s), (sizeof(s) - 1)
+#endif
 
 enum conn_kind {
 	CONN_MAIN,		/* Engine.IO, Socket.IO, events long-poll */
@@ -124,6 +133,27 @@ struct frame {
 	char		 data[];
 };
 
+/*
+ * The replay of one room to one client (room.c): the dashboard's, or a
+ * device room's. It runs in steps on later turns of the event loop
+ * (ingest.c); while it runs, live fan-out skips the client for that room
+ * and the replay reads on up to the ingest cursor, so the client sees each
+ * event once and in order. A left room keeps its position: joined again,
+ * it replays from there, never from the start.
+ */
+struct room_replay {
+	TAILQ_ENTRY(room_replay) entry;		/* room.c's queue */
+	struct room_member	*m;
+	struct sio		*s;
+	const char		*device;	/* NULL: the dashboard */
+	int			 active;	/* queued or being stepped */
+	int			 queued;
+	int			 started;
+	int64_t			 at;		/* last id read */
+	int64_t			 read;		/* rows read */
+	int64_t			 sent;		/* events sent */
+};
+
 /* A parsed Socket.IO packet; pointers point into the text parsed. */
 struct sio_packet {
 	int		 type;		/* SIO_CONNECT ... SIO_BINARY_ACK */
@@ -159,6 +189,7 @@ struct metrics {
 	uint64_t	 resyncs;
 	uint64_t	 slow_disconnects;
 	uint64_t	 rejected;
+	uint64_t	 joins_limited;
 	uint64_t	 ingest_latency_ms_sum;
 	uint64_t	 ingest_latency_count;
 	uint64_t	 ingest_latency_le[6];	/* 5, 10, 50, 100, 500, +Inf ms */
@@ -261,13 +292,17 @@ int		 room_in_dashboard(struct room_member *);
 int		 room_in_device(struct room_member *, const char *);
 int		 room_devices(struct room_member *, char [][GOIP_DEVICE_ID_MAX + 1],
 		    int);
-int		 room_replay_owed(struct room_member *, const char *,
-		    const char *, int64_t);
-void		 room_join_dashboard(struct room_member *);
+int		 room_replay_owed(struct room_replay *, const char *,
+		    int64_t);
+int		 room_join_dashboard(struct room_member *, int64_t);
 size_t		 room_dashboard_count(void);
-int		 room_join_device(struct room_member *, const char *);
+int		 room_join_device(struct room_member *, const char *, int64_t);
 void		 room_leave_device(struct room_member *, const char *);
 void		 room_fanout(const char *, struct frame *);
+struct room_replay *room_replay_take(void);
+void		 room_replay_requeue(struct room_replay *);
+void		 room_replay_done(struct room_replay *);
+int		 room_replay_pending(void);
 
 /* ingest.c */
 int		 ingest_init(const char *);
@@ -276,7 +311,7 @@ void		 ingest_poll(void);
 int64_t		 ingest_cursor(void);
 struct frame	*ingest_event_frame(int64_t, const char *, const char *,
 		    size_t);
-int		 ingest_replay(struct sio *, const char *, int64_t);
+void		 ingest_replay_wake(void);
 void		 ingest_events_request(struct conn *, const char *);
 void		 ingest_events_gone(struct conn *);
 void		 ingest_stats_now(struct sio *);

@@ -39,6 +39,9 @@ struct sio {
 	int64_t			 last_event_id;
 	int			 resynced;
 	char			 pid[NOTIFIER_SID_LEN + 1];
+	/* Room joins: a token bucket, in thousandths of a join. */
+	int64_t			 join_tokens;
+	int64_t			 join_at;	/* ms of the last refill */
 };
 
 /* A session that may be recovered by pid/offset. */
@@ -220,6 +223,8 @@ sio_new(struct eio *e)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->e = e;
+	s->join_tokens = NOTIFIER_JOIN_BURST * 1000;
+	s->join_at = main_now_ms();
 	if ((s->timer = evtimer_new(notifier_base, sio_timeout_cb, s)) ==
 	    NULL) {
 		free(s);
@@ -467,7 +472,8 @@ sio_compliance_event(struct sio *s, const struct sio_packet *p)
 		if (sio_send(s, binary ? SIO_BINARY_EVENT : SIO_EVENT,
 		    p->attachments, p->nsp, p->nsplen, -1,
 		    more ? "[\"message-back\"," : "[\"message-back\"",
-		    more ? 16 : 15, rest, restlen, "") == -1)
+		    more ? sizeof("[\"message-back\",") - 1 :
+		    sizeof("[\"message-back\"") - 1, rest, restlen, "") == -1)
 			return -1;
 		return sio_send_attachments(s);
 	}
@@ -523,29 +529,62 @@ sio_auth(struct sio *s, const struct sio_packet *p, char *pid, size_t pidsz)
 	json_object_put(j);
 }
 
-/* Join the dashboard room, replaying what the client missed. */
+/*
+ * May S join a room now? A token bucket: NOTIFIER_JOIN_BURST joins at
+ * once, then NOTIFIER_JOIN_RATE a second. Returns 1 (a token is taken) or
+ * 0 (the join is refused and counted).
+ */
+static int
+sio_join_allowed(struct sio *s)
+{
+	int64_t	now = main_now_ms();
+
+	if (now > s->join_at) {
+		s->join_tokens += (now - s->join_at) * NOTIFIER_JOIN_RATE;
+		if (s->join_tokens > NOTIFIER_JOIN_BURST * 1000)
+			s->join_tokens = NOTIFIER_JOIN_BURST * 1000;
+	}
+	s->join_at = now;
+	if (s->join_tokens < 1000) {
+		metrics.joins_limited++;
+		return 0;
+	}
+	s->join_tokens -= 1000;
+	return 1;
+}
+
+/* The id to replay after when joining a room, or -1 (no replay). */
+static int64_t
+sio_replay_after(struct sio *s)
+{
+	return s->has_last ? s->last_event_id : -1;
+}
+
+/*
+ * Join the dashboard room; what the client missed is replayed first, on
+ * later turns of the loop, and the stats follow it.
+ */
 static int
 sio_join_dashboard(struct sio *s)
 {
 	if (room_in_dashboard(s->member))
 		return 0;
-	if (s->has_last && ingest_replay(s, NULL, s->last_event_id) == -1)
-		return -1;
-	room_join_dashboard(s->member);
-	ingest_stats_now(s);
+	if (room_join_dashboard(s->member, sio_replay_after(s)) == 0)
+		ingest_stats_now(s);
 	return 0;
 }
 
+/*
+ * Join the room of device ID; its events the client missed are replayed
+ * first, on later turns of the loop. Returns 0, or -1 when the client
+ * named too many rooms (its session is then closed).
+ */
 static int
 sio_join_device(struct sio *s, const char *id)
 {
 	if (!valid_device_id(id) || room_in_device(s->member, id))
 		return 0;
-	if (room_join_device(s->member, id) == -1)
-		return -1;
-	if (s->has_last && ingest_replay(s, id, s->last_event_id) == -1)
-		return -1;
-	return 0;
+	return room_join_device(s->member, id, sio_replay_after(s));
 }
 
 /* Try to recover the rooms of the disconnected session PID. */
@@ -597,6 +636,14 @@ sio_app_event(struct sio *s, const struct sio_packet *p)
 	if (sio_event_name(p->data, p->datalen, name, sizeof(name), &rest,
 	    &restlen) == -1)
 		return 0;
+	if ((strcmp(name, "join-dashboard") == 0 ||
+	    strcmp(name, "join-device-room") == 0) && !sio_join_allowed(s)) {
+		if (p->id < 0)
+			return 0;
+		return sio_send(s, SIO_ACK, 0, "/", 1, p->id,
+		    LIT("[{\"ok\":false,\"error\":\"too many joins\"}]"),
+		    "", 0, "") == -1 ? -1 : 0;
+	}
 	if (strcmp(name, "join-dashboard") == 0)
 		rc = sio_join_dashboard(s);
 	else if (strcmp(name, "join-device-room") == 0 ||
@@ -617,8 +664,8 @@ sio_app_event(struct sio *s, const struct sio_packet *p)
 	} else
 		return 0;
 	if (rc == 0 && p->id >= 0)
-		rc = sio_send(s, SIO_ACK, 0, "/", 1, p->id, "[{\"ok\":true}]",
-		    13, "", 0, "");
+		rc = sio_send(s, SIO_ACK, 0, "/", 1, p->id,
+		    LIT("[{\"ok\":true}]"), "", 0, "");
 	return rc == -1 ? -1 : 0;
 }
 
@@ -634,8 +681,9 @@ sio_dispatch(struct sio *s, const struct sio_packet *p)
 	case SIO_CONNECT:
 		if (nsp == -1)
 			return sio_send(s, SIO_CONNECT_ERROR, 0, p->nsp,
-			    p->nsplen, -1, "{\"message\":\"Invalid namespace\"}",
-			    31, "", 0, "");
+			    p->nsplen, -1,
+			    LIT("{\"message\":\"Invalid namespace\"}"), "", 0,
+			    "");
 		if (s->nsps & (1U << nsp))
 			return 0;
 		s->nsps |= 1U << nsp;
@@ -650,8 +698,9 @@ sio_dispatch(struct sio *s, const struct sio_packet *p)
 			    buf, strlen(buf), "", 0, "") == -1)
 				return -1;
 			return sio_send(s, SIO_EVENT, 0, p->nsp, p->nsplen, -1,
-			    "[\"auth\",", 8, p->data != NULL ? p->data : "{}",
-			    p->data != NULL ? p->datalen : 2, "]");
+			    LIT("[\"auth\","), p->data != NULL ? p->data : "{}",
+			    p->data != NULL ? p->datalen : sizeof("{}") - 1,
+			    "]");
 		}
 		if ((s->member = room_member_new(s)) == NULL)
 			return -1;
