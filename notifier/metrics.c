@@ -93,8 +93,12 @@ metrics_request(struct conn *c)
 	    "Clients disconnected for not reading.",
 	    "goip_notifier_slow_disconnects_total %llu\n",
 	    (unsigned long long)metrics.slow_disconnects);
+	M("goip_notifier_queue_overflows_total", "counter",
+	    "Polling sessions closed for queueing too many packets.",
+	    "goip_notifier_queue_overflows_total %llu\n",
+	    (unsigned long long)metrics.queue_overflows);
 	M("goip_notifier_rejected_total", "counter",
-	    "Connections refused by the limits.",
+	    "Connections and sessions refused by the limits.",
 	    "goip_notifier_rejected_total %llu\n",
 	    (unsigned long long)metrics.rejected);
 	evbuffer_add_printf(b, "# HELP goip_notifier_ingest_latency_ms "
