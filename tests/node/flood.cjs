@@ -9,7 +9,9 @@
 //   MODE        "polling" (default): each session POSTs POSTS bodies of
 //               SIZE bytes of pings ("2" joined by 0x1e) without polling;
 //               "websocket": each session sends POSTS * SIZE / 2 pings,
-//               one WebSocket message each, without reading
+//               one WebSocket message each, without reading;
+//               "wsping": each session sends POSTS * SIZE / 131 WebSocket
+//               pings (control frames) of 125 bytes, without reading
 //   SESSIONS    sessions, all at once (default 16)
 //   POSTS       POSTs per session (default 8)
 //   SIZE        bytes of one POST (default 999999, under max_payload)
@@ -20,10 +22,13 @@
 //   TIMEOUT     seconds before giving up with exit 1 (default 240)
 //
 // OUTFILE gets "maxrss KB", "posts N" (answered 200), "events N" (events
-// GETs answered 200) and "eventsmax MS" (the slowest of them). Then each
+// GETs answered 200), "eventsmax MS" (the slowest of them) and, for
+// WebSockets, "closed N" (sessions the server closed). Then each
 // polling session is polled once and its answer is written as
 // "poll SESSION TEXT" (the queued packets, 0x1e shown as "|"). Exit 0
-// when every request was answered, 1 otherwise.
+// when every request was answered, 1 otherwise. Each session first sends
+// the Socket.IO CONNECT ("40"), so that only the bounds under test, not
+// the connect timeout of a slow run, can end it.
 "use strict";
 
 const fs = require("fs");
@@ -72,6 +77,11 @@ async function handshake() {
 
 let answered = 0;
 async function pollingSession(sid, body) {
+  const res = await fetch(eio + "polling&sid=" + sid,
+    { method: "POST", body: "40", headers });
+  await res.text();
+  if (res.status !== 200)
+    throw new Error(`CONNECT: ${res.status}`);
   for (let i = 0; i < posts; i++) {
     const res = await fetch(eio + "polling&sid=" + sid,
       { method: "POST", body, headers });
@@ -82,25 +92,49 @@ async function pollingSession(sid, body) {
   }
 }
 
+let closed = 0;
 function wsSession() {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(eio.replace(/^http/, "ws") + "websocket",
       { headers });
-    const n = Math.floor(posts * size / 2);
+    const control = mode === "wsping";
+    const n = Math.floor(posts * size / (control ? 131 : 2));
+    const payload = Buffer.alloc(125, "p");
+    let done = false;
     ws.once("message", () => {
-      // The handshake came: stop reading, then ping.
+      // The handshake came: connect, stop reading, then ping.
+      ws.send("40");
       ws._socket.pause();
       let i = 0;
+      const send = (cb) => control ? ws.ping(payload, undefined, cb) :
+        ws.send("2", cb);
       (function more() {
+        if (done)
+          return;
         for (let j = 0; j < 10000 && i < n; j++, i++)
-          ws.send("2");
+          send();
         if (i < n)
           setImmediate(more);
         else
-          ws.send("2", () => { answered++; resolve(ws); });
+          send(() => { answered++; done = true; resolve(ws); });
       })();
     });
-    ws.on("error", reject);
+    ws.on("close", () => {
+      if (!done) {
+        closed++;
+        done = true;
+        resolve(ws);
+      }
+    });
+    ws.on("error", (e) => {
+      if (!done && ws.readyState !== WebSocket.OPEN &&
+        ws.readyState !== WebSocket.CONNECTING) {
+        closed++;
+        done = true;
+        resolve(ws);
+      } else if (!done)
+        reject(e);
+    });
   });
 }
 
@@ -123,7 +157,7 @@ async function main() {
   sample();
   const bg = ordinary();
   const lines = [];
-  if (mode === "websocket") {
+  if (mode !== "polling") {
     const socks = await Promise.all(Array.from({ length: sessions },
       wsSession));
     sample();
@@ -145,7 +179,8 @@ async function main() {
   stop = true;
   await bg;
   fs.writeFileSync(out, [`maxrss ${maxrss}`, `posts ${answered}`,
-    `events ${eventsOk}`, `eventsmax ${eventsMax}`, ...lines].join("\n") +
+    `events ${eventsOk}`, `eventsmax ${eventsMax}`, `closed ${closed}`,
+    ...lines].join("\n") +
     "\n");
   process.exit(0);
 }
