@@ -64,7 +64,7 @@ static const struct conf_key conf_keys[] = {
 	{ "max_body", CONF_SIZE, S(max_body), "64k", 1024, 16 * 1024 * 1024 },
 	{ "max_payload", CONF_SIZE, S(max_payload), "1000000", 1024, 64 * 1024 * 1024 },
 	{ "max_connections", CONF_COUNT, S(max_connections), "16384", 1, 1000000 },
-	{ "max_per_address", CONF_COUNT, S(max_per_address), "0", 0, 1000000 },
+	{ "max_per_address", CONF_COUNT, S(max_per_address), "64", 0, 1000000 },
 	/* notifier: who may reach it (issue 11) */
 	{ "listen_group", CONF_STRING, S(listen_group), "", 0, 0 },
 	{ "allowed_hosts", CONF_STRING, S(allowed_hosts), "", 0, 0 },

@@ -14,6 +14,14 @@
  * or for its pong. Since pingInterval and pingTimeout are the same for all,
  * appending keeps each queue in deadline order, and the timer only looks at
  * their heads.
+ *
+ * Memory per client is bounded: a polling session's queue counts what
+ * each packet costs (frame and list node as allocated, eio_pkt_cost()),
+ * up to NOTIFIER_OUT_MAX, and holds at most NOTIFIER_OUT_PKTS packets;
+ * a pong that would follow an identical pong still waiting to be written
+ * is not queued again (a client's pings answered while it does not read
+ * cost one pong, on either transport); and max_per_address bounds the
+ * sessions of one client address.
  */
 #include "config.h"
 
@@ -45,6 +53,14 @@ struct eio_pkt {
 	TAILQ_ENTRY(eio_pkt)	 entry;
 	struct frame		*f;
 };
+TAILQ_HEAD(eio_pktq, eio_pkt);
+
+/* The sessions of one client address, for max_per_address. */
+struct eio_addr {
+	RB_ENTRY(eio_addr)	 entry;
+	int64_t			 n;
+	char			 addr[64];
+};
 
 struct eio {
 	RB_ENTRY(eio)		 entry;
@@ -58,8 +74,11 @@ struct eio {
 	int			 upgrading;	/* probe answered */
 	int			 closed;
 	int			 inuse;
-	TAILQ_HEAD(, eio_pkt)	 queue;
-	size_t			 queued;
+	struct eio_pktq		 queue;
+	size_t			 queued;	/* eio_pkt_cost() of queue */
+	size_t			 npkts;		/* packets in queue */
+	struct frame		*pong;		/* last sent, if a pong */
+	struct eio_addr		*ea;
 	TAILQ_ENTRY(eio)	 pentry;	/* eio_pingq or eio_pongq */
 	int			 awaiting_pong;	/* on eio_pongq, else pingq */
 	int64_t			 ping_due;	/* when the ping was scheduled */
@@ -78,6 +97,16 @@ eio_cmp(struct eio *a, struct eio *b)
 
 RB_GENERATE_STATIC(eio_tree, eio, entry, eio_cmp);
 
+RB_HEAD(eio_addr_tree, eio_addr);
+
+static int
+eio_addr_cmp(struct eio_addr *a, struct eio_addr *b)
+{
+	return strcmp(a->addr, b->addr);
+}
+
+RB_GENERATE_STATIC(eio_addr_tree, eio_addr, entry, eio_addr_cmp);
+
 static struct eio_tree			 eio_sessions =
     RB_INITIALIZER(&eio_sessions);
 static TAILQ_HEAD(, eio)		 eio_flushq =
@@ -89,6 +118,8 @@ static TAILQ_HEAD(, eio)		 eio_pongq =
     TAILQ_HEAD_INITIALIZER(eio_pongq);
 static struct event			*eio_ping_ev;	/* for both queues */
 static int64_t				 eio_nsessions;
+static struct eio_addr_tree		 eio_addrs =
+    RB_INITIALIZER(&eio_addrs);
 
 /*
  * Sessions the client closed while no poll was pending. Its concurrent
@@ -262,10 +293,61 @@ eio_expired(struct eio *e)
 	return eio_mono_ms() >= e->ping_due + nconf.ping_timeout;
 }
 
+/*
+ * Count one more session of client address ADDR. Returns its entry (the
+ * session keeps it), or NULL when max_per_address sessions of ADDR exist
+ * already or memory is short. Without a cap nothing is counted: NULL is
+ * returned with *OK set.
+ */
+static struct eio_addr *
+eio_addr_take(const char *addr, int *ok)
+{
+	struct eio_addr	 key, *ea;
+
+	*ok = 1;
+	if (nconf.max_per_address <= 0)
+		return NULL;
+	*ok = 0;
+	if (strlcpy(key.addr, addr, sizeof(key.addr)) >= sizeof(key.addr))
+		return NULL;
+	if ((ea = RB_FIND(eio_addr_tree, &eio_addrs, &key)) != NULL) {
+		if (ea->n >= nconf.max_per_address) {
+			log_info("eio: %s: more than %lld sessions from this "
+			    "address", addr, (long long)nconf.max_per_address);
+			return NULL;
+		}
+	} else {
+		if ((ea = calloc(1, sizeof(*ea))) == NULL)
+			return NULL;
+		memcpy(ea->addr, key.addr, sizeof(ea->addr));
+		RB_INSERT(eio_addr_tree, &eio_addrs, ea);
+	}
+	ea->n++;
+	*ok = 1;
+	return ea;
+}
+
+/* A session of EA ended; the last one frees EA. NULL is a no-op. */
+static void
+eio_addr_put(struct eio_addr *ea)
+{
+	if (ea == NULL || --ea->n > 0)
+		return;
+	RB_REMOVE(eio_addr_tree, &eio_addrs, ea);
+	free(ea);
+}
+
+/*
+ * Make a session of handler H on transport T for client address ADDR.
+ * Returns it with one hold, or NULL when a limit (max_connections
+ * sessions in all, max_per_address of ADDR) is reached or memory is short.
+ */
 static struct eio *
 eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 {
 	struct eio	*e;
+	struct eio_addr	*ea;
+	int		 ok;
 
 	/* Sessions outlive connections: bound them by the same cap. */
 	if (nconf.max_connections > 0 &&
@@ -276,8 +358,15 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 	if (eio_ping_ev == NULL && (eio_ping_ev = evtimer_new(notifier_base,
 	    eio_ping_cb, NULL)) == NULL)
 		return NULL;
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	if ((ea = eio_addr_take(addr, &ok)) == NULL && !ok) {
+		metrics.rejected++;
 		return NULL;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		eio_addr_put(ea);
+		return NULL;
+	}
+	e->ea = ea;
 	do {
 		main_random_id(e->sid, sizeof(e->sid));
 	} while (RB_INSERT(eio_tree, &eio_sessions, e) != NULL);
@@ -573,6 +662,7 @@ eio_upgrade(struct eio *e)
 		free(p);
 	}
 	e->queued = 0;
+	e->npkts = 0;
 }
 
 /*
@@ -639,6 +729,28 @@ eio_message(struct eio *e, int binary, const char *p, size_t len)
 }
 
 /*
+ * Is the pong of a ping with the LEN bytes of payload P still waiting to
+ * be written to E, sent last? Then another is not queued behind it: a
+ * client that sends many pings while it does not read (thousands in one
+ * POST, say) costs one pong. On the polling transport the pong is the
+ * last packet of the queue; on a WebSocket it is the last thing written
+ * to an output that has not drained since.
+ */
+static int
+eio_pong_waiting(struct eio *e, const char *p, size_t len)
+{
+	struct eio_pkt	*last;
+
+	if (e->pong == NULL || e->pong->len != len + 1 ||
+	    memcmp(e->pong->data + 1, p, len) != 0)
+		return 0;
+	if (e->transport == EIO_WEBSOCKET)
+		return e->ws != NULL && ws_conn_queued(e->ws) > 0;
+	last = TAILQ_LAST(&e->queue, eio_pktq);
+	return last != NULL && last->f == e->pong;
+}
+
+/*
  * One packet from the client. Returns 0, or -1 when it is not a valid
  * Engine.IO packet (the caller ends the session).
  */
@@ -656,10 +768,14 @@ eio_packet(struct eio *e, int binary, const char *p, size_t len)
 		eio_end(e, 1);
 		return 0;
 	case '2':
+		if (eio_pong_waiting(e, p + 1, len - 1))
+			return 0;
 		if ((f = frame_printf("3%.*s", (int)len - 1, p + 1)) == NULL)
 			return -1;
-		eio_send(e, f);
-		frame_unref(f);
+		if (eio_send(e, f) == 0)
+			e->pong = f;	/* the reference is E's now */
+		else
+			frame_unref(f);
 		return 0;
 	case '3':
 		if (e->awaiting_pong)
@@ -710,23 +826,49 @@ eio_ping_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * What queueing frame F costs a polling session: the frame (counted whole
+ * even when shared) and the list node, as allocated.
+ */
+static size_t
+eio_pkt_cost(const struct frame *f)
+{
+	return frame_cost(f) + frame_alloc_cost(sizeof(struct eio_pkt));
+}
+
+/*
  * Queue or write frame F to session E. A polling session whose queue
- * exceeds NOTIFIER_OUT_MAX bytes is closed as a slow client. Returns 0,
- * or -1 when the session is (now) closed.
+ * would cost more than NOTIFIER_OUT_MAX bytes (eio_pkt_cost()) or hold
+ * more than NOTIFIER_OUT_PKTS packets is closed as a slow client; a
+ * WebSocket is bounded by ws_send(). Returns 0, or -1 when the session is
+ * (now) closed.
  */
 int
 eio_send(struct eio *e, struct frame *f)
 {
 	struct eio_pkt	*p;
+	size_t		 cost;
 
 	if (e->closed)
 		return -1;
+	if (e->pong != NULL) {
+		/* Something follows the last pong. */
+		frame_unref(e->pong);
+		e->pong = NULL;
+	}
 	if (e->transport == EIO_WEBSOCKET) {
 		if (e->ws == NULL)
 			return -1;
 		return ws_send(e->ws, f);
 	}
-	if (e->queued + f->len > NOTIFIER_OUT_MAX) {
+	cost = eio_pkt_cost(f);
+	if (e->npkts >= NOTIFIER_OUT_PKTS) {
+		metrics.queue_overflows++;
+		log_info("eio: %s: slow client disconnected: more than %d "
+		    "packets queued", e->addr, NOTIFIER_OUT_PKTS);
+		eio_end(e, 0);
+		return -1;
+	}
+	if (e->queued + cost > NOTIFIER_OUT_MAX) {
 		metrics.slow_disconnects++;
 		log_info("eio: %s: slow client disconnected", e->addr);
 		eio_end(e, 0);
@@ -738,7 +880,8 @@ eio_send(struct eio *e, struct frame *f)
 	}
 	p->f = frame_ref(f);
 	TAILQ_INSERT_TAIL(&e->queue, p, entry);
-	e->queued += f->len;
+	e->queued += cost;
+	e->npkts++;
 	if (e->poll != NULL && !e->flushing) {
 		if (eio_flush_ev == NULL)
 			eio_flush_ev = event_new(notifier_base, -1, 0,
@@ -755,7 +898,11 @@ eio_send(struct eio *e, struct frame *f)
 	return 0;
 }
 
-/* Bytes queued for E and not yet written. */
+/*
+ * What the output queued for E and not yet written costs, in bytes: on
+ * the polling transport eio_pkt_cost() of each packet, on a WebSocket the
+ * bytes in its output.
+ */
 size_t
 eio_queued(struct eio *e)
 {
@@ -810,6 +957,7 @@ eio_flush_one(struct eio *e)
 		free(p);
 	}
 	e->queued = 0;
+	e->npkts = 0;
 	e->poll = NULL;
 	c->eio = NULL;
 	http_reply_buffer(c, 200, "text/plain; charset=UTF-8", b, NULL);
@@ -885,6 +1033,10 @@ eio_end(struct eio *e, int byclient)
 	e->closed = 1;
 	eio_nsessions--;
 	RB_REMOVE(eio_tree, &eio_sessions, e);
+	eio_addr_put(e->ea);
+	e->ea = NULL;
+	frame_unref(e->pong);
+	e->pong = NULL;
 	if (e->transport == EIO_POLLING)
 		metrics.sessions_polling--;
 	else
@@ -900,6 +1052,8 @@ eio_end(struct eio *e, int byclient)
 		frame_unref(p->f);
 		free(p);
 	}
+	e->queued = 0;
+	e->npkts = 0;
 	if (e->poll != NULL) {
 		c = e->poll;
 		e->poll = NULL;

@@ -85,6 +85,30 @@ frame_printf(const char *fmt, ...)
 	return f;
 }
 
+/*
+ * The bytes an allocation of N bytes takes from the heap: glibc's malloc
+ * adds an 8-byte header and rounds the chunk up to 16 bytes, 32 at least.
+ * An estimate for bounds, not a promise about any allocator.
+ */
+size_t
+frame_alloc_cost(size_t n)
+{
+	size_t	chunk = (n + 8 + 15) & ~(size_t)15;
+
+	return chunk < 32 ? 32 : chunk;
+}
+
+/*
+ * What frame F costs while it is held: its header, payload and
+ * terminating NUL as allocated, not only its payload. A frame shared by
+ * several receivers is counted whole for each of them.
+ */
+size_t
+frame_cost(const struct frame *f)
+{
+	return frame_alloc_cost(sizeof(*f) + f->len + 1);
+}
+
 struct frame *
 frame_ref(struct frame *f)
 {

@@ -36,7 +36,8 @@ enum http_hdr {
 	HDR_HOST,
 	HDR_WSKEY,
 	HDR_WSVER,
-	HDR_SECRET
+	HDR_SECRET,
+	HDR_XFF
 };
 
 /* The request headers the notifier keeps, by name (any case). */
@@ -49,6 +50,7 @@ static const struct {
 	{ "sec-websocket-key", HDR_WSKEY },
 	{ "sec-websocket-version", HDR_WSVER },
 	{ "x-goip-proxy-secret", HDR_SECRET },
+	{ "x-forwarded-for", HDR_XFF },
 };
 
 /* A string literal and its length, counted by the compiler. */
@@ -69,6 +71,8 @@ struct http_req {
 	char		 wsver[8];
 	char		 secret[256];	/* X-Goip-Proxy-Secret */
 	int		 seen;		/* bit per enum http_hdr seen */
+	char		 xff[64];	/* last X-Forwarded-For hop */
+	int		 xffbad;	/* that hop did not fit */
 };
 
 #define HTTP_TRIM_DROP	512	/* connections gone before a heap trim */
@@ -95,6 +99,7 @@ static void	http_read_cb(struct bufferevent *, void *);
 static void	http_write_cb(struct bufferevent *, void *);
 static void	http_event_cb(struct bufferevent *, short, void *);
 static void	http_parse(struct conn *);
+static void	http_xff_add(struct http_req *, const char *, size_t);
 static void	http_dispatch(struct conn *);
 static void	http_request_reset(struct conn *);
 static int	http_trust_ok(struct conn *);
@@ -159,7 +164,11 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 				    http_hdrs[i].name) == 0)
 					c->req->hdr = http_hdrs[i].hdr;
 		}
-		if (c->req->hdr != HDR_NONE) {
+		if (c->req->hdr == HDR_XFF) {
+			/* The last header's last hop counts. */
+			c->req->xff[0] = '\0';
+			c->req->xffbad = 0;
+		} else if (c->req->hdr != HDR_NONE) {
 			/*
 			 * A second Host or secret would be glued to the
 			 * first: refuse the request rather than guess.
@@ -172,6 +181,9 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 		}
 	}
 	switch (c->req->hdr) {
+	case HDR_XFF:
+		http_xff_add(c->req, at, len);
+		return 0;
 	case HDR_ORIGIN:
 		dst = c->req->origin;
 		dstsz = sizeof(c->req->origin);
@@ -203,6 +215,80 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 	memcpy(dst + cur, at, len);
 	dst[cur + len] = '\0';
 	return 0;
+}
+
+/*
+ * Add LEN bytes of an X-Forwarded-For value, which may come in pieces, to
+ * R: only what follows its last comma is kept, the last hop (the address
+ * the proxy saw). A hop too long for an address is marked bad.
+ */
+static void
+http_xff_add(struct http_req *r, const char *at, size_t len)
+{
+	const char	*comma;
+	size_t		 cur;
+
+	while ((comma = memchr(at, ',', len)) != NULL) {
+		len -= comma + 1 - at;
+		at = comma + 1;
+		r->xff[0] = '\0';
+		r->xffbad = 0;
+	}
+	cur = strlen(r->xff);
+	if (r->xffbad || cur + len >= sizeof(r->xff)) {
+		r->xffbad = 1;
+		return;
+	}
+	memcpy(r->xff + cur, at, len);
+	r->xff[cur + len] = '\0';
+}
+
+/*
+ * Is ADDR (a numeric host from getnameinfo(), or anything else for a
+ * peer that is not on IP, such as a Unix socket) a local peer, that is
+ * the reverse proxy? IPv4 127/8, ::1 and IPv4-mapped 127/8 are.
+ */
+static int
+http_addr_local(const char *addr)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 1;
+}
+
+/*
+ * Set the client address of the request on C: from a local peer (the
+ * reverse proxy: lighttpd's mod_proxy and Apache's mod_proxy_http both
+ * add X-Forwarded-For) the last hop of X-Forwarded-For when it is an IPv4
+ * or IPv6 address, else the peer's own address.
+ */
+static void
+http_client_set(struct conn *c)
+{
+	struct in6_addr	 a6;
+	char		 hop[sizeof(c->req->xff)];
+	size_t		 b, e;
+
+	strlcpy(c->client, c->addr, sizeof(c->client));
+	if (c->req->xffbad || c->req->xff[0] == '\0' ||
+	    !http_addr_local(c->addr))
+		return;
+	for (b = 0; c->req->xff[b] == ' ' || c->req->xff[b] == '\t'; b++)
+		;
+	for (e = strlen(c->req->xff); e > b && (c->req->xff[e - 1] == ' ' ||
+	    c->req->xff[e - 1] == '\t'); e--)
+		;
+	memcpy(hop, c->req->xff + b, e - b);
+	hop[e - b] = '\0';
+	if (inet_pton(AF_INET, hop, &a6) == 1 ||
+	    inet_pton(AF_INET6, hop, &a6) == 1)
+		strlcpy(c->client, hop, sizeof(c->client));
 }
 
 static int
@@ -395,11 +481,12 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	/*
-	 * Every connection on the Unix socket is the web server's: the
-	 * per-address cap would count all clients as one.
+	 * Connections of one address: a local peer (the Unix socket, or
+	 * loopback) is the reverse proxy, carrying everyone's; its clients
+	 * are told apart by X-Forwarded-For and capped per session (eio.c).
 	 */
 	if (hl->kind == CONN_MAIN && nconf.max_per_address > 0 &&
-	    hl->path == NULL) {
+	    !http_addr_local(host)) {
 		TAILQ_FOREACH(o, &http_conns_list, entry) {
 			if (strcmp(o->addr, host) == 0)
 				same++;
@@ -511,6 +598,8 @@ http_request_reset(struct conn *c)
 	c->req->wsver[0] = '\0';
 	c->req->secret[0] = '\0';
 	c->req->seen = 0;
+	c->req->xff[0] = '\0';
+	c->req->xffbad = 0;
 	if (c->body != NULL)
 		evbuffer_drain(c->body, evbuffer_get_length(c->body));
 }
@@ -751,6 +840,7 @@ http_dispatch(struct conn *c)
 	}
 	if (!http_trust_ok(c))
 		return;
+	http_client_set(c);
 	if (nconf.compliance) {
 		if (http_path_is(path, plen, "/engine.io/")) {
 			eio = 1;
@@ -1084,10 +1174,14 @@ http_bev(struct conn *c)
 	return c->bev;
 }
 
+/*
+ * The address of C's client: the peer, or behind a local reverse proxy
+ * the one its last request named (http_client_set()).
+ */
 const char *
 http_addr(struct conn *c)
 {
-	return c->addr;
+	return c->client[0] != '\0' ? c->client : c->addr;
 }
 
 /* The value of hexadecimal digit CH, or -1. */

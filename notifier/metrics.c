@@ -97,8 +97,12 @@ metrics_request(struct conn *c)
 	    "Room joins refused by the per-session rate limit.",
 	    "goip_notifier_joins_limited_total %llu\n",
 	    (unsigned long long)metrics.joins_limited);
+	M("goip_notifier_queue_overflows_total", "counter",
+	    "Polling sessions closed for queueing too many packets.",
+	    "goip_notifier_queue_overflows_total %llu\n",
+	    (unsigned long long)metrics.queue_overflows);
 	M("goip_notifier_rejected_total", "counter",
-	    "Connections refused by the limits.",
+	    "Connections and sessions refused by the limits.",
 	    "goip_notifier_rejected_total %llu\n",
 	    (unsigned long long)metrics.rejected);
 	evbuffer_add_printf(b, "# HELP goip_notifier_ingest_latency_ms "

@@ -35,6 +35,7 @@ struct room_member;
 #define NOTIFIER_URL_MAX	2048	/* bytes of a request target */
 #define NOTIFIER_HEADERS_MAX	16384	/* bytes of all request headers */
 #define NOTIFIER_OUT_MAX	(4 * 1024 * 1024) /* queued output per client */
+#define NOTIFIER_OUT_PKTS	16384	/* packets queued per polling session */
 #define NOTIFIER_IDLE_MS	60000	/* idle keep-alive HTTP connection */
 #define NOTIFIER_SID_LEN	20	/* characters of a session id */
 #define NOTIFIER_ROOMS_MAX	64	/* device rooms one client may name */
@@ -86,8 +87,9 @@ struct conn {
 	struct event		*timer;		/* events long-poll deadline */
 	TAILQ_ENTRY(conn)	 wentry;	/* ingest.c waiters */
 	struct ws		*ws;
-	char			 addr[64];
+	char			 addr[64];	/* the peer's */
 	int			 local;		/* came in on the Unix socket */
+	char			 client[64];	/* X-Forwarded-For via a local proxy */
 };
 
 /* What an Engine.IO session carries. */
@@ -188,6 +190,7 @@ struct metrics {
 	uint64_t	 resumes;
 	uint64_t	 resyncs;
 	uint64_t	 slow_disconnects;
+	uint64_t	 queue_overflows;
 	uint64_t	 rejected;
 	uint64_t	 joins_limited;
 	uint64_t	 ingest_latency_ms_sum;
@@ -207,6 +210,8 @@ int64_t		 main_now_ms(void);
 struct frame	*frame_new(int, const void *, size_t);
 struct frame	*frame_printf(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2)));
+size_t		 frame_alloc_cost(size_t);
+size_t		 frame_cost(const struct frame *);
 struct frame	*frame_ref(struct frame *);
 void		 frame_unref(struct frame *);
 void		 frame_unref_cb(const void *, size_t, void *);

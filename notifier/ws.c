@@ -229,6 +229,12 @@ ws_ctx_idle(struct conn *c)
 	w->ctx = NULL;
 }
 
+/*
+ * wslay writes a control frame (a pong answering the client's ping, a
+ * close) into C's output. A client that sends pings but does not read is
+ * held to NOTIFIER_OUT_MAX like any other output: past it the write fails
+ * and ws_flush() closes C.
+ */
 static ssize_t
 ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
     int flags, void *arg)
@@ -236,6 +242,13 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	struct conn	*c = arg;
 
 	(void)flags;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    NOTIFIER_OUT_MAX) {
+		metrics.slow_disconnects++;
+		log_info("ws: %s: slow client disconnected", c->addr);
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
 	if (ws_unbatch(c) == -1 ||
 	    evbuffer_add(bufferevent_get_output(c->bev), data, len) == -1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
@@ -426,8 +439,10 @@ ws_unbatch(struct conn *c)
  * of the batch is only noted when C's output is empty, anything else is
  * copied into the output (by reference above WS_COPY_MAX). A client
  * whose output already holds NOTIFIER_OUT_MAX bytes cannot keep up: it is
- * disconnected (it resumes from the event log). Returns 0, or -1 when C
- * is gone.
+ * disconnected (it resumes from the event log). The output's bytes are
+ * what it costs: small frames are packed into shared chains, and a frame
+ * added by reference is larger than its chain. Returns 0, or -1 when C is
+ * gone.
  */
 int
 ws_send(struct conn *c, struct frame *f)

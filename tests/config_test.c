@@ -103,7 +103,7 @@ ATF_TC_BODY(config_new__defaults, tc)
 	ATF_CHECK_EQ(cfg->max_body, 65536);
 	ATF_CHECK_EQ(cfg->max_payload, 1000000);
 	ATF_CHECK_EQ(cfg->max_connections, 16384);
-	ATF_CHECK_EQ(cfg->max_per_address, 0);
+	ATF_CHECK_EQ(cfg->max_per_address, 64);
 	ATF_CHECK(cfg->path == NULL);
 	config_free(cfg);
 	config_free(NULL);

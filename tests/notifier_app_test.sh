@@ -639,7 +639,8 @@ memory__churn_10k_body()
 	fi
 
 	notifier_node_setup
-	app_start
+	# 100 clients at a time, all from 127.0.0.1.
+	app_start "max_per_address = 0"
 	sms m1
 	pid=$(cat "${DIR}/notifier.pid")
 	COUNT=1000 MODE=mixed JOIN=goip-01 TIMEOUT=240 node \
@@ -684,6 +685,8 @@ memory__valgrind_churn_body()
 	DIR=$(goip_tmpdir)
 	goip_instance "${DIR}" tcp
 	goip_proxy_env "${DIR}"
+	# Batches of 60 clients from 127.0.0.1, and those still closing.
+	echo "max_per_address = 0" >>"${DIR}/goip.conf"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	T2=$(goip_device_add "${DIR}" goip-02)
 	URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"

@@ -310,6 +310,30 @@ ATF_TC_BODY(frame_new__ws_header, tc)
 	frame_unref(f);
 }
 
+ATF_TC(frame_cost__allocation);
+ATF_TC_HEAD(frame_cost__allocation, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A frame costs its allocation as "
+	    "glibc rounds it (8-byte header, 16-byte steps, 32 at least), "
+	    "not its payload: a 1-byte pong costs far more than a byte");
+}
+ATF_TC_BODY(frame_cost__allocation, tc)
+{
+	struct frame	*f;
+
+	ATF_CHECK_EQ(frame_alloc_cost(0), 32);
+	ATF_CHECK_EQ(frame_alloc_cost(24), 32);
+	ATF_CHECK_EQ(frame_alloc_cost(25), 48);
+	ATF_CHECK_EQ(frame_alloc_cost(40), 48);
+	ATF_CHECK_EQ(frame_alloc_cost(41), 64);
+	f = frame_new(0, "3", 1);
+	ATF_REQUIRE(f != NULL);
+	ATF_CHECK(frame_cost(f) >= sizeof(*f) + 2);
+	ATF_CHECK(frame_cost(f) <= sizeof(*f) + 2 + 8 + 15);
+	ATF_CHECK_EQ(frame_cost(f) % 16, 0);
+	frame_unref(f);
+}
+
 ATF_TC(frame_base64__roundtrip);
 ATF_TC_HEAD(frame_base64__roundtrip, tc)
 {
@@ -407,6 +431,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, ws_accept_key__rfc6455);
 	ATF_TP_ADD_TC(tp, ws_frame_header__lengths);
 	ATF_TP_ADD_TC(tp, frame_new__ws_header);
+	ATF_TP_ADD_TC(tp, frame_cost__allocation);
 	ATF_TP_ADD_TC(tp, frame_base64__roundtrip);
 	ATF_TP_ADD_TC(tp, ingest_event_frame__eventid);
 	ATF_TP_ADD_TC(tp, http_query_get__decode);

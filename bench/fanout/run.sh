@@ -187,6 +187,8 @@ notify_socket = $d/notify.sock
 listen = 127.0.0.1:$NPORT
 proxy_secret = $PROXY_SECRET
 dashboard_auth = web
+# Thousands of clients from a few loopback addresses.
+max_per_address = 0
 EOF
 	[ "$(id -u)" -eq 0 ] && echo "user = root" >>"$d/goip.conf"
 	cat >"$d/lighttpd.conf" <<EOF
