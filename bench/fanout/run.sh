@@ -183,6 +183,7 @@ database = $d/goip.db
 notify_socket = $d/notify.sock
 listen = 127.0.0.1:$NPORT
 dashboard_auth = web
+device_rate = 0
 EOF
 	cat >"$d/lighttpd.conf" <<EOF
 server.bind = "127.0.0.1"
