@@ -11,6 +11,7 @@ struct config;
 struct store;
 struct json_object;
 struct FCGX_Stream;
+struct conns;
 
 /* Who may call a route. */
 enum route_auth {
@@ -66,7 +67,20 @@ const char	*reply_reason(int);
 void		 reply_flush(struct request *);
 void		 reply_reset(struct request *);
 
+/* conn.c */
+struct conns	*conn_new(int, const struct config *);
+void		 conn_free(struct conns *);
+void		 conn_keep(struct conns *, int);
+int		 conn_wait(struct conns *, int *, int *, int);
+
+/* ratelimit.c */
+int64_t		 ratelimit_take(int64_t, int64_t, int64_t, int64_t);
+int		 ratelimit_check(struct request *);
+
 /* router.c */
+int		 router_nested(const char *);
+int		 router_decode(const char *, char *, size_t);
+int		 router_route(const char *, char *, size_t);
 void		 router_dispatch(struct request *);
 
 /* heartbeat.c */

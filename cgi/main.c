@@ -6,11 +6,13 @@
  * from the environment and standard input). The configuration and the
  * database are opened once and kept across requests.
  *
- * FastCGI requests are served in groups: every request already waiting on
- * the socket (up to CGI_GROUP_MAX) is accepted and its body read, then they
- * are served one after the other with their writes in one transaction
- * (lib/group.c), and their answers are sent once that commits. A thread
- * runs the WAL checkpoints (lib/checkpoint.c).
+ * FastCGI requests are served in groups: every request already whole on its
+ * connection (up to CGI_GROUP_MAX; cgi/conn.c accepts the connections and
+ * waits for their requests without blocking on any one of them) is handed
+ * to libfcgi and its body read, then they are served one after the other
+ * with their writes in one transaction (lib/group.c), and their answers are
+ * sent once that commits. A thread runs the WAL checkpoints
+ * (lib/checkpoint.c).
  */
 #include "config.h"
 
@@ -41,6 +43,7 @@ struct slot {
 	FCGX_Request	 fr;
 	struct request	 req;
 	int		 kept;	/* its writes wait for the group's commit */
+	int		 whole;	/* every record of the request was in */
 };
 
 static volatile sig_atomic_t cgi_quit;
@@ -155,29 +158,21 @@ cgi_group(const struct config *cfg, struct slot *s, int n, struct store *rd,
 }
 
 /*
- * Accept the next request waiting on descriptor 0 into FR; FCGX_Accept_r's
- * answer. On a Unix socket the connection is accepted here and handed to
- * libfcgi, which reads the request from it: its own accept would first
- * wait in select() for the connection to become readable, one more system
- * call per request, where the web server has already written the request
- * it connected for. Handing over a descriptor relies on two fields of
- * FCGX_Request that fcgiapp.h marks private: FCGX_Accept_r reads from a
- * connection already open (ipcFd), and the FCGX_Finish_r it starts with
- * leaves that connection open when keepConnection is set; it then takes
- * keepConnection from the request itself.
+ * Start the request waiting whole on connection FD (from conn_wait()) in
+ * FR; FCGX_Accept_r's answer. Handing over a descriptor relies on two
+ * fields of FCGX_Request that fcgiapp.h marks private: FCGX_Accept_r reads
+ * from a connection already open (ipcFd), and the FCGX_Finish_r it starts
+ * with leaves that connection open when keepConnection is set; it then
+ * takes keepConnection from the request itself. FR was set up with no
+ * listening socket, so when the request is bad libfcgi closes the
+ * connection and fails instead of accepting one itself.
  */
 static int
-cgi_accept(FCGX_Request *fr, int isunix)
+cgi_accept(FCGX_Request *fr, int fd)
 {
-	int	 fd;
-
-	if (isunix) {
-		while ((fd = accept4(0, NULL, NULL, SOCK_CLOEXEC)) == -1)
-			if (errno != ECONNABORTED && errno != EPROTO)
-				return -errno;
-		fr->ipcFd = fd;
-		fr->keepConnection = 1;
-	}
+	fr->ipcFd = fd;
+	fr->keepConnection = 1;
+	fr->detached = 0;
 	return FCGX_Accept_r(fr);
 }
 
@@ -202,31 +197,30 @@ cgi_drained(FCGX_Stream *in)
 }
 
 /*
- * FastCGI: wait for the listening socket, accept every request waiting (it
- * is non-blocking), read their bodies, serve them as a group, answer. On a
- * Unix socket whose input was read to its end, the connection is closed
- * without libfcgi's lingering close (shutdown, then wait up to 2 s for the
- * web server to close first): nothing can be lost there, and the wait cost
- * a sleep per request. SIGTERM, SIGINT or SIGUSR1 stop the loop once the
- * group being served is answered.
+ * FastCGI: wait until requests are whole on their connections (cgi/conn.c),
+ * hand them to libfcgi, serve them as a group, answer. A connection whose
+ * input was read to its end is closed without libfcgi's lingering close
+ * (shutdown, then wait up to 2 s for the web server to close first):
+ * nothing can be lost there, and the wait cost a sleep per request; one
+ * whose request was not whole (a body past max_body) is closed at once too,
+ * as its client may keep sending. A connection libfcgi keeps
+ * (FCGI_KEEP_CONN) goes back to wait for its next request. SIGTERM, SIGINT
+ * or SIGUSR1 stop the loop once the group being served is answered.
  */
 static void
 cgi_fastcgi(const struct config *cfg)
 {
-	struct sockaddr_storage ss;
 	struct sigaction sa;
-	struct pollfd	 pfd;
 	struct slot	*s;
+	struct conns	*cs;
 	struct store	*rd = NULL, *wr = NULL;
 	struct checkpointer *ckpt = NULL;
 	char		*cause = NULL;
-	socklen_t	 sslen = sizeof(ss);
-	int		 i, n, rc = 0, isunix, fl;
+	int		 fds[CGI_GROUP_MAX], whole[CGI_GROUP_MAX];
+	int		 i, j, n, fl;
 
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");
-	isunix = getsockname(0, (struct sockaddr *)&ss, &sslen) == 0 &&
-	    ss.ss_family == AF_UNIX;
 	if ((fl = fcntl(0, F_GETFL)) == -1 ||
 	    fcntl(0, F_SETFL, fl | O_NONBLOCK) == -1)
 		fatal("fcntl");
@@ -238,33 +232,26 @@ cgi_fastcgi(const struct config *cfg)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	cs = conn_new(0, cfg);
 	if ((s = calloc(CGI_GROUP_MAX, sizeof(*s))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < CGI_GROUP_MAX; i++)
-		FCGX_InitRequest(&s[i].fr, 0, 0);
+		FCGX_InitRequest(&s[i].fr, -1, 0);
 	while (!cgi_quit) {
-		pfd.fd = 0;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		for (n = 0; n < CGI_GROUP_MAX; n++) {
-			if ((rc = cgi_accept(&s[n].fr, isunix)) < 0)
-				break;
+		if ((j = conn_wait(cs, fds, whole, CGI_GROUP_MAX)) == 0)
+			continue;
+		for (i = 0, n = 0; i < j; i++) {
+			if (cgi_accept(&s[n].fr, fds[i]) < 0)
+				continue;	/* libfcgi closed it */
+			s[n].whole = whole[i];
 			cgi_request(&s[n].req, cfg, s[n].fr.envp, s[n].fr.in,
 			    s[n].fr.out);
 			s[n].req.buffered = 1;
 			request_preread(&s[n].req);
+			n++;
 		}
-		if (n == 0) {
-			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
-				continue;
-			log_warnx("accept on the FastCGI socket: %s",
-			    rc < 0 && rc > -4096 ? strerror(-rc) : "failed");
-			break;
-		}
+		if (n == 0)
+			continue;
 		if (wr == NULL && cgi_store(cfg, &wr) != NULL &&
 		    (ckpt = checkpoint_start(wr, &cause)) == NULL) {
 			log_warnx("store: %s", cause);
@@ -275,12 +262,20 @@ cgi_fastcgi(const struct config *cfg)
 		for (i = 0; i < n; i++) {
 			reply_flush(&s[i].req);
 			cgi_request_free(&s[i].req);
-			if (isunix && cgi_drained(s[i].fr.in))
+			if (!s[i].whole) {
+				s[i].fr.keepConnection = 0;
+				FCGX_Detach(&s[i].fr);
+			} else if (cgi_drained(s[i].fr.in))
 				FCGX_Detach(&s[i].fr);
 			FCGX_Finish_r(&s[i].fr);
+			if (s[i].fr.ipcFd >= 0) {
+				conn_keep(cs, s[i].fr.ipcFd);
+				s[i].fr.ipcFd = -1;
+			}
 		}
 	}
 	free(s);
+	conn_free(cs);
 	checkpoint_stop(ckpt, wr);
 	store_close(rd);
 	store_close(wr);

@@ -1,7 +1,10 @@
 /*
  * router.c: the route table. goip-cgi routes on the part of the request
- * path after its last "/api/" segment, so any prefix the web server maps
- * (/api/, /goip/api/, a ScriptAlias) works unchanged.
+ * path after its mount point, the first "/api/" segment, so any prefix the
+ * web server maps (/api/, /goip/api/, a ScriptAlias) works unchanged. A
+ * path with a second "api" segment after the mount point is refused (404):
+ * routing on the last one let /api/device/x/api/devices pass the web
+ * server's exemption for device routes and reach a dashboard route.
  */
 #include "config.h"
 
@@ -54,17 +57,100 @@ router_hex(char c)
 }
 
 /*
+ * Does the route part PATH hold a segment "api"? Such a path names another
+ * mount point inside this one and is never a route.
+ */
+int
+router_nested(const char *path)
+{
+	const char	*p = path;
+	size_t		 len;
+
+	for (;;) {
+		len = strcspn(p, "/");
+		if (len == 3 && strncmp(p, "api", 3) == 0)
+			return 1;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+/*
+ * Decode the path of REQUEST_URI (without its query) into BUF as servers
+ * decode PATH_INFO. Returns 0, or -1 when it holds an encoded NUL or does
+ * not fit.
+ */
+int
+router_decode(const char *uri, char *buf, size_t bufsz)
+{
+	size_t	 len, i, o;
+	int	 c;
+
+	len = strcspn(uri, "?");
+	for (i = 0, o = 0; i < len; i++) {
+		if (o + 1 >= bufsz)
+			return -1;
+		if (uri[i] == '%' && i + 2 < len &&
+		    isxdigit((unsigned char)uri[i + 1]) &&
+		    isxdigit((unsigned char)uri[i + 2])) {
+			c = (router_hex(uri[i + 1]) << 4) |
+			    router_hex(uri[i + 2]);
+			if (c == 0)
+				return -1;
+			buf[o++] = (char)c;
+			i += 2;
+		} else
+			buf[o++] = uri[i];
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+/*
+ * Copy the route part of the decoded request path FULL, what follows its
+ * first "/api/" segment without trailing slashes, into ROUTE (ROUTESZ
+ * bytes). "/api" alone, or a path ending in it, is the empty route.
+ * Returns 0, or -1 when there is no mount point, the route holds a second
+ * "api" segment, or it does not fit.
+ */
+int
+router_route(const char *full, char *route, size_t routesz)
+{
+	static const char	 mount[] = "/api/";
+	const char		*api;
+	size_t			 len = strlen(full);
+
+	if ((api = strstr(full, mount)) == NULL) {
+		if (len >= sizeof(mount) - 2 && strcmp(full + len -
+		    (sizeof(mount) - 2), "/api") == 0) {
+			if (routesz == 0)
+				return -1;
+			route[0] = '\0';
+			return 0;
+		}
+		return -1;
+	}
+	if ((size_t)snprintf(route, routesz, "%s", api + sizeof(mount) - 1) >=
+	    routesz)
+		return -1;
+	len = strlen(route);
+	while (len > 0 && route[len - 1] == '/')
+		route[--len] = '\0';
+	return router_nested(route) ? -1 : 0;
+}
+
+/*
  * Find the route part of the request: SCRIPT_NAME + PATH_INFO (RFC 3875),
  * or REQUEST_URI without its query when the server gives no path. Returns
- * 0, or -1 when there is no "/api/" segment or the path is too long.
+ * 0, or -1 when there is no "/api/" segment, a second one, or the path is
+ * too long.
  */
 static int
 router_path(struct request *req)
 {
-	const char	*sn, *pi, *uri, *p, *api = NULL;
+	const char	*sn, *pi, *uri;
 	char		 full[1024];
-	size_t		 len, i, o;
-	int		 c;
 
 	sn = request_env(req, "SCRIPT_NAME");
 	pi = request_env(req, "PATH_INFO");
@@ -74,42 +160,11 @@ router_path(struct request *req)
 		    sn != NULL ? sn : "", pi != NULL ? pi : "") >= sizeof(full))
 			return -1;
 	} else if (uri != NULL) {
-		/* Decoded as servers decode PATH_INFO; a NUL is refused. */
-		len = strcspn(uri, "?");
-		for (i = 0, o = 0; i < len; i++) {
-			if (o + 1 >= sizeof(full))
-				return -1;
-			if (uri[i] == '%' && i + 2 < len &&
-			    isxdigit((unsigned char)uri[i + 1]) &&
-			    isxdigit((unsigned char)uri[i + 2])) {
-				c = (router_hex(uri[i + 1]) << 4) |
-				    router_hex(uri[i + 2]);
-				if (c == 0)
-					return -1;
-				full[o++] = (char)c;
-				i += 2;
-			} else
-				full[o++] = uri[i];
-		}
-		full[o] = '\0';
+		if (router_decode(uri, full, sizeof(full)) == -1)
+			return -1;
 	} else
 		return -1;
-	for (p = full; (p = strstr(p, "/api/")) != NULL; p++)
-		api = p;
-	if (api == NULL) {
-		if (strcmp(full, "/api") == 0 ||
-		    (strlen(full) >= 4 && strcmp(full + strlen(full) - 4,
-		    "/api") == 0)) {
-			req->path[0] = '\0';
-			return 0;
-		}
-		return -1;
-	}
-	snprintf(req->path, sizeof(req->path), "%s", api + 5);
-	len = strlen(req->path);
-	while (len > 0 && req->path[len - 1] == '/')
-		req->path[--len] = '\0';
-	return 0;
+	return router_route(full, req->path, sizeof(req->path));
 }
 
 /* Route and serve one request; every request is answered. */
@@ -157,7 +212,8 @@ router_dispatch(struct request *req)
 		reply_error(req, 503, "database unavailable", NULL);
 		return;
 	}
-	if (found->auth == ROUTE_DEVICE && request_auth_device(req) == -1)
+	if (found->auth == ROUTE_DEVICE && (request_auth_device(req) == -1 ||
+	    ratelimit_check(req) == -1))
 		return;
 	found->handler(req);
 	if (!req->answered)

@@ -137,29 +137,30 @@ cmd_check(void)
 	return 0;
 }
 
-/* prune: events older than event_retention (heartbeat history is trimmed
- * on every heartbeat already). */
+/*
+ * prune: events older than event_retention and, when sms_retention is set,
+ * SMS older than it, in batches of PRUNE_BATCH rows, each its own short
+ * transaction (lib/prune.c), so goip-cgi and the notifier write in between.
+ * The heartbeat history is trimmed on every heartbeat already.
+ */
 static int
 cmd_prune(void)
 {
 	struct store	*st;
+	struct prune	 p;
 	char		*cause = NULL;
-	int64_t		 n;
-	enum store_rc	 rc;
+	int64_t		 now = util_now_ms();
+	int		 rc;
 
 	st = ctl_open(STORE_OPEN_CHECK);
-	if ((rc = store_begin(st, &cause)) != STORE_OK) {
-		store_close(st);
-		return ctl_fail("prune", cause);
-	}
-	n = evlog_prune(st, util_now_ms() - cfg->event_retention, &cause);
-	if (n == -1 || store_commit(st, &cause) != STORE_OK) {
-		store_rollback(st);
-		store_close(st);
-		return ctl_fail("prune", cause);
-	}
+	memset(&p, 0, sizeof(p));
+	while ((rc = prune_step(st, cfg, now, &p, &cause)) == 1)
+		;
 	store_close(st);
-	printf("%lld events pruned\n", (long long)n);
+	if (rc == -1)
+		return ctl_fail("prune", cause);
+	printf("%lld events pruned\n", (long long)p.total[PRUNE_EVENTS]);
+	printf("%lld sms pruned\n", (long long)p.total[PRUNE_SMS]);
 	return 0;
 }
 

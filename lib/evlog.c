@@ -222,26 +222,22 @@ evlog_first(struct store *st, char **cause)
 }
 
 /*
- * Delete events older than BEFORE (unix ms), always keeping the newest one:
- * ids are rowids, and the surviving maximum is what keeps them from ever
- * being reused. Returns the number deleted, or -1.
+ * Delete one batch of events older than BEFORE (unix ms), from the window
+ * of at most PRUNE_BATCH events after *CURSOR (prune_window(), which sets
+ * *CURSOR to where to go on, 0 when done), inside the caller's
+ * transaction. The newest event always stays: ids are rowids, and the
+ * surviving maximum is what keeps them from ever being reused. Returns the
+ * number deleted, or -1.
  */
 int64_t
-evlog_prune(struct store *st, int64_t before, char **cause)
+evlog_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
 {
-	static const char *const sql = "DELETE FROM events WHERE at < ? AND "
-	    "id < (SELECT MAX(id) FROM events)";
-	sqlite3_stmt	*stmt;
+	static const char *const win = "SELECT id, at FROM events "
+	    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2";
+	static const char *const del = "DELETE FROM events WHERE id > ?1 AND "
+	    "id <= ?2 AND at < ?3 AND id < (SELECT MAX(id) FROM events)";
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return -1;
-	if (store_bind(stmt, "l", before) != SQLITE_OK) {
-		xasprintf(cause, "evlog: bind failed");
-		return -1;
-	}
-	if (store_run(st, stmt, cause) != STORE_OK)
-		return -1;
-	return sqlite3_changes(st->db);
+	return prune_window(st, win, del, before, cursor, cause);
 }
 
 /*

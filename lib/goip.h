@@ -109,6 +109,22 @@ struct event {
 	size_t		 payloadlen;
 };
 
+/* What a prune pass deletes, in order (lib/prune.c). */
+enum prune_what {
+	PRUNE_EVENTS,		/* events older than event_retention */
+	PRUNE_SMS,		/* SMS older than sms_retention */
+	PRUNE__MAX
+};
+#define PRUNE_BATCH	500	/* rows read, at most deleted, per transaction */
+
+/* A prune pass under way; all zero before the first step. */
+struct prune {
+	enum prune_what	 phase;
+	int64_t		 cursor;	/* id to go on after, 0 to start */
+	int64_t		 started;	/* unix ms the pass counts back from */
+	int64_t		 total[PRUNE__MAX];	/* deleted by this pass */
+};
+
 /* An open database connection. */
 struct store {
 	struct sqlite3	*db;
@@ -278,7 +294,7 @@ int		 evlog_read_device(struct store *, const char *, int64_t, int,
 void		 evlog_clear(struct event *, int);
 int64_t		 evlog_last(struct store *, char **);
 int64_t		 evlog_first(struct store *, char **);
-int64_t		 evlog_prune(struct store *, int64_t, char **);
+int64_t		 evlog_prune(struct store *, int64_t, int64_t *, char **);
 void		 evlog_notify(const char *, int64_t);
 
 /* token.c */
@@ -337,6 +353,14 @@ enum store_rc	 sms_report(struct store *, int64_t, int64_t, const char *,
 		    const char *, int64_t, int64_t, int *, int64_t *, char **);
 int		 sms_expire(struct store *, int64_t, int64_t *, char **);
 int		 sms_status_rank(const char *);
+int64_t		 sms_prune(struct store *, int64_t, int64_t *, char **);
+
+/* prune.c */
+int64_t		 prune_window(struct store *, const char *, const char *,
+		    int64_t, int64_t *, char **);
+const char	*prune_name(enum prune_what);
+int		 prune_step(struct store *, const struct config *, int64_t,
+		    struct prune *, char **);
 
 /* stats.c */
 struct json_object *stats_json(struct store *, int64_t, char **);

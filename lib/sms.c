@@ -469,3 +469,25 @@ sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
 	}
 	return n;
 }
+
+/*
+ * Delete one batch of SMS stored before BEFORE (unix ms), from the window
+ * of at most PRUNE_BATCH rows after *CURSOR (prune_window() sets *CURSOR to
+ * where to go on, 0 when done), inside the caller's transaction. Outbound
+ * SMS still in flight (queued or sending) stay whatever their age: a device
+ * may still lease or report them, and the sms_queued counter counts them.
+ * The other counters are running totals kept by triggers on insert and
+ * update, so a prune leaves every figure of GET /api/stats as it was.
+ * Returns the number deleted, or -1.
+ */
+int64_t
+sms_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
+{
+	static const char *const win = "SELECT id, stored_at FROM sms "
+	    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2";
+	static const char *const del = "DELETE FROM sms WHERE id > ?1 AND "
+	    "id <= ?2 AND stored_at < ?3 AND status <> 'queued' AND "
+	    "status <> 'sending'";
+
+	return prune_window(st, win, del, before, cursor, cause);
+}

@@ -2,12 +2,16 @@
  * sweep.c: the liveness sweep. Every second, devices silent for longer
  * than offline_after are marked offline in the store (device_sweep()
  * appends their device-status-change events), and the new events are
- * ingested at once. Once an hour, events older than event_retention are
- * pruned from the log.
+ * ingested at once. Once an hour a prune pass starts (lib/prune.c: events
+ * older than event_retention, SMS older than sms_retention): a few batches
+ * of PRUNE_BATCH rows per tick, each its own transaction, for at most
+ * SWEEP_PRUNE_BUDGET_MS of the loop's time, until the pass is done. A batch
+ * that finds the database busy is tried again on the next tick.
  */
 #include "config.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -15,9 +19,50 @@
 #include "notifier.h"
 
 #define SWEEP_PRUNE_MS	(3600 * 1000)
+#define SWEEP_PRUNE_BUDGET_MS 10	/* loop time per tick for batches */
 
 static struct event	*sweep_ev;
 static int64_t		 sweep_pruned_at;
+static struct prune	 sweep_prune;
+static int		 sweep_pruning;	/* a pass is under way */
+
+static int64_t
+sweep_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run batches of the prune pass for up to SWEEP_PRUNE_BUDGET_MS; the pass
+ * goes on at the next tick until it is done.
+ */
+static void
+sweep_prune_run(int64_t now)
+{
+	char	*cause = NULL;
+	int64_t	 t0 = sweep_mono_ms();
+	int	 rc;
+
+	do {
+		rc = prune_step(nconf.st, nconf.cfg, now, &sweep_prune,
+		    &cause);
+	} while (rc == 1 && sweep_mono_ms() - t0 < SWEEP_PRUNE_BUDGET_MS);
+	if (rc == -1) {
+		log_info("sweep: prune: %s (again next tick)",
+		    cause != NULL ? cause : "?");
+		free(cause);
+	} else if (rc == 0) {
+		sweep_pruning = 0;
+		if (sweep_prune.total[PRUNE_EVENTS] > 0 ||
+		    sweep_prune.total[PRUNE_SMS] > 0)
+			log_info("sweep: pruned %lld events, %lld sms",
+			    (long long)sweep_prune.total[PRUNE_EVENTS],
+			    (long long)sweep_prune.total[PRUNE_SMS]);
+	}
+}
 
 static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
@@ -39,16 +84,13 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("sweep: %d device%s offline", n, n == 1 ? "" : "s");
 		ingest_poll();
 	}
-	if (nconf.cfg != NULL && nconf.cfg->event_retention > 0 &&
+	if (nconf.cfg != NULL && !sweep_pruning &&
 	    now - sweep_pruned_at >= SWEEP_PRUNE_MS) {
 		sweep_pruned_at = now;
-		if (evlog_prune(nconf.st, now - nconf.cfg->event_retention,
-		    &cause) < 0) {
-			log_warnx("sweep: prune: %s", cause != NULL ? cause :
-			    "?");
-			free(cause);
-		}
+		sweep_pruning = 1;
 	}
+	if (sweep_pruning)
+		sweep_prune_run(now);
 }
 
 /* Start the sweep timer. */

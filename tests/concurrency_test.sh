@@ -61,6 +61,8 @@ sms_receive__parallel_retries_body()
 
 	dir=$(goip_tmpdir)
 	goip_instance "${dir}"
+	# These cases hammer each device on purpose: no per-device rate limit.
+	echo "device_rate = 0" >>"${dir}/goip.conf"
 	for d in 0 1 2 3; do
 		tokens[d]=$(goip_device_add "${dir}" "dev-${d}")
 	done
@@ -154,6 +156,8 @@ mixed__readers_and_writers_body()
 
 	dir=$(goip_tmpdir)
 	goip_instance "${dir}"
+	# These cases hammer each device on purpose: no per-device rate limit.
+	echo "device_rate = 0" >>"${dir}/goip.conf"
 	for d in 0 1 2 3; do
 		tokens[d]=$(goip_device_add "${dir}" "dev-${d}")
 	done

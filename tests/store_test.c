@@ -967,6 +967,28 @@ append(struct store *st, enum event_type type, const char *device, int n)
 	return id;
 }
 
+/*
+ * Prune events older than BEFORE to the end, one batch per transaction as
+ * the notifier does; return how many went. Every batch deletes at most
+ * PRUNE_BATCH.
+ */
+static int64_t
+evprune(struct store *st, int64_t before)
+{
+	char	*cause = NULL;
+	int64_t	 cursor = 0, n, total = 0;
+
+	do {
+		ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+		n = evlog_prune(st, before, &cursor, &cause);
+		ATF_REQUIRE_MSG(n >= 0, "evlog_prune: %s", cause);
+		ATF_CHECK(n <= PRUNE_BATCH);
+		ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+		total += n;
+	} while (cursor != 0);
+	return total;
+}
+
 ATF_TC(evlog_read__order_and_limits);
 ATF_TC_HEAD(evlog_read__order_and_limits, tc)
 {
@@ -1067,24 +1089,18 @@ ATF_TC_BODY(evlog_prune__cursor_survives, tc)
 	st = db_new();
 	append(st, EVENT_SMS_RECEIVED, "goip-01", 20);
 	/* Nothing is older than the epoch. */
-	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_CHECK_EQ(evlog_prune(st, 0, &cause), 0);
-	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(evprune(st, 0), 0);
 	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
 
 	/* Everything is older than the future, but the newest stays. */
-	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	n = evlog_prune(st, util_now_ms() + 60000, &cause);
-	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	n = evprune(st, util_now_ms() + 60000);
 	ATF_CHECK_EQ(n, 19);
 	ATF_CHECK_EQ(evlog_first(st, &cause), 20);
 	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 1);
 
 	/* Pruning again never removes the last one. */
-	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_CHECK_EQ(evlog_prune(st, util_now_ms() + 60000, &cause), 0);
-	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
+	ATF_CHECK_EQ(evprune(st, util_now_ms() + 60000), 0);
 	ATF_CHECK_EQ(evlog_read(st, 19, 4, ev, 4, &cause), 1);
 	evlog_clear(ev, 1);
 	store_close(st);
@@ -1100,6 +1116,127 @@ ATF_TC_BODY(evlog_prune__cursor_survives, tc)
 	ATF_REQUIRE_EQ(evlog_read(st, 20, 4, ev, 4, &cause), 1);
 	ATF_CHECK_EQ(ev[0].id, 21);
 	evlog_clear(ev, 1);
+	store_close(st);
+}
+
+ATF_TC(prune_step__batched_events);
+ATF_TC_HEAD(prune_step__batched_events, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "prune_step deletes events older than "
+	    "event_retention in transactions of at most PRUNE_BATCH rows, "
+	    "over several steps, and keeps the recent ones");
+}
+ATF_TC_BODY(prune_step__batched_events, tc)
+{
+	struct store	*st;
+	struct config	*cfg;
+	struct prune	 p;
+	char		*cause = NULL, sql[160];
+	int64_t		 now = util_now_ms(), before;
+	int		 rc, steps = 0;
+
+	st = db_new();
+	cfg = config_new();
+	ATF_REQUIRE(config_load(cfg, "/dev/null", &cause) == 0);
+	cfg->event_retention = 3600 * 1000;
+	cfg->sms_retention = 0;
+	append(st, EVENT_DEVICE_HEARTBEAT, "goip-01", 1300);
+	snprintf(sql, sizeof(sql), "UPDATE events SET at = %lld WHERE id <= "
+	    "1200", (long long)(now - 7200 * 1000));
+	db_exec(st, sql);
+	memset(&p, 0, sizeof(p));
+	for (;;) {
+		before = db_int(st, "SELECT count(*) FROM events");
+		if ((rc = prune_step(st, cfg, now, &p, &cause)) != 1)
+			break;
+		steps++;
+		ATF_CHECK(before - db_int(st, "SELECT count(*) FROM events") <=
+		    PRUNE_BATCH);
+		ATF_REQUIRE(steps < 100);
+	}
+	ATF_REQUIRE_MSG(rc == 0, "prune_step: %s", cause);
+	ATF_CHECK(steps >= 3);
+	ATF_CHECK_EQ(p.total[PRUNE_EVENTS], 1200);
+	ATF_CHECK_EQ(p.total[PRUNE_SMS], 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 100);
+	ATF_CHECK_EQ(db_int(st, "SELECT MIN(id) FROM events"), 1201);
+	config_free(cfg);
+	store_close(st);
+}
+
+ATF_TC(prune_step__sms_retention);
+ATF_TC_HEAD(prune_step__sms_retention, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "With sms_retention, prune_step "
+	    "deletes SMS stored before it in batches, keeps recent ones and "
+	    "outbound ones still queued or sending whatever their age, and "
+	    "leaves every stats counter as it was; with 0 it keeps all");
+}
+ATF_TC_BODY(prune_step__sms_retention, tc)
+{
+	struct store	*st;
+	struct config	*cfg;
+	struct prune	 p;
+	char		*cause = NULL, token[GOIP_TOKEN_LEN + 1], sql[512];
+	int64_t		 now = util_now_ms(), rowid, old = now - 86400000LL;
+	int64_t		 received, queued, sent;
+	int		 rc;
+
+	st = db_new();
+	cfg = config_new();
+	ATF_REQUIRE(config_load(cfg, "/dev/null", &cause) == 0);
+	rowid = dev_add(st, "goip-01", token);
+	/* 1100 old inbound, 5 recent inbound, old outbound in each state. */
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE c(x) AS (SELECT 1 UNION "
+	    "ALL SELECT x + 1 FROM c WHERE x < 1105) INSERT INTO sms(device, "
+	    "direction, sender, text, stored_at, status) SELECT %lld, 'in', "
+	    "'+4477', 'hi', CASE WHEN x <= 1100 THEN %lld ELSE %lld END, "
+	    "'received' FROM c", (long long)rowid, (long long)old,
+	    (long long)now);
+	db_exec(st, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO sms(device, direction, "
+	    "recipient, text, stored_at, status) VALUES (%lld, 'out', '+48', "
+	    "'a', %lld, 'queued'), (%lld, 'out', '+48', 'b', %lld, 'sending'), "
+	    "(%lld, 'out', '+48', 'c', %lld, 'queued')", (long long)rowid,
+	    (long long)old, (long long)rowid, (long long)old,
+	    (long long)rowid, (long long)old);
+	db_exec(st, sql);
+	db_exec(st, "UPDATE sms SET status = 'sent' WHERE text = 'c'");
+	received = db_int(st, "SELECT value FROM counters WHERE name = "
+	    "'sms_received'");
+	queued = db_int(st, "SELECT value FROM counters WHERE name = "
+	    "'sms_queued'");
+	sent = db_int(st, "SELECT value FROM counters WHERE name = 'sms_sent'");
+	ATF_CHECK_EQ(received, 1105);
+	ATF_CHECK_EQ(queued, 2);
+	ATF_CHECK_EQ(sent, 1);
+
+	/* sms_retention = 0: every SMS stays. */
+	memset(&p, 0, sizeof(p));
+	while ((rc = prune_step(st, cfg, now, &p, &cause)) == 1)
+		;
+	ATF_REQUIRE_MSG(rc == 0, "prune_step: %s", cause);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 1108);
+
+	cfg->sms_retention = 3600 * 1000;
+	memset(&p, 0, sizeof(p));
+	while ((rc = prune_step(st, cfg, now, &p, &cause)) == 1)
+		;
+	ATF_REQUIRE_MSG(rc == 0, "prune_step: %s", cause);
+	ATF_CHECK_EQ(p.total[PRUNE_SMS], 1101);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms WHERE direction = "
+	    "'in'"), 5);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms WHERE status IN "
+	    "('queued', 'sending')"), 2);
+	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms WHERE status = "
+	    "'sent'"), 0);
+	ATF_CHECK_EQ(db_int(st, "SELECT value FROM counters WHERE name = "
+	    "'sms_received'"), received);
+	ATF_CHECK_EQ(db_int(st, "SELECT value FROM counters WHERE name = "
+	    "'sms_queued'"), queued);
+	ATF_CHECK_EQ(db_int(st, "SELECT value FROM counters WHERE name = "
+	    "'sms_sent'"), sent);
+	config_free(cfg);
 	store_close(st);
 }
 
@@ -1403,6 +1540,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, evlog_read__order_and_limits);
 	ATF_TP_ADD_TC(tp, evlog_type_name__table);
 	ATF_TP_ADD_TC(tp, evlog_prune__cursor_survives);
+	ATF_TP_ADD_TC(tp, prune_step__batched_events);
+	ATF_TP_ADD_TC(tp, prune_step__sms_retention);
 	ATF_TP_ADD_TC(tp, device_sweep__marks_silent_offline);
 	ATF_TP_ADD_TC(tp, stats_json__shape);
 	ATF_TP_ADD_TC(tp, group__savepoints_and_one_commit);

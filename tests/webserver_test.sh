@@ -105,9 +105,9 @@ scenario_dashboard_auth()
 	done
 	# A wrong password (lighttpd delays each failure by a second: once).
 	expect 401 GET /api/devices -u admin:wrong-password
-	# A dashboard route hidden behind a device prefix still needs a user:
-	# goip-cgi routes on the last /api/ segment and refuses it itself.
-	expect 401 GET /api/device/x/api/devices
+	# A dashboard route hidden behind a device prefix is no route at all:
+	# goip-cgi routes on the first /api/ and refuses a second one.
+	expect 404 GET /api/device/x/api/devices
 	json '.error | type == "string"'
 	expect 401 POST /api/sms/send -H 'Content-Type: application/json' \
 	    --data-binary '{"deviceId":"goip-01","slot":1,"to":"+48600100200","text":"x"}'

@@ -189,6 +189,7 @@ proxy_secret = $PROXY_SECRET
 dashboard_auth = web
 # Thousands of clients from a few loopback addresses.
 max_per_address = 0
+device_rate = 0
 EOF
 	[ "$(id -u)" -eq 0 ] && echo "user = root" >>"$d/goip.conf"
 	cat >"$d/lighttpd.conf" <<EOF

@@ -182,6 +182,7 @@ start_lighttpd() {	# P DB(empty|full) [trim|every|-] [goip-cgi|hello]
 database = $d/goip.db
 notify_socket = $d/notify.sock
 dashboard_auth = none
+device_rate = 0
 EOF
 	[ "${3:-}" != every ] ||
 		echo 'heartbeat_history_step = 0' >>"$d/goip.conf"
