@@ -1,0 +1,239 @@
+#
+# hostile_test: goip-dashboard under hostile clients and a hostile host
+# (issue 11).  Each part of the issue adds its cases here, named after it.
+# Everything listens on 127.0.0.1 or on Unix sockets only.
+#
+
+. "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
+
+# --- deploy: nothing runs as root, secrets stay secret, hardened builds ------
+
+# d_procs DIR: print the pids of the processes whose command line names a
+# file under DIR (lighttpd -f DIR/lighttpd.conf, DIR/bin/goip-cgi,
+# DIR/bin/goip-notifier -c DIR/goip.conf), one per line.  The pattern is
+# read from a file so that grep's own command line does not match.
+d_procs()
+{
+	printf '%s/\n' "$1" >procs.pattern
+	grep -l -a -F -f procs.pattern /proc/[0-9]*/cmdline 2>/dev/null |
+	    sed 's|^/proc/\([0-9]*\)/cmdline$|\1|'
+	return 0
+}
+
+# d_comm PID: print the program name of PID ("" when it is gone).
+d_comm()
+{
+	cat "/proc/$1/comm" 2>/dev/null
+}
+
+# d_mode FILE: print FILE's permission bits in octal, e.g. 600.
+d_mode()
+{
+	stat -c %a "$1"
+}
+
+# d_quickstart_stop: SIGTERM the quickstart started by the case (its pid in
+# quickstart.pid of the work directory) and wait up to 10 s for it to exit.
+d_quickstart_stop()
+{
+	local pid tries=100
+
+	[ -f quickstart.pid ] || return 0
+	pid=$(cat quickstart.pid)
+	kill -TERM "${pid}" 2>/dev/null
+	while goip_pid_alive "${pid}" && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	rm -f quickstart.pid
+	! goip_pid_alive "${pid}"
+}
+
+atf_test_case deploy__quickstart_not_root cleanup
+deploy__quickstart_not_root_head()
+{
+	atf_set descr "quickstart run started as root runs lighttpd, goip-cgi and goip-notifier as the goip user, keeps its state directory and secrets private, never puts the password on a command line, answers the printed heartbeat with 200, and stops everything on SIGTERM"
+	atf_set require.user root
+	atf_set require.progs "lighttpd htpasswd curl setpriv"
+	atf_set timeout 120
+}
+deploy__quickstart_not_root_body()
+{
+	local d state port url tok pass pid comm seen="" f uid tries
+
+	d=$(goip_tmpdir)
+	state="${d}/run"
+	echo "${state}" >state.path
+	port=$(goip_free_port)
+	# The tree is built and configured: quickstart must neither build nor
+	# install anything (GOIP_BUILDDIR), and the source tree may be
+	# read-only (make distcheck).
+	GOIP_BUILDDIR="${GOIP_BUILDDIR}" GOIP_STATE_DIR="${state}" \
+	    GOIP_HTTP_PORT="${port}" \
+	    "${GOIP_SRCDIR}/quickstart" run >qs.out 2>qs.err &
+	echo $! >quickstart.pid
+	tries=300
+	until grep -q '^Press Ctrl-C to stop' qs.out; do
+		goip_pid_alive "$(cat quickstart.pid)" ||
+		    atf_fail "quickstart exited: $(cat qs.err)"
+		[ "${tries}" -gt 0 ] || atf_fail "quickstart not ready in 30 s: $(cat qs.err)"
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+
+	uid=$(id -u goip) || atf_fail "quickstart created no goip user"
+	[ "${uid}" -ne 0 ] || atf_fail "goip is uid 0"
+
+	# Every server runs as goip: real, effective, saved and fs ids, and
+	# no capabilities left.
+	for pid in $(d_procs "${state}"); do
+		comm=$(d_comm "${pid}")
+		case "${comm}" in
+		lighttpd|goip-cgi|goip-notifier) ;;
+		*) continue ;;
+		esac
+		seen="${seen} ${comm}"
+		grep -q -E "^Uid:[[:space:]]+${uid}[[:space:]]+${uid}[[:space:]]+${uid}[[:space:]]+${uid}$" \
+		    "/proc/${pid}/status" ||
+		    atf_fail "${comm} (${pid}) does not run as goip: $(grep -E '^(Uid|Gid)' "/proc/${pid}/status")"
+		grep -q -E '^CapEff:[[:space:]]+0+$' "/proc/${pid}/status" ||
+		    atf_fail "${comm} (${pid}) kept capabilities: $(grep CapEff "/proc/${pid}/status")"
+	done
+	for comm in lighttpd goip-cgi goip-notifier; do
+		echo "${seen}" | grep -q -w -- "${comm}" ||
+		    atf_fail "no ${comm} process of the instance (saw:${seen})"
+	done
+
+	# The state directory and the secrets: owned by goip, nobody else.
+	[ "$(stat -c %U "${state}")" = goip ] ||
+	    atf_fail "${state} is owned by $(stat -c %U "${state}")"
+	case "$(d_mode "${state}")" in
+	700|750) ;;
+	*) atf_fail "${state} has mode $(d_mode "${state}")" ;;
+	esac
+	for f in demo-device.token dashboard.credentials htpasswd goip.db \
+	    goip.db-wal goip.db-shm; do
+		[ -e "${state}/${f}" ] || case "${f}" in
+			goip.db-*) continue ;;
+			*) atf_fail "${state}/${f} missing" ;;
+		esac
+		[ "$(stat -c %U "${state}/${f}")" = goip ] ||
+		    atf_fail "${f} is owned by $(stat -c %U "${state}/${f}")"
+		case "${f}:$(d_mode "${state}/${f}")" in
+		*:600|goip.db*:640) ;;
+		*) atf_fail "${f} has mode $(d_mode "${state}/${f}")" ;;
+		esac
+	done
+
+	# The password is on no process's command line (htpasswd -i).
+	pass=$(cut -d: -f2 "${state}/dashboard.credentials")
+	[ -n "${pass}" ] || atf_fail "no password in dashboard.credentials"
+	printf '%s\n' "${pass}" >pass.pattern
+	f=$(grep -l -a -F -f pass.pattern /proc/[0-9]*/cmdline 2>/dev/null)
+	[ -z "${f}" ] || atf_fail "the password is on the command line of ${f}"
+	grep -q -F "Login:       admin:${pass}" qs.out ||
+	    atf_fail "quickstart did not print the login"
+
+	# The printed URL and token work: a heartbeat is answered 200, and
+	# the dashboard asks for the password.
+	url=$(sed -n 's/^  Dashboard: *//p' qs.out)
+	[ "${url}" = "http://127.0.0.1:${port}/" ] ||
+	    atf_fail "unexpected dashboard URL '${url}'"
+	tok=$(sed -n "s/.*Authorization: Bearer \([^']*\)'.*/\1/p" qs.out)
+	[ "${tok}" = "$(cat "${state}/demo-device.token")" ] ||
+	    atf_fail "the printed token is not the demo device's"
+	atf_check -o inline:200 curl -s -m 10 -o hb.out -w '%{http_code}' \
+	    -H "Authorization: Bearer ${tok}" \
+	    -H 'Content-Type: application/json' \
+	    -d '{"deviceId":"goip-01","battery":87,"charging":true,"signal":74,"simSlots":[]}' \
+	    "${url}api/device/heartbeat"
+	atf_check -o inline:401 curl -s -m 10 -o /dev/null -w '%{http_code}' \
+	    "${url}api/devices"
+	atf_check -o inline:200 curl -s -m 10 -o /dev/null -w '%{http_code}' \
+	    -u "admin:${pass}" "${url}api/devices"
+
+	# SIGTERM stops quickstart and every process of the instance.
+	d_quickstart_stop || atf_fail "quickstart did not exit on SIGTERM"
+	tries=50
+	while [ -n "$(d_procs "${state}")" ] && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	[ -z "$(d_procs "${state}")" ] ||
+	    atf_fail "left running: $(for pid in $(d_procs "${state}"); do d_comm "${pid}"; done)"
+}
+deploy__quickstart_not_root_cleanup()
+{
+	local pid
+
+	d_quickstart_stop
+	# Anything of the instance still there (a failed body): stop it.
+	if [ -f state.path ]; then
+		for pid in $(d_procs "$(cat state.path)"); do
+			kill -TERM "${pid}" 2>/dev/null
+		done
+	fi
+	goip_cleanup
+}
+
+atf_test_case deploy__hardened_binaries
+deploy__hardened_binaries_head()
+{
+	atf_set descr "With hardening on (configure's default), goip-cgi, goip-notifier and goipctl are PIE, have full RELRO (GNU_RELRO and BIND_NOW), call __stack_chk_fail and, in an optimised build without sanitizers, fortified _chk functions"
+	atf_set require.progs readelf
+}
+deploy__hardened_binaries_body()
+{
+	local on b path feature optimised=no
+
+	on=$(sed -n 's/^#define GOIP_HARDENING "\(.*\)"$/\1/p' \
+	    "${GOIP_BUILDDIR}/config.h")
+	grep -q '^#define GOIP_HARDENING ' "${GOIP_BUILDDIR}/config.h" ||
+	    atf_skip "configured with --disable-hardening"
+	[ -n "${on}" ] || atf_fail "hardening is on but no flag was accepted"
+	# config.h turns _FORTIFY_SOURCE on only when the compiler optimises.
+	grep -q -E '^CFLAGS = .*-O[1-3s]' "${GOIP_BUILDDIR}/Makefile" &&
+	    optimised=yes
+	for b in cgi/goip-cgi notifier/goip-notifier ctl/goipctl; do
+		path="${GOIP_BUILDDIR}/${b}"
+		[ -x "${path}" ] || atf_fail "${path} not built"
+		readelf -hW "${path}" >h.out
+		readelf -lW "${path}" >l.out
+		readelf -dW "${path}" >d.out
+		readelf --dyn-syms -W "${path}" >s.out
+		for feature in ${on}; do
+			case "${feature}" in
+			pie)
+				grep -q -E 'Type:[[:space:]]+DYN' h.out ||
+				    atf_fail "${b} is not PIE: $(grep Type: h.out)"
+				;;
+			relro)
+				grep -q GNU_RELRO l.out ||
+				    atf_fail "${b} has no GNU_RELRO segment"
+				;;
+			now)
+				grep -q -E '\(FLAGS\).*BIND_NOW|\(FLAGS_1\).*NOW' d.out ||
+				    atf_fail "${b} is not linked with -z now"
+				;;
+			stack-protector)
+				grep -q -w __stack_chk_fail s.out ||
+				    atf_fail "${b} does not use the stack protector"
+				;;
+			fortify)
+				[ "${optimised}" = yes ] || continue
+				grep -q -E '__[a-z_]+_chk@' s.out ||
+				    atf_fail "${b} has no fortified (_chk) calls"
+				;;
+			*)
+				atf_fail "unknown hardening feature ${feature}"
+				;;
+			esac
+		done
+	done
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case deploy__quickstart_not_root
+	atf_add_test_case deploy__hardened_binaries
+}
