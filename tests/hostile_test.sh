@@ -49,6 +49,79 @@ d_quickstart_stop()
 	! goip_pid_alive "${pid}"
 }
 
+# d_quickstart_start STATE PORT: start "quickstart run" on the state
+# directory STATE and 127.0.0.1:PORT in the background (output in qs.out and
+# qs.err, pid in quickstart.pid, STATE in state.path) and wait until it says
+# it is ready.  The tree is built and configured: quickstart must neither
+# build nor install anything (GOIP_BUILDDIR), and the source tree may be
+# read-only (make distcheck).
+d_quickstart_start()
+{
+	local state="$1" port="$2" tries=300
+
+	echo "${state}" >state.path
+	GOIP_BUILDDIR="${GOIP_BUILDDIR}" GOIP_STATE_DIR="${state}" \
+	    GOIP_HTTP_PORT="${port}" \
+	    "${GOIP_SRCDIR}/quickstart" run >qs.out 2>qs.err &
+	echo $! >quickstart.pid
+	until grep -q '^Press Ctrl-C to stop' qs.out; do
+		goip_pid_alive "$(cat quickstart.pid)" ||
+		    atf_fail "quickstart exited: $(cat qs.err)"
+		[ "${tries}" -gt 0 ] ||
+		    atf_fail "quickstart not ready in 30 s: $(cat qs.err)"
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+}
+
+# d_quickstart_end STATE: SIGTERM quickstart; fail unless it and every
+# process of the instance in STATE exit within 15 s.
+d_quickstart_end()
+{
+	local state="$1" pid tries=50
+
+	d_quickstart_stop || atf_fail "quickstart did not exit on SIGTERM"
+	while [ -n "$(d_procs "${state}")" ] && [ "${tries}" -gt 0 ]; do
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	[ -z "$(d_procs "${state}")" ] ||
+	    atf_fail "left running: $(for pid in $(d_procs "${state}"); do d_comm "${pid}"; done)"
+}
+
+# d_quickstart_cleanup: for a cleanup part: stop quickstart and anything of
+# its instance still running (after a body that failed), remove the
+# instance.
+d_quickstart_cleanup()
+{
+	local pid
+
+	d_quickstart_stop
+	if [ -f state.path ]; then
+		for pid in $(d_procs "$(cat state.path)"); do
+			kill -TERM "${pid}" 2>/dev/null
+		done
+	fi
+	goip_cleanup
+}
+
+# d_status URL [CURL-ARGS]: print the HTTP status of a request to URL.
+d_status()
+{
+	local url="$1"
+
+	shift
+	curl -s -m 10 -o /dev/null -w '%{http_code}' "$@" "${url}"
+}
+
+# d_heartbeat URL TOKEN: print the status of a heartbeat of goip-01.
+d_heartbeat()
+{
+	d_status "$1api/device/heartbeat" -H "Authorization: Bearer $2" \
+	    -H 'Content-Type: application/json' \
+	    -d '{"deviceId":"goip-01","battery":87,"charging":true,"signal":74,"simSlots":[]}'
+}
+
 atf_test_case deploy__quickstart_not_root cleanup
 deploy__quickstart_not_root_head()
 {
@@ -59,27 +132,12 @@ deploy__quickstart_not_root_head()
 }
 deploy__quickstart_not_root_body()
 {
-	local d state port url tok pass pid comm seen="" f uid tries
+	local d state port url tok pass pid comm seen="" f uid
 
 	d=$(goip_tmpdir)
 	state="${d}/run"
-	echo "${state}" >state.path
 	port=$(goip_free_port)
-	# The tree is built and configured: quickstart must neither build nor
-	# install anything (GOIP_BUILDDIR), and the source tree may be
-	# read-only (make distcheck).
-	GOIP_BUILDDIR="${GOIP_BUILDDIR}" GOIP_STATE_DIR="${state}" \
-	    GOIP_HTTP_PORT="${port}" \
-	    "${GOIP_SRCDIR}/quickstart" run >qs.out 2>qs.err &
-	echo $! >quickstart.pid
-	tries=300
-	until grep -q '^Press Ctrl-C to stop' qs.out; do
-		goip_pid_alive "$(cat quickstart.pid)" ||
-		    atf_fail "quickstart exited: $(cat qs.err)"
-		[ "${tries}" -gt 0 ] || atf_fail "quickstart not ready in 30 s: $(cat qs.err)"
-		sleep 0.1
-		tries=$((tries - 1))
-	done
+	d_quickstart_start "${state}" "${port}"
 
 	uid=$(id -u goip) || atf_fail "quickstart created no goip user"
 	[ "${uid}" -ne 0 ] || atf_fail "goip is uid 0"
@@ -142,38 +200,120 @@ deploy__quickstart_not_root_body()
 	tok=$(sed -n "s/.*Authorization: Bearer \([^']*\)'.*/\1/p" qs.out)
 	[ "${tok}" = "$(cat "${state}/demo-device.token")" ] ||
 	    atf_fail "the printed token is not the demo device's"
-	atf_check -o inline:200 curl -s -m 10 -o hb.out -w '%{http_code}' \
-	    -H "Authorization: Bearer ${tok}" \
-	    -H 'Content-Type: application/json' \
-	    -d '{"deviceId":"goip-01","battery":87,"charging":true,"signal":74,"simSlots":[]}' \
-	    "${url}api/device/heartbeat"
-	atf_check -o inline:401 curl -s -m 10 -o /dev/null -w '%{http_code}' \
-	    "${url}api/devices"
-	atf_check -o inline:200 curl -s -m 10 -o /dev/null -w '%{http_code}' \
-	    -u "admin:${pass}" "${url}api/devices"
+	atf_check -o inline:200 d_heartbeat "${url}" "${tok}"
+	atf_check -o inline:401 d_status "${url}api/devices"
+	atf_check -o inline:200 d_status "${url}api/devices" -u "admin:${pass}"
 
 	# SIGTERM stops quickstart and every process of the instance.
-	d_quickstart_stop || atf_fail "quickstart did not exit on SIGTERM"
-	tries=50
-	while [ -n "$(d_procs "${state}")" ] && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	[ -z "$(d_procs "${state}")" ] ||
-	    atf_fail "left running: $(for pid in $(d_procs "${state}"); do d_comm "${pid}"; done)"
+	d_quickstart_end "${state}"
 }
 deploy__quickstart_not_root_cleanup()
 {
-	local pid
+	d_quickstart_cleanup
+}
 
-	d_quickstart_stop
-	# Anything of the instance still there (a failed body): stop it.
-	if [ -f state.path ]; then
-		for pid in $(d_procs "$(cat state.path)"); do
-			kill -TERM "${pid}" 2>/dev/null
+atf_test_case deploy__quickstart_old_state cleanup
+deploy__quickstart_old_state_head()
+{
+	atf_set descr "quickstart run on a state directory left by an older quickstart (root-owned files, world-readable token, credentials and htpasswd) hands it to goip, replaces the exposed token and password (the old ones are refused, the new ones work), rewrites goip.conf and keeps the database"
+	atf_set require.user root
+	atf_set require.progs "lighttpd htpasswd curl setpriv"
+	atf_set timeout 120
+}
+deploy__quickstart_old_state_body()
+{
+	local d state port url oldtok oldpass tok pass f
+
+	d=$(goip_tmpdir)
+	state="${d}/run"
+	port=$(goip_free_port)
+	# What the quickstart of issue 11 left: everything root's, secrets
+	# 0644, the notifier on TCP.
+	mkdir -m 0755 "${state}" || atf_fail "cannot create ${state}"
+	printf '%s\n' "database = ${state}/goip.db" \
+	    "notify_socket = ${state}/notify.sock" \
+	    "listen = 127.0.0.1:$((port + 1))" "dashboard_auth = web" \
+	    >"${state}/goip.conf"
+	atf_check -o ignore -e ignore "${GOIP_CTL}" -c "${state}/goip.conf" init
+	oldtok=$("${GOIP_CTL}" -c "${state}/goip.conf" device add goip-01) ||
+	    atf_fail "goipctl device add failed"
+	oldtok=$(echo "${oldtok}" | tail -n 1)
+	echo "${oldtok}" >"${state}/demo-device.token"
+	oldpass="old$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+	echo "admin:${oldpass}" >"${state}/dashboard.credentials"
+	printf '%s\n' "${oldpass}" |
+	    htpasswd -i -cB "${state}/htpasswd" admin 2>/dev/null ||
+	    atf_fail "htpasswd failed"
+	chmod 0644 "${state}/demo-device.token" \
+	    "${state}/dashboard.credentials" "${state}/htpasswd"
+
+	d_quickstart_start "${state}" "${port}"
+	grep -q 'new token' qs.err ||
+	    atf_fail "no word of the new token: $(cat qs.err)"
+	grep -q 'new password' qs.err ||
+	    atf_fail "no word of the new password: $(cat qs.err)"
+	f=$(find "${state}" ! -user goip | head -n 1)
+	[ -z "${f}" ] || atf_fail "${f} is not owned by goip"
+	f=$(find "${state}" -perm /o=rwx | head -n 1)
+	[ -z "${f}" ] || atf_fail "${f} is accessible to others"
+	tok=$(cat "${state}/demo-device.token")
+	pass=$(cut -d: -f2 "${state}/dashboard.credentials")
+	[ "${tok}" != "${oldtok}" ] || atf_fail "the exposed token was kept"
+	[ "${pass}" != "${oldpass}" ] || atf_fail "the exposed password was kept"
+	url="http://127.0.0.1:${port}/"
+	atf_check -o inline:401 d_heartbeat "${url}" "${oldtok}"
+	atf_check -o inline:200 d_heartbeat "${url}" "${tok}"
+	atf_check -o inline:401 d_status "${url}api/devices" \
+	    -u "admin:${oldpass}"
+	atf_check -o inline:200 d_status "${url}api/devices" -u "admin:${pass}"
+	grep -q -x "listen = ${state}/notifier.sock" "${state}/goip.conf" ||
+	    atf_fail "goip.conf was not rewritten: $(cat "${state}/goip.conf")"
+	d_quickstart_end "${state}"
+}
+deploy__quickstart_old_state_cleanup()
+{
+	d_quickstart_cleanup
+}
+
+atf_test_case deploy__systemd_units
+deploy__systemd_units_head()
+{
+	atf_set descr "The systemd units of etc/ pass systemd-analyze verify and confine the programs: user goip, NoNewPrivileges, ProtectSystem=strict, no capabilities, MemoryMax, loopback only for the notifier and no IP at all for goip-cgi"
+	atf_set require.progs systemd-analyze
+}
+deploy__systemd_units_body()
+{
+	local u d f
+
+	# verify wants the programs of ExecStart to exist: point them at the
+	# build tree.
+	d="$(pwd)/units"
+	mkdir "${d}" || atf_fail "cannot create ${d}"
+	for u in goip-notifier.service goip-cgi.service goip-cgi.socket; do
+		sed -e "s|/usr/sbin/goip-cgi|${GOIP_CGI}|g" \
+		    -e "s|/usr/sbin/goip-notifier|${GOIP_NOTIFIER}|g" \
+		    "${GOIP_SRCDIR}/etc/${u}" >"${d}/${u}"
+	done
+	(cd "${d}" && systemd-analyze verify --man=no goip-cgi.socket \
+	    goip-cgi.service goip-notifier.service) >verify.out 2>&1 ||
+	    atf_fail "systemd-analyze verify: $(cat verify.out)"
+	[ ! -s verify.out ] || atf_fail "systemd-analyze verify: $(cat verify.out)"
+	for u in goip-notifier.service goip-cgi.service; do
+		for f in User=goip NoNewPrivileges=yes ProtectSystem=strict \
+		    ProtectHome=yes PrivateTmp=yes UMask=0007 IPAddressDeny=any \
+		    'MemoryMax=[0-9]+[KMG]' 'CapabilityBoundingSet=$' \
+		    'RestrictAddressFamilies=AF_UNIX'; do
+			grep -q -E "^${f}" "${d}/${u}" || atf_fail "${u} lacks ${f}"
 		done
-	fi
-	goip_cleanup
+	done
+	grep -q -x 'IPAddressAllow=localhost' "${d}/goip-notifier.service" ||
+	    atf_fail "goip-notifier.service does not allow localhost"
+	! grep -q '^IPAddressAllow=' "${d}/goip-cgi.service" ||
+	    atf_fail "goip-cgi.service allows an IP address"
+	grep -q -x 'RuntimeDirectory=goip' "${d}/goip-notifier.service" ||
+	    atf_fail "goip-notifier.service has no RuntimeDirectory"
+	grep -q -x 'SocketMode=0660' "${d}/goip-cgi.socket" ||
+	    atf_fail "goip-cgi.socket is not 0660"
 }
 
 atf_test_case deploy__hardened_binaries
@@ -235,5 +375,7 @@ deploy__hardened_binaries_body()
 atf_init_test_cases()
 {
 	atf_add_test_case deploy__quickstart_not_root
+	atf_add_test_case deploy__quickstart_old_state
+	atf_add_test_case deploy__systemd_units
 	atf_add_test_case deploy__hardened_binaries
 }
