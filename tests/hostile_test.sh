@@ -114,6 +114,17 @@ d_status()
 	curl -s -m 10 -o /dev/null -w '%{http_code}' "$@" "${url}"
 }
 
+# d_expect STATUS COMMAND [ARG ...]: fail unless COMMAND prints STATUS.
+d_expect()
+{
+	local want="$1" got
+
+	shift
+	got=$("$@")
+	[ "${got}" = "${want}" ] ||
+	    atf_fail "$1 $2: status ${got}, expected ${want}"
+}
+
 # d_heartbeat URL TOKEN: print the status of a heartbeat of goip-01.
 d_heartbeat()
 {
@@ -200,9 +211,9 @@ deploy__quickstart_not_root_body()
 	tok=$(sed -n "s/.*Authorization: Bearer \([^']*\)'.*/\1/p" qs.out)
 	[ "${tok}" = "$(cat "${state}/demo-device.token")" ] ||
 	    atf_fail "the printed token is not the demo device's"
-	atf_check -o inline:200 d_heartbeat "${url}" "${tok}"
-	atf_check -o inline:401 d_status "${url}api/devices"
-	atf_check -o inline:200 d_status "${url}api/devices" -u "admin:${pass}"
+	d_expect 200 d_heartbeat "${url}" "${tok}"
+	d_expect 401 d_status "${url}api/devices"
+	d_expect 200 d_status "${url}api/devices" -u "admin:${pass}"
 
 	# SIGTERM stops quickstart and every process of the instance.
 	d_quickstart_end "${state}"
@@ -261,11 +272,11 @@ deploy__quickstart_old_state_body()
 	[ "${tok}" != "${oldtok}" ] || atf_fail "the exposed token was kept"
 	[ "${pass}" != "${oldpass}" ] || atf_fail "the exposed password was kept"
 	url="http://127.0.0.1:${port}/"
-	atf_check -o inline:401 d_heartbeat "${url}" "${oldtok}"
-	atf_check -o inline:200 d_heartbeat "${url}" "${tok}"
-	atf_check -o inline:401 d_status "${url}api/devices" \
+	d_expect 401 d_heartbeat "${url}" "${oldtok}"
+	d_expect 200 d_heartbeat "${url}" "${tok}"
+	d_expect 401 d_status "${url}api/devices" \
 	    -u "admin:${oldpass}"
-	atf_check -o inline:200 d_status "${url}api/devices" -u "admin:${pass}"
+	d_expect 200 d_status "${url}api/devices" -u "admin:${pass}"
 	grep -q -x "listen = ${state}/notifier.sock" "${state}/goip.conf" ||
 	    atf_fail "goip.conf was not rewritten: $(cat "${state}/goip.conf")"
 	d_quickstart_end "${state}"
