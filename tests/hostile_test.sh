@@ -327,20 +327,49 @@ deploy__systemd_units_body()
 	    atf_fail "goip-cgi.socket is not 0660"
 }
 
+# d_elf_has BINARY FEATURE: true when BINARY shows FEATURE of configure's
+# GOIP_HARDENING list: pie (ELF type DYN), relro (a GNU_RELRO segment), now
+# (BIND_NOW), stack-protector (calls __stack_chk_fail), fortify (calls a
+# fortified __*_chk function).
+d_elf_has()
+{
+	case "$2" in
+	pie)
+		readelf -hW "$1" | grep -q -E 'Type:[[:space:]]+DYN'
+		;;
+	relro)
+		readelf -lW "$1" | grep -q GNU_RELRO
+		;;
+	now)
+		readelf -dW "$1" |
+		    grep -q -E '\(FLAGS\).*BIND_NOW|\(FLAGS_1\).*NOW'
+		;;
+	stack-protector)
+		readelf --dyn-syms -W "$1" | grep -q -w __stack_chk_fail
+		;;
+	fortify)
+		readelf --dyn-syms -W "$1" | grep -q -E '__[a-z_]+_chk@'
+		;;
+	*)
+		atf_fail "unknown hardening feature $2"
+		;;
+	esac
+}
+
 atf_test_case deploy__hardened_binaries
 deploy__hardened_binaries_head()
 {
-	atf_set descr "With hardening on (configure's default), goip-cgi, goip-notifier and goipctl are PIE, have full RELRO (GNU_RELRO and BIND_NOW), call __stack_chk_fail and, in an optimised build without sanitizers, fortified _chk functions"
-	atf_set require.progs readelf
+	atf_set descr "With hardening on (configure's default), goip-cgi, goip-notifier and goipctl are PIE, have full RELRO (GNU_RELRO and BIND_NOW), call __stack_chk_fail and, in an optimised build without sanitizers, fortified _chk functions; a program built without those flags fails the same checks"
+	atf_set require.progs "readelf cc"
 }
 deploy__hardened_binaries_body()
 {
 	local on b path feature optimised=no
 
-	on=$(sed -n 's/^#define GOIP_HARDENING "\(.*\)"$/\1/p' \
-	    "${GOIP_BUILDDIR}/config.h")
 	grep -q '^#define GOIP_HARDENING ' "${GOIP_BUILDDIR}/config.h" ||
 	    atf_skip "configured with --disable-hardening"
+	on=$(sed -n 's/^#define GOIP_HARDENING "\(.*\)"$/\1/p' \
+	    "${GOIP_BUILDDIR}/config.h")
 	[ -n "${on}" ] || atf_fail "hardening is on but no flag was accepted"
 	# config.h turns _FORTIFY_SOURCE on only when the compiler optimises.
 	grep -q -E '^CFLAGS = .*-O[1-3s]' "${GOIP_BUILDDIR}/Makefile" &&
@@ -348,38 +377,25 @@ deploy__hardened_binaries_body()
 	for b in cgi/goip-cgi notifier/goip-notifier ctl/goipctl; do
 		path="${GOIP_BUILDDIR}/${b}"
 		[ -x "${path}" ] || atf_fail "${path} not built"
-		readelf -hW "${path}" >h.out
-		readelf -lW "${path}" >l.out
-		readelf -dW "${path}" >d.out
-		readelf --dyn-syms -W "${path}" >s.out
 		for feature in ${on}; do
-			case "${feature}" in
-			pie)
-				grep -q -E 'Type:[[:space:]]+DYN' h.out ||
-				    atf_fail "${b} is not PIE: $(grep Type: h.out)"
-				;;
-			relro)
-				grep -q GNU_RELRO l.out ||
-				    atf_fail "${b} has no GNU_RELRO segment"
-				;;
-			now)
-				grep -q -E '\(FLAGS\).*BIND_NOW|\(FLAGS_1\).*NOW' d.out ||
-				    atf_fail "${b} is not linked with -z now"
-				;;
-			stack-protector)
-				grep -q -w __stack_chk_fail s.out ||
-				    atf_fail "${b} does not use the stack protector"
-				;;
-			fortify)
-				[ "${optimised}" = yes ] || continue
-				grep -q -E '__[a-z_]+_chk@' s.out ||
-				    atf_fail "${b} has no fortified (_chk) calls"
-				;;
-			*)
-				atf_fail "unknown hardening feature ${feature}"
-				;;
-			esac
+			[ "${feature}" = fortify ] && [ "${optimised}" = no ] &&
+			    continue
+			d_elf_has "${path}" "${feature}" ||
+			    atf_fail "${b} lacks ${feature}"
 		done
+	done
+
+	# The checks can fail: a program with a buffer and a strcpy, built
+	# with every protection off, shows none of them.
+	printf '%s\n' '#include <stdio.h>' '#include <string.h>' \
+	    'int main(int argc, char **argv) { char b[64];' \
+	    'strcpy(b, argc > 1 ? argv[1] : "x"); return puts(b) < 0; }' \
+	    >plain.c
+	atf_check cc -O2 -U_FORTIFY_SOURCE -fno-stack-protector -fno-pie \
+	    -no-pie -Wl,-z,norelro -Wl,-z,lazy -o plain plain.c
+	for feature in pie relro now stack-protector fortify; do
+		! d_elf_has plain "${feature}" ||
+		    atf_fail "the check for ${feature} passes an unprotected program"
 	done
 }
 
