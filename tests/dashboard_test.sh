@@ -185,6 +185,22 @@ device__page_room_cleanup()
 	goip_cleanup
 }
 
+atf_test_case device__chart_one_heartbeat cleanup
+device__chart_one_heartbeat_head()
+{
+	atf_set descr "With one heartbeat the device page's charts show about the hour around it, with its point drawn (not an axis spanning years and nothing on it)"
+	dash_head
+}
+device__chart_one_heartbeat_body()
+{
+	dash_start
+	dash_run chart
+}
+device__chart_one_heartbeat_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case send__form_and_status cleanup
 send__form_and_status_head()
 {
@@ -197,6 +213,22 @@ send__form_and_status_body()
 	dash_run send
 }
 send__form_and_status_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case send__retry_same_key cleanup
+send__retry_same_key_head()
+{
+	atf_set descr "A send whose answer is lost to a network error, clicked again, carries the same Idempotency-Key and queues one SMS; a new message gets a new key"
+	dash_head
+}
+send__retry_same_key_body()
+{
+	dash_start
+	dash_run retry
+}
+send__retry_same_key_cleanup()
 {
 	goip_cleanup
 }
@@ -312,7 +344,9 @@ atf_init_test_cases()
 	atf_add_test_case sms__live_feed
 	atf_add_test_case sms__markup_is_text
 	atf_add_test_case device__page_room
+	atf_add_test_case device__chart_one_heartbeat
 	atf_add_test_case send__form_and_status
+	atf_add_test_case send__retry_same_key
 	atf_add_test_case notifier__restart_fallback
 	atf_add_test_case notifier__resync_after_prune
 	atf_add_test_case socket__blocked_longpoll
