@@ -667,7 +667,7 @@ memory__valgrind_churn_head()
 }
 memory__valgrind_churn_body()
 {
-	local pid rc tries=600
+	local pid rc
 
 	# valgrind cannot run a program built with AddressSanitizer (the
 	# sanitizer pass of "quickstart test --sanitizers" checks it instead).
@@ -685,11 +685,7 @@ memory__valgrind_churn_body()
 	    "${GOIP_NOTIFIER}" -d -c "${DIR}/goip.conf" >notifier.log 2>&1 &
 	pid=$!
 	echo "${pid}" >"${DIR}/notifier.pid"
-	goip_wait_port "$(cat "${DIR}/notifier.port")" 120
-	while [ ! -S "${DIR}/notify.sock" ] && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
+	goip_wait_ready "${pid}" notifier.log "main: listening on"
 	chmod 0666 "${DIR}/notify.sock"
 	sms m1
 	sms m2
