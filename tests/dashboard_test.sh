@@ -13,7 +13,16 @@
 
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
 
+# The scripts run next to their node_modules: in the source tree (in-tree
+# build, "npm ci" there), else copied into the build tree, where make check
+# installs playwright-core for a VPATH build (make distcheck).
 BROWSER_DIR="${GOIP_SRCDIR}/tests/browser"
+if [ ! -d "${BROWSER_DIR}/node_modules" ] &&
+    [ -d "${GOIP_BUILDDIR}/tests/browser/node_modules" ]; then
+	BROWSER_DIR="${GOIP_BUILDDIR}/tests/browser"
+	cp "${GOIP_SRCDIR}/tests/browser/lib.mjs" \
+	    "${GOIP_SRCDIR}/tests/browser/dashboard.mjs" "${BROWSER_DIR}/"
+fi
 DEVICES="goip-01 goip-02 goip-03"
 
 # dash_head [TIMEOUT [PROGS]]: what every case needs (default timeout 180 s),
