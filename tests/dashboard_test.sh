@@ -13,7 +13,16 @@
 
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
 
+# The scripts run next to their node_modules: in the source tree (in-tree
+# build, "npm ci" there), else copied into the build tree, where make check
+# installs playwright-core for a VPATH build (make distcheck).
 BROWSER_DIR="${GOIP_SRCDIR}/tests/browser"
+if [ ! -d "${BROWSER_DIR}/node_modules" ] &&
+    [ -d "${GOIP_BUILDDIR}/tests/browser/node_modules" ]; then
+	BROWSER_DIR="${GOIP_BUILDDIR}/tests/browser"
+	cp "${GOIP_SRCDIR}/tests/browser/lib.mjs" \
+	    "${GOIP_SRCDIR}/tests/browser/dashboard.mjs" "${BROWSER_DIR}/"
+fi
 DEVICES="goip-01 goip-02 goip-03"
 
 # dash_head [TIMEOUT [PROGS]]: what every case needs (default timeout 180 s),
@@ -185,6 +194,22 @@ device__page_room_cleanup()
 	goip_cleanup
 }
 
+atf_test_case device__chart_one_heartbeat cleanup
+device__chart_one_heartbeat_head()
+{
+	atf_set descr "With one heartbeat the device page's charts show about the hour around it, with its point drawn (not an axis spanning years and nothing on it)"
+	dash_head
+}
+device__chart_one_heartbeat_body()
+{
+	dash_start
+	dash_run chart
+}
+device__chart_one_heartbeat_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case send__form_and_status cleanup
 send__form_and_status_head()
 {
@@ -197,6 +222,22 @@ send__form_and_status_body()
 	dash_run send
 }
 send__form_and_status_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case send__retry_same_key cleanup
+send__retry_same_key_head()
+{
+	atf_set descr "A send whose answer is lost to a network error, clicked again, carries the same Idempotency-Key and queues one SMS; a new message gets a new key"
+	dash_head
+}
+send__retry_same_key_body()
+{
+	dash_start
+	dash_run retry
+}
+send__retry_same_key_cleanup()
 {
 	goip_cleanup
 }
@@ -312,7 +353,9 @@ atf_init_test_cases()
 	atf_add_test_case sms__live_feed
 	atf_add_test_case sms__markup_is_text
 	atf_add_test_case device__page_room
+	atf_add_test_case device__chart_one_heartbeat
 	atf_add_test_case send__form_and_status
+	atf_add_test_case send__retry_same_key
 	atf_add_test_case notifier__restart_fallback
 	atf_add_test_case notifier__resync_after_prune
 	atf_add_test_case socket__blocked_longpoll

@@ -1,5 +1,6 @@
 #
-# man_test: every man page is clean under "mandoc -Tlint -W warning".
+# man_test: every man page is clean under "mandoc -Tlint -W warning", and
+# its rendered text repeats no sentence in a row.
 #
 
 # man_case NAME SECTION: define test case NAME_SECTION__lint.
@@ -12,8 +13,8 @@ man_case()
 	atf_test_case ${id}__lint
 	${id}__lint_head()
 	{
-		atf_set descr 'man/$1.$2 is mdoc without mandoc warnings or errors'
-		atf_set require.progs mandoc
+		atf_set descr 'man/$1.$2 is mdoc without mandoc warnings or errors, and repeats no sentence in a row'
+		atf_set require.progs 'mandoc col'
 	}
 	${id}__lint_body()
 	{
@@ -31,6 +32,48 @@ man_lint()
 	atf_check -s exit:0 -o empty -e empty mandoc -Tlint -W warning "${page}"
 	# The page must also render: no empty output.
 	atf_check -s exit:0 -o not-empty -e empty mandoc -Tascii "${page}"
+	man_repeats "${page}" >repeats
+	[ ! -s repeats ] ||
+	    atf_fail "$1 repeats a sentence in a row: $(head -n 3 repeats)"
+}
+
+# man_repeats PAGE: print each sentence (of four words or more) of the
+# rendered PAGE that comes twice in a row, lower case: the same words (case,
+# punctuation and line breaks aside) up to a sentence end, then again, with
+# at most one stray word between (a request left in a text line, a list
+# tag).  A sentence ends at . ! ? : or ; after a letter, a digit or a
+# parenthesis, before a space or more punctuation.
+man_repeats()
+{
+	mandoc -Tascii "$1" | col -b | awk '
+	{ text = text " " tolower($0) " " }
+	END {
+		gsub(/[a-z0-9)][.!?:;]+[)"\047]*([ \t]|[.!?:;])/, "& \001 ", text)
+		gsub(/[^a-z0-9\001]+/, " ", text)
+		n = split(text, w, " ")
+		for (i = 1; i <= n; i++)
+			for (k = 5; k <= 80 && i + 2 * k - 1 <= n; k++) {
+				if (w[i + k - 1] != "\001")
+					continue
+				for (g = 0; g <= 1; g++) {
+					for (j = 0; j < k && w[i + j] == w[i + k + g + j]; j++)
+						;
+					if (j == k)
+						break
+				}
+				if (j < k)
+					continue
+				s = ""
+				for (j = 0; j < k - 1; j++)
+					if (w[i + j] != "\001")
+						s = s (s == "" ? "" : " ") w[i + j]
+				if (split(s, tmp, " ") < 4)
+					continue
+				print s
+				i += 2 * k
+				break
+			}
+	}'
 }
 
 MAN_CASES=

@@ -53,21 +53,21 @@ sms()
 }
 
 # client NAME [ENV...]: start app.cjs in the background writing NAME.out,
-# and wait until its rooms are joined.
+# and wait until its rooms are joined (as long as it runs: it gives up after
+# its TIMEOUT).
 client()
 {
-	local name="$1" tries=100
+	local name="$1"
 
 	shift
 	env "$@" node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" \
 	    "${name}.out" >"${name}.log" 2>&1 &
 	echo $! >"${name}.pid"
-	while [ ! -f "${name}.out.ready" ] && [ "${tries}" -gt 0 ]; do
+	while [ ! -f "${name}.out.ready" ]; do
+		goip_pid_alive "$(cat "${name}.pid")" || [ -f "${name}.out.ready" ] ||
+		    atf_fail "client ${name} did not join: $(cat "${name}.log")"
 		sleep 0.1
-		tries=$((tries - 1))
 	done
-	[ -f "${name}.out.ready" ] ||
-	    atf_fail "client ${name} did not join: $(cat "${name}.log")"
 }
 
 # wait_for FILE PATTERN: wait up to 5 s for PATTERN in FILE.
@@ -495,16 +495,39 @@ atf_test_case slow__websocket cleanup
 slow__websocket_head()
 {
 	atf_set descr "A WebSocket client that stops reading is disconnected once its queued output passes the bound; a client that reads gets every event once and in order, one resuming by lastEventId gets the rest, and one owed more than a replay may queue gets what fits, one resync and then live events, without being disconnected"
-	atf_set require.progs "node sqlite3"
-	atf_set timeout 120
+	atf_set require.progs "node sqlite3 curl"
+	atf_set timeout 180
 }
+
+# big_events COUNT: insert COUNT sms-received events of 8 kB into the log
+# (the notifier finds them on its one-second tick).
+big_events()
+{
+	sqlite3 "${DIR}/goip.db" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL
+	    SELECT i + 1 FROM k WHERE i < $1) INSERT INTO events (at, type,
+	    device, payload) SELECT CAST(strftime('%s', 'now') AS INTEGER) *
+	    1000, 'sms-received', 'goip-01', json_object('deviceId', 'goip-01',
+	    'messageId', 'big' || i, 'text', replace(hex(zeroblob(4000)), '0',
+	    'x')) FROM k" || atf_fail "cannot insert events"
+}
+
+# until_seen PID FILE PATTERN: wait until PATTERN is in FILE, as long as the
+# process PID (the one to write it) lives; the case's timeout bounds it.
+until_seen()
+{
+	until grep -q -- "$3" "$2" 2>/dev/null; do
+		goip_pid_alive "$1" || { grep -q -- "$3" "$2" 2>/dev/null &&
+		    return 0; atf_fail "no '$3' in $2 and process $1 exited"; }
+		sleep 0.1
+	done
+}
+
 slow__websocket_body()
 {
-	local n=1500 first tries=200 slow
+	local n=1500 m=400 first last slow
 
 	notifier_node_setup
 	app_start
-	client a ROOMS=dashboard LAST=0 EXIT_AFTER=${n} TIMEOUT=90
 	# A raw WebSocket client: Socket.IO connect, join the dashboard, and
 	# once the join is acknowledged read nothing more.
 	cat >stall.cjs <<'EOF'
@@ -543,43 +566,45 @@ setTimeout(() => process.exit(1), 100000);
 EOF
 	node stall.cjs "${URL}" >stall.log 2>&1 &
 	echo $! >stall.pid
-	while [ ! -f stall.ready ] && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	[ -f stall.ready ] || atf_fail "stalled client did not join: $(cat stall.log)"
+	until_seen "$(cat stall.pid)" stall.ready ready
 	first=$(sqlite3 "${DIR}/goip.db" 'SELECT coalesce(max(id), 0) FROM events')
 	# 1500 sms-received of 8 kB: 12 MB, more than the sockets hold plus
-	# the 4 MiB bound of a client's output. The notifier finds them on
-	# its one-second tick.
-	sqlite3 "${DIR}/goip.db" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL
-	    SELECT i + 1 FROM k WHERE i < ${n}) INSERT INTO events (at, type,
-	    device, payload) SELECT CAST(strftime('%s', 'now') AS INTEGER) *
-	    1000, 'sms-received', 'goip-01', json_object('deviceId', 'goip-01',
-	    'messageId', 'big' || i, 'text', replace(hex(zeroblob(4000)), '0',
-	    'x')) FROM k" || atf_fail "cannot insert events"
-	tries=300
-	while ! grep -q 'slow client disconnected' "${DIR}/notifier.log" &&
-	    [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
+	# the 4 MiB bound of a client's output.
+	big_events ${n}
+	until_seen "$(cat "${DIR}/notifier.pid")" "${DIR}/notifier.log" \
+	    'slow client disconnected'
+	# A client that reads, then 400 more (3.2 MB): within its bound even
+	# if it read nothing, so it gets them all however fast it reads.
+	# (With it connected during the 12 MB above, a reader slower than
+	# the notifier's passes was disconnected as slow too, resumed owing
+	# more than a replay may queue and got a resync instead of the rest:
+	# the case's occasional time-out, see BUGS in goip-notifier(8).)
+	last=$((first + n))
+	# Once the notifier's cursor is past them (a long-poll after the
+	# last one is answered), a dashboard client gets none of them live.
+	until curl -s "${URL}/api/events?since=$((last - 1))&wait=50" |
+	    grep -q "\"eventId\":${last}"; do
+		goip_pid_alive "$(cat "${DIR}/notifier.pid")" ||
+		    atf_fail "goip-notifier died: $(tail -20 "${DIR}/notifier.log")"
 	done
-	grep -q 'slow client disconnected' "${DIR}/notifier.log" ||
-	    atf_fail "not disconnected as slow: $(cat "${DIR}/notifier.log")"
+	client a ROOMS=dashboard EXIT_AFTER=${m} TIMEOUT=170
+	big_events ${m}
 	wait "$(cat a.pid)" || atf_fail "client a failed: $(cat a.log)"
 	rm -f a.pid
 	grep '^sms-received' a.out | awk '{print $2}' >ids
-	[ "$(wc -l <ids)" -eq ${n} ] || atf_fail "a: $(wc -l <ids) sms, want ${n}"
+	[ "$(wc -l <ids)" -eq ${m} ] && [ "$(head -1 ids)" -eq $((last + 1)) ] ||
+	    atf_fail "a: $(wc -l <ids) sms from $(head -1 ids), want ${m} from $((last + 1))"
 	sort -n -c -u ids || atf_fail "a: events duplicated or out of order"
+	last=$((last + m))
 	# Resume 200 events before the end (a replay within the bound; the
 	# client may be done before its join is acknowledged).
-	env ROOMS=dashboard LAST=$((first + n - 200)) EXIT_AFTER=200 TIMEOUT=30 \
+	env ROOMS=dashboard LAST=$((last - 200)) EXIT_AFTER=200 TIMEOUT=170 \
 	    node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" b.out >b.log 2>&1 ||
 	    atf_fail "client b failed: $(cat b.log)"
 	grep '^sms-received' b.out | awk '{print $2}' >ids
 	[ "$(wc -l <ids)" -eq 200 ] &&
-	    [ "$(head -1 ids)" -eq $((first + n - 199)) ] &&
-	    [ "$(tail -1 ids)" -eq $((first + n)) ] ||
+	    [ "$(head -1 ids)" -eq $((last - 199)) ] &&
+	    [ "$(tail -1 ids)" -eq ${last} ] ||
 	    atf_fail "b: wrong replay: $(head -1 ids)..$(tail -1 ids)"
 	sort -n -c -u ids || atf_fail "b: events duplicated or out of order"
 	# Resume from before all 1500 (12 MB owed, more than a replay may
@@ -587,29 +612,19 @@ EOF
 	# no disconnection (which would bring the client back for the same
 	# replay forever).
 	slow=$(grep -c 'slow client disconnected' "${DIR}/notifier.log")
-	client c ROOMS=dashboard LAST=${first} TIMEOUT=60
-	tries=300
-	while ! grep -q '^resync' c.out 2>/dev/null && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	grep -q '^resync' c.out || atf_fail "c: no resync: $(cat c.log)"
+	client c ROOMS=dashboard LAST=${first} TIMEOUT=170
+	until_seen "$(cat c.pid)" c.out '^resync'
 	[ "$(grep -c '^resync' c.out)" -eq 1 ] || atf_fail "c: resync twice"
 	grep '^sms-received' c.out | awk '{print $2}' >ids
 	[ -s ids ] && [ "$(head -1 ids)" -eq $((first + 1)) ] &&
-	    [ "$(wc -l <ids)" -lt ${n} ] ||
+	    [ "$(wc -l <ids)" -lt $((n + m)) ] ||
 	    atf_fail "c: replay before the resync: $(wc -l <ids) events"
 	sort -n -c -u ids || atf_fail "c: events duplicated or out of order"
 	sqlite3 "${DIR}/goip.db" "INSERT INTO events (at, type, device,
 	    payload) VALUES (0, 'sms-received', 'goip-01',
 	    json_object('deviceId', 'goip-01', 'messageId', 'after-resync'))" ||
 	    atf_fail "cannot insert an event"
-	tries=300
-	while ! grep -q 'after-resync' c.out && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	grep -q 'after-resync' c.out || atf_fail "c: no live event after resync"
+	until_seen "$(cat c.pid)" c.out 'after-resync'
 	[ "$(grep -c 'slow client disconnected' "${DIR}/notifier.log")" -eq \
 	    "${slow}" ] || atf_fail "c was disconnected as slow"
 	goip_pid_alive "$(cat "${DIR}/notifier.pid")" ||
@@ -674,7 +689,7 @@ memory__valgrind_churn_head()
 }
 memory__valgrind_churn_body()
 {
-	local pid rc tries=600
+	local pid rc
 
 	# valgrind cannot run a program built with AddressSanitizer (the
 	# sanitizer pass of "quickstart test --sanitizers" checks it instead).
@@ -695,7 +710,7 @@ memory__valgrind_churn_body()
 	    "${GOIP_NOTIFIER}" -d -c "${DIR}/goip.conf" >notifier.log 2>&1 &
 	pid=$!
 	echo "${pid}" >"${DIR}/notifier.pid"
-	goip_notifier_wait "${DIR}" 120
+	goip_wait_ready "${pid}" notifier.log "main: listening on"
 	sms m1
 	sms m2
 	COUNT=60 BATCHES=3 MODE=mixed JOIN=goip-01 TIMEOUT=400 node \

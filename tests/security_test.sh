@@ -78,7 +78,7 @@ tokens__never_logged_body()
 	s_instance
 	"${GOIP_NOTIFIER}" -d -v -c "${DIR}/goip.conf" >"${DIR}/notifier.log" 2>&1 &
 	echo $! >"${DIR}/notifier.pid"
-	goip_notifier_wait "${DIR}"
+	goip_wait_ready "$!" "${DIR}/notifier.log" "main: listening on"
 	s_lighttpd
 	body="SecretBody-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	bad="NotAToken$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

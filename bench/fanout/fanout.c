@@ -25,7 +25,7 @@
  * the connect phase at --connect-timeout-s; a POST at --post-timeout-ms;
  * the drain at --drain-ms after the last answer.
  *
- * Build: cc -O2 -o fanout fanout.c -levent
+ * Build: make bench (or make check), as bench/fanout/fanout.
  */
 #define _GNU_SOURCE
 #include <sys/types.h>

@@ -110,7 +110,7 @@ ulimit -n "$(ulimit -Hn)"
 
 prepare() {
 	local t i conf
-	for t in wrk lighttpd node cc curl timeout openssl sqlite3; do
+	for t in wrk lighttpd node make curl timeout openssl sqlite3; do
 		command -v "$t" >/dev/null || die "missing $t"
 	done
 	mkdir -p "$BIN"
@@ -124,7 +124,9 @@ prepare() {
 			git -C "$TOP" status --short -- notifier cgi lib sql | sed 's/^/dirty: /'
 		} >"$BIN/source.txt"
 	fi
-	cc -O2 -Wall -Wextra -o "$FANOUT" "$HERE/fanout.c" -levent
+	# The load client is ours: built by "make bench" from bench/fanout.
+	make -C "$TOP" bench/fanout/fanout >&2
+	cp "$TOP/bench/fanout/fanout" "$FANOUT"
 	{
 		cat "$BIN/source.txt" 2>/dev/null
 		sha256sum "$BIN/goip-notifier" "$BIN/goip-cgi" | sed 's/^/sha256 /'

@@ -2,7 +2,7 @@
 # bench/ingest/run.sh: device ingest throughput of goip-cgi behind lighttpd
 # (FastCGI), measured in one run against two references on the same machine:
 # the Node peer (../shared/peer/server.js, the same heartbeat requests) and a
-# FastCGI "hello world" (../shared/peer/bench/fcgi_hello.c) behind the same
+# FastCGI "hello world" (bench/ingest/fcgi_hello.c) behind the same
 # lighttpd with the same process count.  See bench/RESULTS.md.
 #
 #   bench/ingest/run.sh [all]   tune, then measure (about 15 minutes)
@@ -80,8 +80,8 @@ trap 'exit 130' INT TERM
 
 prepare_tools() {
 	local t
-	for t in wrk lighttpd sqlite3 node cc curl timeout; do
-		command -v "$t" >/dev/null || die "missing $t (apt-get install wrk lighttpd sqlite3 nodejs build-essential curl)"
+	for t in wrk lighttpd sqlite3 node make curl timeout; do
+		command -v "$t" >/dev/null || die "missing $t (apt-get install wrk lighttpd sqlite3 nodejs make curl)"
 	done
 	mkdir -p "$WORKDIR/bin"
 	make -C "$TOP" cgi/goip-cgi ctl/goipctl >&2
@@ -93,8 +93,9 @@ prepare_tools() {
 		sha256sum "$GOIP_CGI" | sed 's/^/sha256 /'
 	} >"$WORKDIR/build.txt"
 	log "build: $(head -1 "$WORKDIR/build.txt")"
-	# The hello world is compiled from the peer's source at run time.
-	cc -O2 -o "$HELLO" "$PEER_SRC/bench/fcgi_hello.c" -lfcgi
+	# The hello world is ours: built by "make bench" from bench/ingest.
+	make -C "$TOP" bench/ingest/fcgi_hello >&2
+	cp "$TOP/bench/ingest/fcgi_hello" "$HELLO"
 	if [ ! -d "$PEER_DIR/node_modules/better-sqlite3" ]; then
 		log "npm ci of the peer in $PEER_DIR (about 2 minutes)"
 		rm -rf "$PEER_DIR"

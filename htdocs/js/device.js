@@ -8,6 +8,29 @@ import { signalNode } from './fleet.js';
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_MAX = 2000; // points kept per chart while the page is open
+const WINDOW_MIN = 3600; // s: the least span the time axis shows
+const POINTS_MAX = 24; // heartbeats in view up to which each is drawn as a dot
+
+// The time axis (a uPlot range function): the data's span with a little
+// padding, at least the hour up to just past the newest heartbeat, the last
+// hour with no data.  uPlot alone spreads a single point over 86,400 of
+// its time units, which are seconds here: a thousand days and no point.
+// A MIN and MAX other than the data's ends are a zoom: kept.
+function timeRange(u, min, max) {
+  const xs = u.data && u.data[0] ? u.data[0] : [];
+  if (xs.length === 0) {
+    const now = Date.now() / 1000;
+    return [now - WINDOW_MIN, now];
+  }
+  const first = xs[0], last = xs[xs.length - 1];
+  if (min !== first || (max !== last && xs.length > 1)) return [min, max];
+  const span = last - first;
+  if (span < WINDOW_MIN) {
+    const hi = last + WINDOW_MIN / 30;
+    return [hi - WINDOW_MIN, hi];
+  }
+  return [first - span / 50, last + span / 50];
+}
 
 function randomKey() {
   if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
@@ -70,11 +93,11 @@ class Chart {
       height: 200,
       legend: { show: false },
       cursor: { y: false },
-      scales: { x: { time: true }, y: { range: [0, 100] } },
+      scales: { x: { time: true, range: timeRange }, y: { range: [0, 100] } },
       axes: [axis, Object.assign({}, axis, { values: (u, vals) => vals.map((v) => `${v}%`) })],
       series: [
         {},
-        { label: this.label, stroke: this.color, width: 2, spanGaps: false, fill: `${this.color}22`, points: { show: false } },
+        { label: this.label, stroke: this.color, width: 2, spanGaps: false, fill: `${this.color}22`, points: { show: (u, si, i0, i1) => i1 - i0 < POINTS_MAX, size: 7, fill: this.color } },
       ],
     }, data, this.box);
   }
@@ -86,7 +109,7 @@ class Chart {
       return;
     }
     const min = Math.min(...vals), max = Math.max(...vals);
-    setText(this.summary, `${vals.length} heartbeats; latest ${vals[vals.length - 1]}%, lowest ${min}%, highest ${max}%.`);
+    setText(this.summary, `${vals.length} heartbeat${vals.length === 1 ? '' : 's'}; latest ${vals[vals.length - 1]}%, lowest ${min}%, highest ${max}%.`);
   }
 
   destroy() {
@@ -105,6 +128,7 @@ export class DevicePage {
     this.feed = null;
     this.charts = null;
     this.gen = 0;
+    this.sendKey = null; // { request, key }: a message not yet answered
     $('send-form').addEventListener('submit', (e) => { e.preventDefault(); this._send(); });
   }
 
@@ -245,6 +269,16 @@ export class DevicePage {
     if (highlight) flash($('dev-facts'));
   }
 
+  // The Idempotency-Key of request BODY: the key of the last attempt while
+  // it is the same message and got no answer, a new key for a new message.
+  _sendKey(body) {
+    const request = JSON.stringify(body);
+    if (this.sendKey === null || this.sendKey.request !== request) {
+      this.sendKey = { request, key: randomKey() };
+    }
+    return this.sendKey.key;
+  }
+
   async _send() {
     const out = $('send-result');
     const form = $('send-form');
@@ -258,12 +292,18 @@ export class DevicePage {
     const btn = form.querySelector('button');
     btn.disabled = true;
     setText(out, 'Sending...');
+    const key = this._sendKey(body);
     try {
-      const m = await postJSON('/api/sms/send', body, { 'Idempotency-Key': randomKey() });
+      const m = await postJSON('/api/sms/send', body, { 'Idempotency-Key': key });
+      this.sendKey = null;
       setText(out, `Queued as message ${m.id}${m.segments ? ` (${m.segments} segment${m.segments === 1 ? '' : 's'})` : ''}, status ${m.status}.`);
       $('send-text').value = '';
       if (m && Number.isSafeInteger(m.id)) this.sms(m);
     } catch (e) {
+      // A 4xx answers the message: it was not queued and never will be.
+      // Without an answer (a network error), or with a 5xx, it may have
+      // been: the retry keeps the key, so the server queues it once.
+      if (e instanceof HttpError && e.status < 500) this.sendKey = null;
       if (e instanceof HttpError && (e.status === 404 || e.status === 405)) {
         setText(out, 'Sending SMS is not available on this server yet.');
       } else if (e instanceof HttpError && e.body && e.body.error) {

@@ -188,9 +188,11 @@ export class Live {
         const events = await getJSON(`/api/events?${q}wait=${LONG_POLL_WAIT}`, { signal });
         if (signal.aborted) break;
         if (Array.isArray(events)) {
-          // Event ids have no holes (AUTOINCREMENT, rolled back with their
-          // transaction) except where the log was pruned: a first id past
-          // the cursor + 1 is the long-poll's "resync".
+          // Event ids have no holes (INTEGER PRIMARY KEY: an id is the
+          // previous MAX(id) + 1, taken inside the writer's transaction and
+          // never reused, since a prune keeps the newest event) except where
+          // the log was pruned: a first id past the cursor + 1 is the
+          // long-poll's "resync".
           if (cursor !== null && events.length > 0 && Number(events[0].eventId) > cursor + 1) {
             console.info('dashboard: events after', cursor, 'were pruned; reloading');
             this.stats.resyncs++;

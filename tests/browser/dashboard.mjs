@@ -16,8 +16,13 @@
 //                creates no element and runs nothing
 //   device       the device page joins and leaves the device room, draws
 //                both charts and follows heartbeats and SMS live
+//   chart        with one heartbeat, both charts' time axes span about an
+//                hour around it and its point is drawn
 //   send         the device page's send form queues an SMS; the device's
 //                lease and its delivery report show as status changes
+//   retry        a send whose answer is lost (network error) and is
+//                clicked again queues one SMS: the key is kept until an
+//                answer; a new message gets a new key
 //   restart      notifier stopped: indicator leaves "Real-time Connected",
 //                the page keeps updating by polling; restarted: back to
 //                "Real-time Connected", each SMS shown exactly once
@@ -160,6 +165,36 @@ const cases = {
     noErrors(log, 'device');
   },
 
+  async chart({ page, log }) {
+    // One heartbeat: the time axis is about that hour, and its point shows.
+    const at = Date.now() / 1000;
+    await heartbeat(DEV, 80, 60);
+    await open(page, `#/device/${DEV}`);
+    for (const name of ['battery', 'signal']) {
+      await page.waitForSelector(`#chart-${name} canvas`, { timeout: 5000 });
+      const c = await page.evaluate((n) => {
+        const u = window.goipDashboard.device.charts[n].plot;
+        const cv = u.ctx.canvas;
+        const px = u.ctx.getImageData(0, 0, cv.width, cv.height).data;
+        const want = getComputedStyle(document.documentElement).getPropertyValue(`--c-${n}`).trim();
+        const rgb = [1, 3, 5].map((i) => parseInt(want.slice(i, i + 2), 16));
+        let lit = 0;
+        for (let i = 0; i < px.length; i += 4) {
+          if (px[i + 3] > 200 && rgb.every((v, k) => Math.abs(px[i + k] - v) < 40)) lit++;
+        }
+        return { min: u.scales.x.min, max: u.scales.x.max, xs: u.data[0], lit };
+      }, name);
+      console.log(`${name}: x axis ${new Date(c.min * 1000).toISOString()} to ${new Date(c.max * 1000).toISOString()}, ${c.lit} pixels of the series colour`);
+      if (c.xs.length !== 1) fail(`${name} chart has ${c.xs.length} points, expected 1`);
+      if (!(c.max - c.min <= 86400)) fail(`${name} x axis spans ${Math.round((c.max - c.min) / 86400)} days`);
+      if (!(c.min < c.xs[0] && c.xs[0] < c.max)) fail(`${name}: the heartbeat is outside the x axis`);
+      if (Math.abs(c.xs[0] - at) > 300) fail(`${name}: the heartbeat is drawn at ${c.xs[0]}, posted at ${at}`);
+      if (c.lit < 9) fail(`${name}: the heartbeat's point is not drawn (${c.lit} pixels of the series colour)`);
+    }
+    await page.screenshot({ path: screenshotPath('chart-one.png') });
+    noErrors(log, 'chart');
+  },
+
   async send({ page, log }) {
     await heartbeat(DEV, 70, 70);
     await open(page, `#/device/${DEV}`);
@@ -193,6 +228,50 @@ const cases = {
     await page.waitForFunction(() => document.getElementById('stat-sms-delivered').textContent === '1', null, { timeout: 3000 })
       .catch(() => fail('the Delivered card did not count the message'));
     noErrors(log, 'send');
+  },
+
+  async retry({ page, log }) {
+    // The first send reaches the server (which queues the SMS) but its
+    // answer is lost: the page sees a network error.  The retried click
+    // must carry the same Idempotency-Key, so the SMS is queued once; a
+    // new message gets a new key.
+    await heartbeat(DEV, 70, 70);
+    const keys = [];
+    let first = null;
+    await page.route('**/api/sms/send', async (route) => {
+      keys.push(route.request().headers()['idempotency-key']);
+      if (first !== null) return route.continue();
+      first = await (await route.fetch()).json();
+      return route.abort('connectionreset');
+    });
+    await open(page, `#/device/${DEV}`);
+    await page.waitForFunction(() => document.querySelectorAll('#send-slot option').length > 0, null, { timeout: 5000 });
+    const text = `retried ${Date.now()}`;
+    await page.fill('#send-to', '+48500100999');
+    await page.fill('#send-text', text);
+    const result = () => page.$eval('#send-result', (e) => e.textContent);
+    const waitResult = (re) => page.waitForFunction((src) => new RegExp(src).test(document.getElementById('send-result').textContent), re.source, { timeout: 5000 })
+      .catch(async () => fail(`send result "${await result()}", expected ${re}`));
+    await page.click('#send-form button[type=submit]');
+    await waitResult(/^Not sent/);
+    if (first === null || !Number.isSafeInteger(first.id)) fail(`the first request was not answered by the server: ${JSON.stringify(first)}`);
+    console.log(`first click: queued as ${first.id} by the server, the page saw "${await result()}"`);
+    await page.click('#send-form button[type=submit]');
+    await waitResult(/^Queued as message \d+/);
+    const id = Number((await result()).match(/message (\d+)/)[1]);
+    if (keys.length !== 2 || !keys[0] || keys[0] !== keys[1]) fail(`Idempotency-Keys sent: ${JSON.stringify(keys)}`);
+    if (id !== first.id) fail(`the retry queued message ${id}, the first click ${first.id}`);
+    const out = await deviceRequest('GET', '/api/device/outbox', DEV);
+    const queued = out.messages.filter((m) => m.text === text);
+    if (queued.length !== 1) fail(`${queued.length} SMS "${text}" queued: ${JSON.stringify(out.messages)}`);
+    // A new message: a new key.
+    await page.fill('#send-text', `${text} again`);
+    await page.click('#send-form button[type=submit]');
+    await waitResult(/^Queued as message \d+/);
+    if (keys.length !== 3 || keys[2] === keys[0]) fail(`a new message reused the key: ${JSON.stringify(keys)}`);
+    console.log(`keys ${keys.join(', ')}; one SMS queued as ${id}`);
+    log.errors = log.errors.filter((e) => !/ERR_CONNECTION_RESET|Failed to load resource/.test(e));
+    noErrors(log, 'retry');
   },
 
   async restart({ page }) {
