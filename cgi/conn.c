@@ -36,6 +36,11 @@
  * small records), not by anything goip-cgi can set; for TCP the listening
  * socket's SO_RCVBUF is raised to the peek buffer's size, within
  * net.core.rmem_max. A max_body above that makes such bodies time out (408).
+ *
+ * Since libfcgi's own accept is not used, its FCGI_WEB_SERVER_ADDRS check
+ * is done here, the same way: a comma-separated list of IPv4 addresses in
+ * the environment; a TCP peer not in it is closed at once. Unix-socket
+ * peers are not checked (libfcgi does not either).
  */
 #include "config.h"
 
@@ -43,6 +48,8 @@
 #include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -58,6 +65,7 @@
 #define CONN_SLACK	(256 * 1024)	/* peek room past max_body */
 #define CONN_PENDING_MAX 4096		/* connections waiting at once */
 #define CONN_EVENTS	64
+#define CONN_ADDRS_MAX	64		/* FCGI_WEB_SERVER_ADDRS entries */
 
 /* FastCGI record types and header size (FastCGI 1.0, section 8). */
 #define FCGI_HDR	8
@@ -102,6 +110,8 @@ struct conns {
 	struct connq	 ready;
 	size_t		 npending;
 	int		 listening;	/* the listening socket is watched */
+	struct in_addr	 allow[CONN_ADDRS_MAX]; /* FCGI_WEB_SERVER_ADDRS */
+	size_t		 nallow;	/* 0: every peer */
 };
 
 static int64_t
@@ -111,6 +121,66 @@ conn_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read FCGI_WEB_SERVER_ADDRS into CS. An entry that is not an IPv4 address
+ * is warned about and skipped, as libfcgi skips it; a list whose entries
+ * are all bad admits nobody over TCP rather than everybody.
+ */
+static void
+conn_addrs(struct conns *cs)
+{
+	const char	*env, *p, *e;
+	char		 one[INET_ADDRSTRLEN];
+	size_t		 len;
+	int		 any = 0;
+
+	if ((env = getenv("FCGI_WEB_SERVER_ADDRS")) == NULL)
+		return;
+	for (p = env; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		p += strspn(p, " \t");
+		e = p + strcspn(p, ",");
+		len = (size_t)(e - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			continue;
+		any = 1;
+		if (len >= sizeof(one) || cs->nallow == CONN_ADDRS_MAX) {
+			log_warnx("cgi: FCGI_WEB_SERVER_ADDRS: entry skipped");
+			continue;
+		}
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (inet_pton(AF_INET, one, &cs->allow[cs->nallow]) != 1) {
+			log_warnx("cgi: FCGI_WEB_SERVER_ADDRS: \"%s\" is not "
+			    "an IPv4 address", one);
+			continue;
+		}
+		cs->nallow++;
+	}
+	if (any && cs->nallow == 0) {
+		/* 0.0.0.0 never connects: nobody over TCP. */
+		cs->allow[0].s_addr = htonl(INADDR_ANY);
+		cs->nallow = 1;
+	}
+}
+
+/* True when the peer of SA may talk to us (FCGI_WEB_SERVER_ADDRS). */
+static int
+conn_peer_ok(const struct conns *cs, const struct sockaddr_storage *sa)
+{
+	const struct sockaddr_in	*sin;
+	size_t				 i;
+
+	if (cs->nallow == 0 || sa->ss_family != AF_INET)
+		return 1;
+	sin = (const struct sockaddr_in *)sa;
+	for (i = 0; i < cs->nallow; i++)
+		if (cs->allow[i].s_addr == sin->sin_addr.s_addr)
+			return 1;
+	return 0;
 }
 
 /*
@@ -140,6 +210,7 @@ conn_new(int lfd, const struct config *cfg)
 	if (epoll_ctl(cs->epfd, EPOLL_CTL_ADD, lfd, &ev) == -1)
 		fatal("epoll_ctl");
 	cs->listening = 1;
+	conn_addrs(cs);
 	/* Inherited by accepted TCP connections; no effect on Unix ones. */
 	sz = (int)cs->bufsz;
 	(void)setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -406,16 +477,26 @@ static void
 conn_accept(struct conns *cs)
 {
 	struct epoll_event	 ev;
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
 	int			 fd;
 
 	while (cs->npending < CONN_PENDING_MAX) {
-		if ((fd = accept4(cs->lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		salen = sizeof(sa);
+		memset(&sa, 0, sizeof(sa));
+		if ((fd = accept4(cs->lfd, (struct sockaddr *)&sa, &salen,
+		    SOCK_CLOEXEC)) == -1) {
 			if (errno == ECONNABORTED || errno == EPROTO ||
 			    errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("cgi: accept");
 			return;
+		}
+		if (!conn_peer_ok(cs, &sa)) {
+			log_info("cgi: peer not in FCGI_WEB_SERVER_ADDRS");
+			close(fd);
+			continue;
 		}
 		/* A fresh descriptor: anything epoll knew of it was closed. */
 		conn_add(cs, fd, 0);

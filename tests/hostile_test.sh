@@ -352,7 +352,9 @@ trust__events_405_json_cleanup()
 replay_instance()
 {
 	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}"
+	# The notifier on TCP, this test acting as the authenticating proxy.
+	goip_instance "${DIR}" tcp
+	goip_proxy_env "${DIR}"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	T2=$(goip_device_add "${DIR}" goip-02)
 	URL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
@@ -1441,6 +1443,80 @@ cgi__sms_retention_batched_cleanup()
 	goip_cleanup
 }
 
+atf_test_case cgi__web_server_addrs cleanup
+cgi__web_server_addrs_head()
+{
+	atf_set descr "goip-cgi on TCP honours FCGI_WEB_SERVER_ADDRS as libfcgi does: a peer not listed is closed before anything is read, a listed one is served"
+	atf_set require.progs "spawn-fcgi python3"
+}
+cgi__web_server_addrs_body()
+{
+	local port allow
+
+	DIR=$(goip_tmpdir)
+	goip_instance "${DIR}"
+	# A FastCGI client: one GET /api/stats as user admin; prints the
+	# Status line of the answer, or "closed" when the peer hangs up first.
+	cat >fcgi.py <<'PY'
+import socket, struct, sys
+def rec(t, body):
+    return struct.pack(">BBHHBx", 1, t, 1, len(body), 0) + body
+def nv(k, v):
+    return bytes([len(k), len(v)]) + k + v
+params = b"".join(nv(k, v) for k, v in [
+    (b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", b"/api/stats"),
+    (b"SCRIPT_NAME", b"/api/stats"), (b"QUERY_STRING", b""),
+    (b"REMOTE_USER", b"admin"), (b"SERVER_PROTOCOL", b"HTTP/1.1")])
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+try:
+    s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) +
+        rec(4, b"") + rec(5, b""))
+except OSError:
+    print("closed"); sys.exit(0)
+out = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except OSError:
+        chunk = b""
+    if not chunk:
+        break
+    out += chunk
+if not out:
+    print("closed"); sys.exit(0)
+i, stdout = 0, b""
+while i + 8 <= len(out):
+    _, t, _, n, pad = struct.unpack(">BBHHBx", out[i:i + 8])
+    if t == 6:
+        stdout += out[i + 8:i + 8 + n]
+    i += 8 + n + pad
+print(stdout.split(b"\r\n")[0].decode())
+PY
+	for allow in 192.0.2.1 127.0.0.1; do
+		port=$(goip_free_port)
+		FCGI_WEB_SERVER_ADDRS="192.0.2.7, ${allow}" \
+		    GOIP_CONF="${DIR}/goip.conf" spawn-fcgi -a 127.0.0.1 \
+		    -p "${port}" -P "${DIR}/goip-cgi.pid" -- "${GOIP_CGI}" \
+		    >spawn.out 2>&1 || atf_fail "spawn-fcgi: $(cat spawn.out)"
+		goip_wait_port "${port}"
+		python3 fcgi.py "${port}" >answer 2>&1 ||
+		    atf_fail "client: $(cat answer)"
+		case "${allow}" in
+		192.0.2.1)
+			[ "$(cat answer)" = closed ] ||
+			    atf_fail "an unlisted peer was served: $(cat answer)" ;;
+		*)
+			grep -q '^Status: 200' answer ||
+			    atf_fail "a listed peer was not served: $(cat answer)" ;;
+		esac
+		goip_kill_pidfile "${DIR}/goip-cgi.pid"
+	done
+}
+cgi__web_server_addrs_cleanup()
+{
+	goip_cleanup
+}
+
 # --- deploy: nothing runs as root, secrets stay secret, hardened builds ---
 
 # d_procs DIR: print the pids of the processes whose command line names a
@@ -1857,6 +1933,7 @@ atf_init_test_cases()
 	atf_add_test_case cgi__route_second_api
 	atf_add_test_case cgi__device_rate_limit
 	atf_add_test_case cgi__sms_retention_batched
+	atf_add_test_case cgi__web_server_addrs
 	atf_add_test_case deploy__quickstart_not_root
 	atf_add_test_case deploy__quickstart_old_state
 	atf_add_test_case deploy__systemd_units
