@@ -98,6 +98,7 @@ room_member_new(struct sio *s)
 	m->s = s;
 	m->dreplay.m = m;
 	m->dreplay.s = s;
+	m->dreplay.at = -1;	/* no replay unless the client resumes */
 	return m;
 }
 

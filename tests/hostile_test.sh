@@ -734,6 +734,43 @@ rooms__rejoin_no_duplicates_cleanup()
 	goip_cleanup
 }
 
+atf_test_case rooms__live_join_no_replay cleanup
+rooms__live_join_no_replay_head()
+{
+	atf_set descr "A client that does not resume (no lastEventId) joins the dashboard and a device room live: none of the events already in the log, then each new one once"
+	atf_set require.progs "curl sqlite3"
+}
+rooms__live_join_no_replay_body()
+{
+	replay_instance
+	replay_fill 50 goip-01
+	replay_notifier
+	replay_connect
+	printf '421["join-dashboard"]\036422["join-device-room","goip-01"]' \
+	    >joins.txt
+	[ "$(replay_eio_post joins.txt)" = 200 ] || atf_fail "joins refused"
+	replay_eio_poll acks.out >/dev/null
+	grep -q '^432\[{"ok":true}\]' acks.out ||
+	    atf_fail "join not acknowledged: $(head -c 300 acks.out)"
+	grep -q 'device-heartbeat' acks.out &&
+	    atf_fail "old events replayed to a live client: $(head -c 300 acks.out)"
+	replay_heartbeat "${T1}" goip-01
+	until grep -q '"device-heartbeat"' live.out 2>/dev/null; do
+		[ "$(replay_eio_poll live.next)" = 200 ] ||
+		    atf_fail "poll failed: $(cat live.next)"
+		cat live.next >>live.out
+	done
+	[ "$(grep -c '"device-heartbeat"' live.out)" -eq 1 ] ||
+	    atf_fail "want the new heartbeat once: $(head -c 400 live.out)"
+	grep -q '"eventId":51[,}]' live.out ||
+	    atf_fail "not the new event: $(head -c 400 live.out)"
+	notifier_alive
+}
+rooms__live_join_no_replay_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case rooms__cap cleanup
 rooms__cap_head()
 {
@@ -1923,6 +1960,7 @@ atf_init_test_cases()
 	atf_add_test_case replay__events_errors_json
 	atf_add_test_case replay__device_index
 	atf_add_test_case rooms__rejoin_no_duplicates
+	atf_add_test_case rooms__live_join_no_replay
 	atf_add_test_case rooms__cap
 	atf_add_test_case rooms__join_rate
 	atf_add_test_case memory__ping_flood
