@@ -114,15 +114,6 @@ struct conns {
 	size_t		 nallow;	/* 0: every peer */
 };
 
-static int64_t
-conn_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Read FCGI_WEB_SERVER_ADDRS into CS. An entry that is not an IPv4 address
  * is warned about and skipped, as libfcgi skips it; a list whose entries
@@ -451,7 +442,7 @@ conn_add(struct conns *cs, int fd, int watched)
 	c->fd = fd;
 	c->watched = watched;
 	c->state = CONN_PENDING;
-	c->deadline = conn_now() + cs->timeout;
+	c->deadline = util_mono_ms() + cs->timeout;
 	TAILQ_INSERT_TAIL(&cs->pending, c, entry);
 	cs->npending++;
 	conn_try(cs, c, 0);
@@ -551,7 +542,7 @@ conn_wait(struct conns *cs, int *fds, int *whole, int max)
 		if (!TAILQ_EMPTY(&cs->ready))
 			timeout = 0;
 		else if ((c = TAILQ_FIRST(&cs->pending)) != NULL) {
-			now = conn_now();
+			now = util_mono_ms();
 			timeout = c->deadline <= now ? 0 :
 			    (int)(c->deadline - now);
 		} else
@@ -572,7 +563,7 @@ conn_wait(struct conns *cs, int *fds, int *whole, int max)
 				conn_try(cs, c, (evs[i].events &
 				    (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
 		}
-		conn_expire(cs, conn_now());
+		conn_expire(cs, util_mono_ms());
 		for (n = 0; n < max && (c = TAILQ_FIRST(&cs->ready)) != NULL;
 		    n++) {
 			TAILQ_REMOVE(&cs->ready, c, entry);

@@ -434,6 +434,27 @@ config_print(const struct config *cfg, FILE *fp)
 }
 
 /*
+ * The next word of the list at *PP (words separated by spaces, tabs or
+ * commas, as cors_origins and allowed_hosts are): returns its start and
+ * sets *LENP, advancing *PP past it; NULL at the end of the list.
+ */
+const char *
+config_list_next(const char **pp, size_t *lenp)
+{
+	const char	*p = *pp, *e;
+
+	while (*p == ' ' || *p == ',' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	for (e = p; *e != '\0' && *e != ' ' && *e != ',' && *e != '\t'; e++)
+		;
+	*pp = e;
+	*lenp = (size_t)(e - p);
+	return p;
+}
+
+/*
  * Is ORIGIN (the request's Origin header, may be NULL) allowed by
  * cors_origins? An empty list allows only requests without an Origin or
  * those the caller has found to be same-origin; "*" allows any.
@@ -441,22 +462,15 @@ config_print(const struct config *cfg, FILE *fp)
 int
 config_origin_allowed(const struct config *cfg, const char *origin)
 {
-	const char	*p = cfg->cors_origins, *e;
-	size_t		 len;
+	const char	*p = cfg->cors_origins, *w;
+	size_t		 len, wlen;
 
 	if (origin == NULL)
 		return 1;
 	len = strlen(origin);
-	while (*p != '\0') {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		e = p;
-		while (*e != '\0' && *e != ' ' && *e != ',' && *e != '\t')
-			e++;
-		if (e > p && ((e - p == 1 && *p == '*') ||
-		    ((size_t)(e - p) == len && strncmp(p, origin, len) == 0)))
+	while ((w = config_list_next(&p, &wlen)) != NULL)
+		if ((wlen == 1 && *w == '*') ||
+		    (wlen == len && strncmp(w, origin, len) == 0))
 			return 1;
-		p = e;
-	}
 	return 0;
 }

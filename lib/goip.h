@@ -223,6 +223,7 @@ char		*xstrdup(const char *);
 int		 xasprintf(char **, const char *, ...)
 		    __attribute__((__format__(printf, 2, 3)));
 int64_t		 util_now_ms(void);
+int64_t		 util_mono_ms(void);
 int		 util_time_format(int64_t, char *, size_t);
 int		 util_time_parse(const char *, int64_t *);
 int		 util_utf8_valid(const char *, size_t);
@@ -235,6 +236,7 @@ int		 config_load(struct config *, const char *, char **);
 const char	*config_find(const char *);
 int		 config_duration(const char *, int64_t *);
 int		 config_print(const struct config *, FILE *);
+const char	*config_list_next(const char **, size_t *);
 int		 config_origin_allowed(const struct config *, const char *);
 
 /* store.c */

@@ -68,6 +68,16 @@ util_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The monotonic clock in milliseconds: for deadlines and rates, never dates. */
+int64_t
+util_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * Write MS (unix milliseconds) as RFC 3339 UTC with milliseconds,
  * "2026-11-25T10:14:58.000Z", the form of JavaScript's toISOString().

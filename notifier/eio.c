@@ -217,16 +217,6 @@ eio_release(struct eio *e)
 	free(e);
 }
 
-/* Milliseconds of the monotonic clock. */
-static int64_t
-eio_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Arm the ping timer for the earlier of the two queues' heads. */
 static void
 eio_ping_arm(void)
@@ -244,7 +234,7 @@ eio_ping_arm(void)
 		evtimer_del(eio_ping_ev);
 		return;
 	}
-	if ((ms = at - eio_mono_ms()) < 0)
+	if ((ms = at - util_mono_ms()) < 0)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -275,7 +265,7 @@ eio_ping_schedule(struct eio *e)
 	if (e->closed)
 		return;
 	eio_ping_unlink(e);
-	e->ping_due = eio_mono_ms() + nconf.ping_interval;
+	e->ping_due = util_mono_ms() + nconf.ping_interval;
 	TAILQ_INSERT_TAIL(&eio_pingq, e, pentry);
 	if (TAILQ_FIRST(&eio_pingq) == e || !evtimer_pending(eio_ping_ev, NULL))
 		eio_ping_arm();
@@ -290,7 +280,7 @@ eio_ping_schedule(struct eio *e)
 static int
 eio_expired(struct eio *e)
 {
-	return eio_mono_ms() >= e->ping_due + nconf.ping_timeout;
+	return util_mono_ms() >= e->ping_due + nconf.ping_timeout;
 }
 
 /*
@@ -800,7 +790,7 @@ eio_ping_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct eio	*e;
 	struct frame	*f = NULL;
-	int64_t		 now = eio_mono_ms();
+	int64_t		 now = util_mono_ms();
 
 	(void)fd;
 	(void)what;

@@ -695,19 +695,12 @@ http_path_is(const char *path, size_t len, const char *p)
 static int
 http_name_listed(const char *list, const char *name, size_t len)
 {
-	const char	*p = list, *e;
+	const char	*w;
+	size_t		 wlen;
 
-	while (*p != '\0') {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		e = p;
-		while (*e != '\0' && *e != ' ' && *e != ',' && *e != '\t')
-			e++;
-		if ((size_t)(e - p) == len && len > 0 &&
-		    strncasecmp(p, name, len) == 0)
+	while ((w = config_list_next(&list, &wlen)) != NULL)
+		if (wlen == len && len > 0 && strncasecmp(w, name, len) == 0)
 			return 1;
-		p = e;
-	}
 	return 0;
 }
 

@@ -26,15 +26,6 @@ static int64_t		 sweep_pruned_at;
 static struct prune	 sweep_prune;
 static int		 sweep_pruning;	/* a pass is under way */
 
-static int64_t
-sweep_mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Run batches of the prune pass for up to SWEEP_PRUNE_BUDGET_MS; the pass
  * goes on at the next tick until it is done.
@@ -43,13 +34,13 @@ static void
 sweep_prune_run(int64_t now)
 {
 	char	*cause = NULL;
-	int64_t	 t0 = sweep_mono_ms();
+	int64_t	 t0 = util_mono_ms();
 	int	 rc;
 
 	do {
 		rc = prune_step(nconf.st, nconf.cfg, now, &sweep_prune,
 		    &cause);
-	} while (rc == 1 && sweep_mono_ms() - t0 < SWEEP_PRUNE_BUDGET_MS);
+	} while (rc == 1 && util_mono_ms() - t0 < SWEEP_PRUNE_BUDGET_MS);
 	if (rc == -1) {
 		log_info("sweep: prune: %s (again next tick)",
 		    cause != NULL ? cause : "?");
