@@ -417,16 +417,16 @@ eio_query(struct conn *c, const char *query, const char *want, char *sid,
 
 	if (http_query_get(query, "EIO", buf, sizeof(buf)) != 1 ||
 	    strcmp(buf, "4") != 0) {
-		http_reply_error(c, 400, 5, "Unsupported protocol version");
+		http_reply_error(c, 400, EIO_ERR_VERSION);
 		return -1;
 	}
 	if (http_query_get(query, "transport", buf, sizeof(buf)) != 1 ||
 	    (strcmp(buf, "polling") != 0 && strcmp(buf, "websocket") != 0)) {
-		http_reply_error(c, 400, 0, "Transport unknown");
+		http_reply_error(c, 400, EIO_ERR_TRANSPORT);
 		return -1;
 	}
 	if (strcmp(buf, want) != 0) {
-		http_reply_error(c, 400, 3, "Bad request");
+		http_reply_error(c, 400, EIO_ERR_REQUEST);
 		return -1;
 	}
 	switch (http_query_get(query, "sid", sid, sidsz)) {
@@ -436,7 +436,7 @@ eio_query(struct conn *c, const char *query, const char *want, char *sid,
 	case 1:
 		break;
 	default:
-		http_reply_error(c, 400, 1, "Session ID unknown");
+		http_reply_error(c, 400, EIO_ERR_SESSION);
 		return -1;
 	}
 	return 0;
@@ -505,7 +505,7 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 		return;
 	if (sid[0] == '\0') {
 		if (method != HTTP_GET) {
-			http_reply_error(c, 400, 2, "Bad handshake method");
+			http_reply_error(c, 400, EIO_ERR_METHOD);
 			return;
 		}
 		if ((e = eio_new(h, EIO_POLLING, http_addr(c))) == NULL) {
@@ -535,17 +535,17 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 			    NULL);
 			return;
 		}
-		http_reply_error(c, 400, 1, "Session ID unknown");
+		http_reply_error(c, 400, EIO_ERR_SESSION);
 		return;
 	}
 	if (e->transport != EIO_POLLING) {
-		http_reply_error(c, 400, 3, "Bad request");
+		http_reply_error(c, 400, EIO_ERR_REQUEST);
 		return;
 	}
 	if (method == HTTP_GET) {
 		if (e->poll != NULL) {
 			/* Duplicate poll: the session ends. */
-			http_reply_error(c, 400, 3, "Bad request");
+			http_reply_error(c, 400, EIO_ERR_REQUEST);
 			eio_end(e, 0);
 			return;
 		}
@@ -558,14 +558,14 @@ eio_request(struct conn *c, int method, const char *query, const char *body,
 		return;
 	}
 	if (method != HTTP_POST) {
-		http_reply_error(c, 400, 3, "Bad request");
+		http_reply_error(c, 400, EIO_ERR_REQUEST);
 		return;
 	}
 	eio_hold(e);
 	ep.e = e;
 	rc = eio_decode_payload(body, len, eio_post_cb, &ep);
 	if (rc == -1) {
-		http_reply_error(c, 400, 3, "Bad request");
+		http_reply_error(c, 400, EIO_ERR_REQUEST);
 		if (!e->closed)
 			eio_end(e, 0);
 	} else
@@ -596,7 +596,7 @@ eio_ws_request(struct conn *c, const char *query, const char *key,
 			e = NULL;
 		}
 		if (e == NULL) {
-			http_reply_error(c, 400, 1, "Session ID unknown");
+			http_reply_error(c, 400, EIO_ERR_SESSION);
 			return;
 		}
 		if (ws_upgrade(c, key, version) == -1)

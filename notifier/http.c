@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <malloc.h>
 #include <limits.h>
@@ -844,7 +845,7 @@ http_dispatch(struct conn *c)
 		eio = 1;
 	if (eio) {
 		if (!http_cors_ok(c)) {
-			http_reply_error(c, 403, 4, "Forbidden");
+			http_reply_error(c, 403, EIO_ERR_FORBIDDEN);
 			return;
 		}
 		if (c->upgrade) {
@@ -1038,17 +1039,29 @@ http_reply_buffer(struct conn *c, int status, const char *ctype,
 	return 0;
 }
 
+/* Engine.IO's error messages, indexed by enum eio_error (its codes). */
+static const char *const http_eio_errors[EIO_ERR__MAX] = {
+	[EIO_ERR_TRANSPORT] = "Transport unknown",
+	[EIO_ERR_SESSION] = "Session ID unknown",
+	[EIO_ERR_METHOD] = "Bad handshake method",
+	[EIO_ERR_REQUEST] = "Bad request",
+	[EIO_ERR_FORBIDDEN] = "Forbidden",
+	[EIO_ERR_VERSION] = "Unsupported protocol version",
+};
+
 /*
- * Answer with an Engine.IO error object {"code": CODE, "message": MSG}.
+ * Answer with the Engine.IO error object {"code": ERR, "message": ...}
+ * and STATUS.
  */
 int
-http_reply_error(struct conn *c, int status, int code, const char *msg)
+http_reply_error(struct conn *c, int status, enum eio_error err)
 {
 	char	buf[128];
 	int	n;
 
+	assert(err >= 0 && err < EIO_ERR__MAX);
 	n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"message\":\"%s\"}",
-	    code, msg);
+	    (int)err, http_eio_errors[err]);
 	if (c->upgrade)
 		c->keepalive = 0;
 	return http_reply(c, status, "application/json", buf, n, NULL);

@@ -92,6 +92,21 @@ struct conn {
 	char			 client[64];	/* X-Forwarded-For via a local proxy */
 };
 
+/*
+ * The error answers of the Engine.IO protocol, by their code (engine.io's
+ * Server.errors); http_reply_error() takes one and finds its message in
+ * http.c's table.
+ */
+enum eio_error {
+	EIO_ERR_TRANSPORT,		/* 0: Transport unknown */
+	EIO_ERR_SESSION,		/* 1: Session ID unknown */
+	EIO_ERR_METHOD,			/* 2: Bad handshake method */
+	EIO_ERR_REQUEST,		/* 3: Bad request */
+	EIO_ERR_FORBIDDEN,		/* 4: Forbidden */
+	EIO_ERR_VERSION,		/* 5: Unsupported protocol version */
+	EIO_ERR__MAX
+};
+
 /* What an Engine.IO session carries. */
 enum eio_handler {
 	EIO_ECHO,		/* compliance: echo every message */
@@ -231,7 +246,7 @@ int		 http_reply(struct conn *, int, const char *, const char *,
 		    size_t, const char *);
 int		 http_reply_buffer(struct conn *, int, const char *,
 		    struct evbuffer *, const char *);
-int		 http_reply_error(struct conn *, int, int, const char *);
+int		 http_reply_error(struct conn *, int, enum eio_error);
 void		 http_close(struct conn *);
 void		 http_linger(struct conn *);
 struct bufferevent *http_bev(struct conn *);

@@ -755,8 +755,56 @@ memory__valgrind_churn_cleanup()
 	goip_cleanup
 }
 
+atf_test_case errors__json_bodies cleanup
+errors__json_bodies_head()
+{
+	atf_set descr "Every error the notifier answers has a JSON object as its body (no stray byte): the Engine.IO errors with their code and message, the events long-poll's, the routing, method, size, Host and proxy refusals"
+	atf_set require.progs "curl jq"
+}
+errors__json_bodies_body()
+{
+	local sio want test line status
+
+	app_start
+	sio="${URL}/api/socket/io/"
+	# More than max_payload (1000000 bytes by default).
+	head -c 1100000 /dev/zero | tr '\0' x >big
+	# STATUS|JQ-TEST|CURL-ARGUMENTS, one request a line.
+	cat >requests <<EOF
+400|.code == 5 and .message == "Unsupported protocol version"|"${sio}?EIO=3&transport=polling"
+400|.code == 0 and .message == "Transport unknown"|"${sio}?EIO=4&transport=carrier-pigeon"
+400|.code == 3 and .message == "Bad request"|"${sio}?EIO=4&transport=websocket"
+400|.code == 1 and .message == "Session ID unknown"|"${sio}?EIO=4&transport=polling&sid=nope"
+400|.code == 2 and .message == "Bad handshake method"|-X POST --data 4x "${sio}?EIO=4&transport=polling"
+403|.code == 4 and .message == "Forbidden"|-H "Origin: https://evil.example" "${sio}?EIO=4&transport=polling"
+400|.error|"${URL}/api/events?since=x"
+400|.error|"${URL}/api/events?since=0&wait=x"
+405|.error|-X POST --data x "${URL}/api/events"
+404|.error|"${URL}/nope"
+413|.error|-X POST --data-binary @big -H "Content-Type: text/plain" "${sio}?EIO=4&transport=polling&sid=x"
+403|.error|-q "${URL}/api/events?since=0&wait=0"
+403|.error|-H "Host: evil.example" "${URL}/api/events?since=0&wait=0"
+EOF
+	while IFS='|' read -r want test line; do
+		eval "set -- ${line}"
+		# "$@" first: curl honours -q (no .curlrc) only there.
+		status=$(curl "$@" -s -o body -w '%{http_code}')
+		[ "${status}" = "${want}" ] ||
+		    atf_fail "${line}: status ${status}, want ${want}: $(cat body)"
+		jq -e "type == \"object\" and (${test})" body >/dev/null ||
+		    atf_fail "${line}: not the JSON wanted (${test}): $(od -c body | head -5)"
+	done <requests
+	goip_pid_alive "$(cat "${DIR}/notifier.pid")" ||
+	    atf_fail "goip-notifier died: $(tail -20 "${DIR}/notifier.log")"
+}
+errors__json_bodies_cleanup()
+{
+	goip_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case errors__json_bodies
 	atf_add_test_case rooms__heartbeat
 	atf_add_test_case rooms__leave_rejoin
 	atf_add_test_case sweep__offline
