@@ -885,7 +885,7 @@ http_dispatch(struct conn *c)
 			    "Allow: GET\r\n");
 			return;
 		}
-		ingest_events_request(c, query);
+		events_request(c, query);
 		return;
 	}
 	http_reply(c, 404, "application/json",
@@ -1129,8 +1129,7 @@ http_close(struct conn *c)
 		c->eio = NULL;
 		eio_conn_gone(e, c);
 	}
-	if (c->events_wait)
-		ingest_events_gone(c);
+	events_gone(c);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	if (c->inuse == 0)
 		http_free(c);
@@ -1165,8 +1164,6 @@ http_free(struct conn *c)
 		http_trim_pending = 1;
 	metrics.conns_open--;
 	ws_free(c);
-	if (c->timer != NULL)
-		event_free(c->timer);
 	if (c->body != NULL)
 		evbuffer_free(c->body);
 	bufferevent_free(c->bev);

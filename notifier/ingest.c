@@ -1,11 +1,15 @@
 /*
- * ingest.c: reading the event log. goip-cgi rings the Unix datagram socket
- * after each commit; on a ring, and on a one-second safety timer, the new
- * events are read in id order, each serialized once into a frame shared by
- * all its receivers, and fanned out. The ingest cursor is the id of the
- * last event fanned out: replays for joining clients stop there and live
- * delivery continues after it, so a client sees each event once, in order.
- * Also here: the coalesced stats-update and the JSON long-poll.
+ * ingest.c: reading the event log when rung, fanning the new events out to
+ * the rooms, stepping the replays of joining clients and sending the
+ * coalesced stats-update; the JSON long-poll it wakes lives in events.c.
+ *
+ * goip-cgi rings the Unix datagram socket after each commit; on a ring, and
+ * on a one-second safety timer, the new events are read in id order, each
+ * serialized once into a frame shared by all its receivers, and fanned
+ * out. The ingest cursor is the id of the last event fanned out: replays
+ * for joining clients stop there and live delivery continues after it, so
+ * a client sees each event once, in order. After a pass that moved the
+ * cursor, the parked long-polls are answered (events_wake()).
  *
  * A pass reads at most INGEST_BATCH events, fans them out for at most
  * INGEST_BUDGET_US, each as a frame of ws.c's batch, then has ws.c write
@@ -50,8 +54,6 @@
 #define INGEST_HOLD_US		5000	/* re-check while held */
 #define INGEST_HOLD_MAX_MS	1000	/* then pass anyway, paced */
 #define INGEST_STATS_MS		250	/* at most 4 stats-update a second */
-#define INGEST_EVENTS_MAX	100	/* events in one long-poll answer */
-#define INGEST_WAIT_MAX		50	/* seconds a long-poll may wait */
 #define INGEST_REPLAY_US	2000	/* replay steps of one turn */
 #define INGEST_BUSY_RETRY_US	50000	/* store busy: read again after */
 
@@ -75,22 +77,21 @@ static int			 ingest_nread = INGEST_BATCH;
 static int64_t			 ingest_next_us; /* no pass before (held) */
 static int64_t			 ingest_held_at; /* ms, 0: not held */
 static int64_t			 ingest_stats_at;
-static TAILQ_HEAD(, conn)	 ingest_waiters =
-    TAILQ_HEAD_INITIALIZER(ingest_waiters);
 
 static void	ingest_ring_cb(evutil_socket_t, short, void *);
 static void	ingest_timer_cb(evutil_socket_t, short, void *);
 static void	ingest_stats_cb(evutil_socket_t, short, void *);
 static void	ingest_more_cb(evutil_socket_t, short, void *);
-static void	ingest_answer_waiters(void);
 static void	ingest_replay_cb(evutil_socket_t, short, void *);
 static int64_t	ingest_us(void);
 
 /*
  * Write the payload object text P (LEN bytes) with "eventId": ID added in
- * front to B. Returns 0, or -1.
+ * front to B; a payload that is not an object becomes {"eventId":ID}.
+ * Used for the Socket.IO frames here and the long-poll's answers
+ * (events.c). Returns 0, or -1.
  */
-static int
+int
 ingest_payload(struct evbuffer *b, int64_t id, const char *p, size_t len)
 {
 	while (len > 0 && (*p == ' ' || *p == '\n' || *p == '\t')) {
@@ -182,12 +183,10 @@ ingest_init(const char *path)
 	return 0;
 }
 
-/* Close the socket and stop; waiting long-polls are answered. */
+/* Close the socket and stop; parked long-polls are answered empty. */
 void
 ingest_shutdown(void)
 {
-	struct conn	*c;
-
 	if (ingest_ev != NULL) {
 		event_free(ingest_ev);
 		ingest_ev = NULL;
@@ -215,10 +214,7 @@ ingest_shutdown(void)
 		event_free(ingest_replay_ev);
 		ingest_replay_ev = NULL;
 	}
-	while ((c = TAILQ_FIRST(&ingest_waiters)) != NULL) {
-		ingest_events_gone(c);
-		http_reply(c, 200, "application/json", LIT("[]"), NULL);
-	}
+	events_shutdown();
 }
 
 int64_t
@@ -355,7 +351,7 @@ ingest_pass(void)
 		ingest_nread = ingest_nread * 2 > INGEST_BATCH ? INGEST_BATCH :
 		    ingest_nread * 2;
 	if (i > 0) {
-		ingest_answer_waiters();
+		events_wake();
 		if (!evtimer_pending(ingest_stats_ev, NULL)) {
 			struct timeval	tv = { 0, 0 };
 			int64_t		wait;
@@ -590,149 +586,4 @@ ingest_replay_cb(evutil_socket_t fd, short what, void *arg)
 	ws_flush_all();
 	if (room_replay_pending())
 		ingest_replay_wake();
-}
-
-/*
- * Write the JSON array of the events after SINCE (at most
- * INGEST_EVENTS_MAX, up to the cursor) to B. Returns the number, or -1.
- */
-static int
-ingest_events_json(struct evbuffer *b, int64_t since)
-{
-	struct event	 evs[INGEST_EVENTS_MAX];
-	char		*cause = NULL;
-	int		 i, n, k = 0;
-
-	n = evlog_read(nconf.st, since, INGEST_EVENTS_MAX, evs,
-	    INGEST_EVENTS_MAX, &cause);
-	if (n < 0) {
-		log_warnx("ingest: events: %s", cause != NULL ? cause : "?");
-		free(cause);
-		return -1;
-	}
-	evbuffer_add(b, "[", 1);
-	for (i = 0; i < n && evs[i].id <= ingest_last; i++) {
-		evbuffer_add_printf(b, "%s{\"eventId\":%lld,\"event\":\"%s\","
-		    "\"data\":", k++ > 0 ? "," : "", (long long)evs[i].id,
-		    evlog_type_name(evs[i].type));
-		ingest_payload(b, evs[i].id, evs[i].payload,
-		    evs[i].payloadlen);
-		evbuffer_add(b, "}", 1);
-	}
-	evbuffer_add(b, "]", 1);
-	evlog_clear(evs, n);
-	return k;
-}
-
-static void
-ingest_wait_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)fd;
-	(void)what;
-	ingest_events_gone(c);
-	http_reply(c, 200, "application/json", LIT("[]"), NULL);
-}
-
-/*
- * GET events_path?since=N&wait=S: answer the events after N at once, or
- * wait up to S seconds (at most INGEST_WAIT_MAX) for one.
- */
-void
-ingest_events_request(struct conn *c, const char *query)
-{
-	struct evbuffer	*b;
-	struct timeval	 tv;
-	char		 buf[32], *end;
-	long long	 since = ingest_last, wait = 0;
-	int		 n;
-
-	if (http_query_get(query, "since", buf, sizeof(buf)) == 1) {
-		since = strtoll(buf, &end, 10);
-		if (buf[0] == '\0' || *end != '\0' || since < 0) {
-			http_reply(c, 400, "application/json",
-			    LIT("{\"error\":\"bad since\",\"field\":\"since\"}"),
-			    NULL);
-			return;
-		}
-	}
-	if (http_query_get(query, "wait", buf, sizeof(buf)) == 1) {
-		wait = strtoll(buf, &end, 10);
-		if (buf[0] == '\0' || *end != '\0' || wait < 0) {
-			http_reply(c, 400, "application/json",
-			    LIT("{\"error\":\"bad wait\",\"field\":\"wait\"}"),
-			    NULL);
-			return;
-		}
-		if (wait > INGEST_WAIT_MAX)
-			wait = INGEST_WAIT_MAX;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		http_close(c);
-		return;
-	}
-	n = since < ingest_last ? ingest_events_json(b, since) : 0;
-	if (n < 0) {
-		evbuffer_free(b);
-		http_reply(c, 503, "application/json",
-		    LIT("{\"error\":\"store busy\"}"), "Retry-After: 1\r\n");
-		return;
-	}
-	if (n > 0 || wait == 0) {
-		if (n == 0) {
-			evbuffer_drain(b, evbuffer_get_length(b));
-			evbuffer_add(b, LIT("[]"));
-		}
-		http_reply_buffer(c, 200, "application/json", b, NULL);
-		evbuffer_free(b);
-		return;
-	}
-	evbuffer_free(b);
-	if (c->timer == NULL &&
-	    (c->timer = evtimer_new(notifier_base, ingest_wait_cb, c)) ==
-	    NULL) {
-		http_close(c);
-		return;
-	}
-	tv.tv_sec = wait;
-	tv.tv_usec = 0;
-	evtimer_add(c->timer, &tv);
-	c->events_wait = 1;
-	c->events_since = since;
-	TAILQ_INSERT_TAIL(&ingest_waiters, c, wentry);
-}
-
-/* C no longer waits (answered or closed). */
-void
-ingest_events_gone(struct conn *c)
-{
-	if (!c->events_wait)
-		return;
-	c->events_wait = 0;
-	TAILQ_REMOVE(&ingest_waiters, c, wentry);
-	if (c->timer != NULL)
-		evtimer_del(c->timer);
-}
-
-static void
-ingest_answer_waiters(void)
-{
-	struct conn	*c;
-	struct evbuffer	*b;
-
-	while ((c = TAILQ_FIRST(&ingest_waiters)) != NULL) {
-		ingest_events_gone(c);
-		if ((b = evbuffer_new()) == NULL ||
-		    ingest_events_json(b, c->events_since) < 0) {
-			if (b != NULL)
-				evbuffer_free(b);
-			http_reply(c, 503, "application/json",
-			    LIT("{\"error\":\"store busy\"}"),
-			    "Retry-After: 1\r\n");
-			continue;
-		}
-		http_reply_buffer(c, 200, "application/json", b, NULL);
-		evbuffer_free(b);
-	}
 }

@@ -6,7 +6,8 @@
  * the HTTP requests of its long-polling transport and is carried by at most
  * one WebSocket; Socket.IO (sio.c) runs on top of it. Rooms (room.c) hold
  * the Socket.IO clients that receive the events read from the store's event
- * log by ingest.c; sweep.c marks silent devices offline; metrics.c counts.
+ * log by ingest.c; events.c answers the plain JSON long-poll on the same
+ * events; sweep.c marks silent devices offline; metrics.c counts.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
@@ -30,6 +31,7 @@ struct http_req;
 struct event;
 struct ws;
 struct room_member;
+struct events_wait;
 
 /* Built-in limits. */
 #define NOTIFIER_URL_MAX	2048	/* bytes of a request target */
@@ -82,10 +84,7 @@ struct conn {
 	struct http_req		*req;		/* HTTP state, freed on upgrade */
 	struct evbuffer		*body;
 	struct eio		*eio;		/* pending poll or websocket */
-	int			 events_wait;	/* parked in ingest.c */
-	int64_t			 events_since;
-	struct event		*timer;		/* events long-poll deadline */
-	TAILQ_ENTRY(conn)	 wentry;	/* ingest.c waiters */
+	struct events_wait	*ewait;		/* parked long-poll, events.c */
 	struct ws		*ws;
 	char			 addr[64];	/* the peer's */
 	int			 local;		/* came in on the Unix socket */
@@ -325,6 +324,8 @@ void		 room_replay_done(struct room_replay *);
 int		 room_replay_pending(void);
 
 /* ingest.c */
+int		 ingest_payload(struct evbuffer *, int64_t, const char *,
+		    size_t);
 int		 ingest_init(const char *);
 void		 ingest_shutdown(void);
 void		 ingest_poll(void);
@@ -332,9 +333,13 @@ int64_t		 ingest_cursor(void);
 struct frame	*ingest_event_frame(int64_t, const char *, const char *,
 		    size_t);
 void		 ingest_replay_wake(void);
-void		 ingest_events_request(struct conn *, const char *);
-void		 ingest_events_gone(struct conn *);
 void		 ingest_stats_now(struct sio *);
+
+/* events.c */
+void		 events_request(struct conn *, const char *);
+void		 events_gone(struct conn *);
+void		 events_wake(void);
+void		 events_shutdown(void);
 
 /* sweep.c */
 void		 sweep_init(void);
