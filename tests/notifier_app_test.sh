@@ -245,6 +245,46 @@ events__longpoll_cleanup()
 	goip_cleanup
 }
 
+atf_test_case events__longpoll_lifecycle cleanup
+events__longpoll_lifecycle_head()
+{
+	atf_set descr "A parked GET /api/events survives its client hanging up before the next event, waits again on the same keep-alive connection, and is answered [] by SIGTERM"
+	atf_set require.progs "curl jq"
+}
+events__longpoll_lifecycle_body()
+{
+	local last pid
+
+	app_start
+	heartbeat "${T1}" goip-01
+	last=$(curl -s "${URL}/api/events?since=0" | jq '.[-1].eventId')
+	# Hangs up while parked; the next event wakes the waiters without it.
+	curl -s -m 1 "${URL}/api/events?since=${last}&wait=10" >/dev/null &&
+	    atf_fail "the long-poll answered before any event"
+	heartbeat "${T1}" goip-01
+	curl -s "${URL}/api/events?since=${last}" >body
+	jq -e ".[0].eventId > ${last}" body >/dev/null ||
+	    atf_fail "after a hang-up: $(cat body)"
+	last=$(jq '.[-1].eventId' body)
+	# Two waits that run out, one after the other on one connection.
+	atf_check -o inline:'[][]' -e match:'Re-using existing connection' \
+	    curl -sv "${URL}/api/events?since=${last}&wait=1" \
+	    "${URL}/api/events?since=${last}&wait=1"
+	# Parked at SIGTERM: answered with no events.
+	curl -s "${URL}/api/events?since=${last}&wait=10" >term.out &
+	pid=$!
+	sleep 0.5
+	kill -TERM "$(cat "${DIR}/notifier.pid")"
+	wait "${pid}" || atf_fail "the parked long-poll failed at SIGTERM"
+	atf_check -o inline:'[]' cat term.out
+	pid=$(cat "${DIR}/notifier.pid")
+	wait "${pid}" || atf_fail "exit status $? after SIGTERM"
+}
+events__longpoll_lifecycle_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case resume__kill9 cleanup
 resume__kill9_head()
 {
@@ -809,6 +849,7 @@ atf_init_test_cases()
 	atf_add_test_case rooms__leave_rejoin
 	atf_add_test_case sweep__offline
 	atf_add_test_case events__longpoll
+	atf_add_test_case events__longpoll_lifecycle
 	atf_add_test_case resume__kill9
 	atf_add_test_case resume__resync
 	atf_add_test_case resume__recovery
