@@ -387,11 +387,7 @@ app_ack(struct app *a, int64_t id, const char *args)
 {
 	struct sio_packet	h;
 
-	memset(&h, 0, sizeof(h));
-	h.type = SIO_ACK;
-	h.nsp = "/";
-	h.nsplen = 1;
-	h.id = id;
+	sio_header(&h, SIO_ACK, "/", 1, id);
 	return sio_send(a->s, &h, "%s", args);
 }
 

@@ -305,6 +305,8 @@ int		 sio_event_name(const char *, size_t, char *, size_t,
 		    const char **, size_t *);
 struct sio	*sio_new(struct eio *);
 void		 sio_free(struct sio *);
+void		 sio_header(struct sio_packet *, int, const char *, size_t,
+		    int64_t);
 int		 sio_send(struct sio *, const struct sio_packet *, const char *,
 		    ...) __attribute__((__format__(printf, 3, 4)));
 int		 sio_emit_frame(struct sio *, struct frame *);

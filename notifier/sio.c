@@ -279,6 +279,21 @@ sio_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Fill H with the header of a packet to send: TYPE, namespace NSP of
+ * NSPLEN bytes, ack id ID (-1: none), no attachments and no data.
+ */
+void
+sio_header(struct sio_packet *h, int type, const char *nsp, size_t nsplen,
+    int64_t id)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->nsp = nsp;
+	h->nsplen = nsplen;
+	h->id = id;
+}
+
+/*
  * Send to S a packet with the header of H (type, attachments, namespace,
  * ack id; its data is ignored) and the data formatted from FMT as by
  * printf. Returns 0, or -1 when out of memory or the session is gone.
@@ -432,8 +447,9 @@ static int
 sio_connect(struct sio *s, const struct sio_packet *p, int nsp,
     struct json_object *j)
 {
-	char		 sid[NOTIFIER_SID_LEN + 1];
-	const char	*pid;
+	struct sio_packet	 h;
+	char			 sid[NOTIFIER_SID_LEN + 1];
+	const char		*pid;
 
 	if (s->nsps & (1U << nsp))
 		return 0;
@@ -447,25 +463,27 @@ sio_connect(struct sio *s, const struct sio_packet *p, int nsp,
 		return compliance_connect(s, p, sid);
 	if ((pid = app_connect(s->app, j)) == NULL)
 		return -1;
-	return sio_send(s, &(struct sio_packet){ .type = SIO_CONNECT,
-	    .nsp = "/", .nsplen = 1, .id = -1 },
-	    "{\"sid\":\"%s\",\"pid\":\"%s\"}", sid, pid);
+	sio_header(&h, SIO_CONNECT, p->nsp, p->nsplen, -1);
+	return sio_send(s, &h, "{\"sid\":\"%s\",\"pid\":\"%s\"}", sid,
+	    pid);
 }
 
 /* Handle one complete packet P whose data parsed into J (or NULL). */
 static int
 sio_dispatch(struct sio *s, const struct sio_packet *p, struct json_object *j)
 {
-	int	 nsp;
+	struct sio_packet	 h;
+	int			 nsp;
 
 	nsp = sio_nsp_index(p);
 	switch (p->type) {
 	case SIO_CONNECT:
-		if (nsp == -1)
-			return sio_send(s, &(struct sio_packet){
-			    .type = SIO_CONNECT_ERROR, .nsp = p->nsp,
-			    .nsplen = p->nsplen, .id = -1 },
+		if (nsp == -1) {
+			sio_header(&h, SIO_CONNECT_ERROR, p->nsp, p->nsplen,
+			    -1);
+			return sio_send(s, &h,
 			    "{\"message\":\"Invalid namespace\"}");
+		}
 		return sio_connect(s, p, nsp, j);
 	case SIO_DISCONNECT:
 		if (nsp != -1)
