@@ -4,10 +4,14 @@
  * One TCP connection is a struct conn (http.c); it speaks HTTP/1.1 until it
  * is upgraded to a WebSocket (ws.c). An Engine.IO session (eio.c) outlives
  * the HTTP requests of its long-polling transport and is carried by at most
- * one WebSocket; Socket.IO (sio.c) runs on top of it. Rooms (room.c) hold
- * the Socket.IO clients that receive the events read from the store's event
- * log by ingest.c; events.c answers the plain JSON long-poll on the same
- * events; sweep.c marks silent devices offline; metrics.c counts.
+ * one WebSocket; Socket.IO (sio.c: codec, namespaces, attachments) runs on
+ * top of it and hands each event, parsed once, to a table of handlers:
+ * compliance.c's in compliance mode, else the application's (app.c), which
+ * also owns a client's resume (lastEventId, pid/offset recovery) and starts
+ * its replays. Rooms (room.c) hold the Socket.IO clients that receive the
+ * events read from the store's event log by ingest.c; events.c answers the
+ * plain JSON long-poll on the same events; sweep.c marks silent devices
+ * offline; metrics.c counts.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
@@ -26,6 +30,7 @@ struct store;
 struct conn;
 struct eio;
 struct sio;
+struct app;
 struct json_object;
 struct http_req;
 struct event;
@@ -293,16 +298,36 @@ int		 eio_handshake_json(char *, size_t, const char *, int);
 
 /* sio.c */
 int		 sio_parse(const char *, size_t, struct sio_packet *);
+int		 sio_data(const struct sio_packet *, struct json_object **);
 int		 sio_valid_data(const struct sio_packet *);
 int		 sio_event_name(const char *, size_t, char *, size_t,
 		    const char **, size_t *);
 struct sio	*sio_new(struct eio *);
 void		 sio_free(struct sio *);
+void		 sio_header(struct sio_packet *, int, const char *, size_t,
+		    int64_t);
+int		 sio_send(struct sio *, const struct sio_packet *, const char *,
+		    ...) __attribute__((__format__(printf, 3, 4)));
 int		 sio_emit_frame(struct sio *, struct frame *);
 size_t		 sio_queued(struct sio *);
 int		 sio_message(struct sio *, int, const char *, size_t);
+int		 sio_send_attachments(struct sio *);
 int		 sio_resync(struct sio *, int64_t);
 struct room_member *sio_member(struct sio *);
+
+/* compliance.c */
+int		 compliance_connect(struct sio *, const struct sio_packet *,
+		    const char *);
+int		 compliance_event(struct sio *, const struct sio_packet *);
+
+/* app.c */
+struct app	*app_new(struct sio *);
+void		 app_free(struct app *);
+void		 app_disconnect(struct app *);
+struct room_member *app_member(struct app *);
+const char	*app_connect(struct app *, struct json_object *);
+int		 app_event(struct app *, const struct sio_packet *,
+		    struct json_object *);
 
 /* room.c */
 struct room_member *room_member_new(struct sio *);

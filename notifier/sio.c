@@ -2,12 +2,13 @@
  * sio.c: Socket.IO protocol v5 on an Engine.IO session: the packet codec
  * (type, attachments, namespace, ack id, JSON data), binary packets
  * reassembled from their attachments, namespaces and the connect timeout,
- * the handlers of compliance mode, and the application's client events
- * (join-dashboard, join-device-room, leave-device-room) with lossless
- * resume and connection-state recovery.
+ * and sending. Each packet's JSON is parsed once, here; its events go to
+ * the compliance handlers (compliance.c) or to the application's
+ * (app.c), which owns a client's rooms and its resume.
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,6 @@
 
 #define SIO_ATTACH_MAX	64	/* attachments of one binary packet */
 #define SIO_NSP_MAX	2	/* namespaces of compliance mode */
-#define SIO_RECOVER_MAX	4096	/* disconnected sessions remembered */
-#define SIO_RECOVER_MS	120000	/* how long they are remembered */
 
 struct sio {
 	struct eio		*e;
@@ -30,40 +29,19 @@ struct sio {
 	/* A binary packet waiting for its attachments. */
 	char			*pending;
 	size_t			 pendinglen;
+	struct json_object	*pendingj;	/* its data, parsed */
 	int			 need;
 	int			 have;
 	struct frame		**att;		/* need entries */
-	/* Application mode. */
-	struct room_member	*member;
-	int			 has_last;
-	int64_t			 last_event_id;
+	struct app		*app;		/* NULL in compliance mode */
 	int			 resynced;
-	char			 pid[NOTIFIER_SID_LEN + 1];
-	/* Room joins: a token bucket, in thousandths of a join. */
-	int64_t			 join_tokens;
-	int64_t			 join_at;	/* ms of the last refill */
 };
-
-/* A session that may be recovered by pid/offset. */
-struct sio_recover {
-	TAILQ_ENTRY(sio_recover) entry;
-	char			 pid[NOTIFIER_SID_LEN + 1];
-	int64_t			 expires;
-	int64_t			 cursor;	/* ingest cursor when lost */
-	int			 dashboard;
-	int			 ndevices;
-	char			 devices[][GOIP_DEVICE_ID_MAX + 1];
-};
-
-static TAILQ_HEAD(, sio_recover)	sio_recovers =
-    TAILQ_HEAD_INITIALIZER(sio_recovers);
-static int				sio_nrecovers;
 
 static const char *const sio_nsp_names[SIO_NSP_MAX] = { "/", "/custom" };
 
 static void	sio_timeout_cb(evutil_socket_t, short, void *);
-static void	sio_forget(int);
-static int	sio_dispatch(struct sio *, const struct sio_packet *);
+static int	sio_dispatch(struct sio *, const struct sio_packet *,
+		    struct json_object *);
 
 /*
  * Parse the Socket.IO packet of LEN bytes at S into P (pointers into S).
@@ -141,14 +119,17 @@ sio_json(const char *s, size_t len)
 /*
  * Is the data of P what its type requires of a packet from a client?
  * CONNECT: none or an object; DISCONNECT: none; EVENT: a non-empty array
- * starting with a string; ACK: an array. Returns 1 or 0.
+ * starting with a string; ACK: an array. Returns 1 and sets *JP to the
+ * parsed data (NULL when there is none; the caller puts it), or returns 0
+ * with *JP NULL. This is the one place a packet's JSON is parsed.
  */
 int
-sio_valid_data(const struct sio_packet *p)
+sio_data(const struct sio_packet *p, struct json_object **jp)
 {
 	struct json_object	*j;
 	int			 ok = 0;
 
+	*jp = NULL;
 	if (p->data == NULL)
 		return p->type == SIO_CONNECT || p->type == SIO_DISCONNECT;
 	if ((j = sio_json(p->data, p->datalen)) == NULL)
@@ -171,6 +152,21 @@ sio_valid_data(const struct sio_packet *p)
 	default:
 		break;
 	}
+	if (ok)
+		*jp = j;
+	else
+		json_object_put(j);
+	return ok;
+}
+
+/* Is the data of P what its type requires? sio_data() without the JSON. */
+int
+sio_valid_data(const struct sio_packet *p)
+{
+	struct json_object	*j;
+	int			 ok;
+
+	ok = sio_data(p, &j);
 	json_object_put(j);
 	return ok;
 }
@@ -213,20 +209,27 @@ sio_event_name(const char *s, size_t len, char *name, size_t namesz,
 	return 0;
 }
 
+/*
+ * A new Socket.IO session on Engine.IO session E, with its connect timeout
+ * running; in application mode it carries an app.c client. Returns NULL
+ * when out of memory.
+ */
 struct sio *
 sio_new(struct eio *e)
 {
 	struct sio	*s;
 	struct timeval	 tv;
 
-	sio_forget(SIO_RECOVER_MAX);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->e = e;
-	s->join_tokens = NOTIFIER_JOIN_BURST * 1000;
-	s->join_at = main_now_ms();
+	if (!nconf.compliance && (s->app = app_new(s)) == NULL) {
+		free(s);
+		return NULL;
+	}
 	if ((s->timer = evtimer_new(notifier_base, sio_timeout_cb, s)) ==
 	    NULL) {
+		app_free(s->app);
 		free(s);
 		return NULL;
 	}
@@ -247,51 +250,9 @@ sio_drop_pending(struct sio *s)
 	s->att = NULL;
 	free(s->pending);
 	s->pending = NULL;
+	json_object_put(s->pendingj);
+	s->pendingj = NULL;
 	s->need = s->have = 0;
-}
-
-/* Forget the remembered sessions that expired, or the oldest past KEEP. */
-static void
-sio_forget(int keep)
-{
-	struct sio_recover	*r;
-	int64_t			 now = main_now_ms();
-
-	while ((r = TAILQ_FIRST(&sio_recovers)) != NULL &&
-	    (r->expires < now || sio_nrecovers > keep)) {
-		TAILQ_REMOVE(&sio_recovers, r, entry);
-		free(r);
-		sio_nrecovers--;
-	}
-}
-
-/*
- * Remember the rooms of a connected client for connection recovery. The
- * record holds only the device rooms the client was in (most are in none),
- * so that thousands of clients going at once cost little memory.
- */
-static void
-sio_remember(struct sio *s)
-{
-	char			 devices[NOTIFIER_ROOMS_MAX]
-				    [GOIP_DEVICE_ID_MAX + 1];
-	struct sio_recover	*r;
-	int			 n;
-
-	sio_forget(SIO_RECOVER_MAX - 1);
-	if (s->pid[0] == '\0' || s->member == NULL)
-		return;
-	n = room_devices(s->member, devices, NOTIFIER_ROOMS_MAX);
-	if ((r = calloc(1, sizeof(*r) + n * sizeof(r->devices[0]))) == NULL)
-		return;
-	strlcpy(r->pid, s->pid, sizeof(r->pid));
-	r->expires = main_now_ms() + SIO_RECOVER_MS;
-	r->cursor = ingest_cursor();
-	r->dashboard = room_in_dashboard(s->member);
-	r->ndevices = n;
-	memcpy(r->devices, devices, n * sizeof(r->devices[0]));
-	TAILQ_INSERT_TAIL(&sio_recovers, r, entry);
-	sio_nrecovers++;
 }
 
 void
@@ -299,11 +260,7 @@ sio_free(struct sio *s)
 {
 	if (s == NULL)
 		return;
-	if (s->member != NULL) {
-		sio_remember(s);
-		room_member_free(s->member);
-		metrics.sio_clients--;
-	}
+	app_free(s->app);
 	sio_drop_pending(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -322,26 +279,46 @@ sio_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Send a packet built from a header (type, attachments, namespace, ack id)
- * and the JSON pieces A and B concatenated. Returns 0, or -1.
+ * Fill H with the header of a packet to send: TYPE, namespace NSP of
+ * NSPLEN bytes, ack id ID (-1: none), no attachments and no data.
  */
-static int
-sio_send(struct sio *s, int type, int attachments, const char *nsp,
-    size_t nsplen, int64_t id, const char *a, size_t alen, const char *b,
-    size_t blen, const char *tail)
+void
+sio_header(struct sio_packet *h, int type, const char *nsp, size_t nsplen,
+    int64_t id)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->nsp = nsp;
+	h->nsplen = nsplen;
+	h->id = id;
+}
+
+/*
+ * Send to S a packet with the header of H (type, attachments, namespace,
+ * ack id; its data is ignored) and the data formatted from FMT as by
+ * printf. Returns 0, or -1 when out of memory or the session is gone.
+ */
+int
+sio_send(struct sio *s, const struct sio_packet *h, const char *fmt, ...)
 {
 	struct frame	*f;
-	char		 att[16] = "", sid[32] = "";
-	int		 rc;
+	va_list		 ap;
+	char		 att[16] = "", sid[32] = "", *data;
+	int		 root, rc;
 
-	if (attachments > 0)
-		snprintf(att, sizeof(att), "%d-", attachments);
-	if (id >= 0)
-		snprintf(sid, sizeof(sid), "%lld", (long long)id);
-	f = frame_printf("4%d%s%.*s%s%s%.*s%.*s%s", type, att,
-	    (nsplen == 1 && nsp[0] == '/') ? 0 : (int)nsplen, nsp,
-	    (nsplen == 1 && nsp[0] == '/') ? "" : ",", sid, (int)alen, a,
-	    (int)blen, b, tail);
+	va_start(ap, fmt);
+	rc = vasprintf(&data, fmt, ap);
+	va_end(ap);
+	if (rc == -1)
+		return -1;
+	if (h->attachments > 0)
+		snprintf(att, sizeof(att), "%d-", h->attachments);
+	if (h->id >= 0)
+		snprintf(sid, sizeof(sid), "%lld", (long long)h->id);
+	root = h->nsplen == 1 && h->nsp[0] == '/';
+	f = frame_printf("4%d%s%.*s%s%s%s", h->type, att,
+	    root ? 0 : (int)h->nsplen, h->nsp, root ? "" : ",", sid, data);
+	free(data);
 	if (f == NULL)
 		return -1;
 	rc = eio_send(s->e, f);
@@ -388,6 +365,7 @@ int
 sio_message(struct sio *s, int binary, const char *p, size_t len)
 {
 	struct sio_packet	 pk;
+	struct json_object	*j;
 	int			 rc;
 
 	if (binary) {
@@ -402,30 +380,36 @@ sio_message(struct sio *s, int binary, const char *p, size_t len)
 			sio_drop_pending(s);
 			return -1;
 		}
-		rc = sio_dispatch(s, &pk);
+		rc = sio_dispatch(s, &pk, s->pendingj);
 		sio_drop_pending(s);
 		return rc;
 	}
 	if (s->need > 0)
 		return -1;
-	if (sio_parse(p, len, &pk) == -1 || !sio_valid_data(&pk))
+	if (sio_parse(p, len, &pk) == -1 || !sio_data(&pk, &j))
 		return -1;
 	if (pk.attachments > 0) {
-		if ((s->pending = malloc(len)) == NULL)
+		if ((s->pending = malloc(len)) == NULL) {
+			json_object_put(j);
 			return -1;
+		}
 		if ((s->att = calloc(pk.attachments, sizeof(*s->att))) ==
 		    NULL) {
 			free(s->pending);
 			s->pending = NULL;
+			json_object_put(j);
 			return -1;
 		}
 		memcpy(s->pending, p, len);
 		s->pendinglen = len;
+		s->pendingj = j;
 		s->need = pk.attachments;
 		s->have = 0;
 		return 0;
 	}
-	return sio_dispatch(s, &pk);
+	rc = sio_dispatch(s, &pk, j);
+	json_object_put(j);
+	return rc;
 }
 
 static int
@@ -441,8 +425,8 @@ sio_nsp_index(const struct sio_packet *p)
 	return -1;
 }
 
-/* Resend the attachments of the packet being handled. */
-static int
+/* Resend the attachments of the binary packet being handled. */
+int
 sio_send_attachments(struct sio *s)
 {
 	int	i;
@@ -454,284 +438,66 @@ sio_send_attachments(struct sio *s)
 	return 0;
 }
 
-/* The compliance handlers: echo, ack, auth. */
-static int
-sio_compliance_event(struct sio *s, const struct sio_packet *p)
-{
-	char		 name[64];
-	const char	*rest;
-	size_t		 restlen;
-	int		 binary = p->type == SIO_BINARY_EVENT;
-	int		 more;
-
-	if (sio_event_name(p->data, p->datalen, name, sizeof(name), &rest,
-	    &restlen) == -1)
-		return 0;
-	more = restlen > 1;
-	if (strcmp(name, "message") == 0) {
-		if (sio_send(s, binary ? SIO_BINARY_EVENT : SIO_EVENT,
-		    p->attachments, p->nsp, p->nsplen, -1,
-		    more ? "[\"message-back\"," : "[\"message-back\"",
-		    more ? sizeof("[\"message-back\",") - 1 :
-		    sizeof("[\"message-back\"") - 1, rest, restlen, "") == -1)
-			return -1;
-		return sio_send_attachments(s);
-	}
-	if (strcmp(name, "message-with-ack") == 0 && p->id >= 0) {
-		if (sio_send(s, binary ? SIO_BINARY_ACK : SIO_ACK,
-		    p->attachments, p->nsp, p->nsplen, p->id, "[", 1, rest,
-		    restlen, "") == -1)
-			return -1;
-		return sio_send_attachments(s);
-	}
-	return 0;
-}
-
-/* Read lastEventId, pid and offset from the CONNECT auth of P. */
-static void
-sio_auth(struct sio *s, const struct sio_packet *p, char *pid, size_t pidsz)
-{
-	struct json_object	*j, *v;
-	const char		*str;
-	char			*end;
-	long long		 n;
-
-	pid[0] = '\0';
-	if (p->data == NULL || (j = sio_json(p->data, p->datalen)) == NULL)
-		return;
-	if (json_object_object_get_ex(j, "lastEventId", &v)) {
-		if (json_object_is_type(v, json_type_int) &&
-		    json_object_get_int64(v) >= 0) {
-			s->has_last = 1;
-			s->last_event_id = json_object_get_int64(v);
-		} else if (json_object_is_type(v, json_type_string)) {
-			str = json_object_get_string(v);
-			n = strtoll(str, &end, 10);
-			if (*str != '\0' && *end == '\0' && n >= 0) {
-				s->has_last = 1;
-				s->last_event_id = n;
-			}
-		}
-	}
-	if (json_object_object_get_ex(j, "pid", &v) &&
-	    json_object_is_type(v, json_type_string))
-		strlcpy(pid, json_object_get_string(v), pidsz);
-	if (json_object_object_get_ex(j, "offset", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		str = json_object_get_string(v);
-		n = strtoll(str, &end, 10);
-		if (*str != '\0' && *end == '\0' && n >= 0 &&
-		    (!s->has_last || n > s->last_event_id)) {
-			s->has_last = 1;
-			s->last_event_id = n;
-		}
-	}
-	json_object_put(j);
-}
-
 /*
- * May S join a room now? A token bucket: NOTIFIER_JOIN_BURST joins at
- * once, then NOTIFIER_JOIN_RATE a second. Returns 1 (a token is taken) or
- * 0 (the join is refused and counted).
+ * A CONNECT to namespace NSP (an index of sio_nsp_names) with the parsed
+ * auth object J (or NULL): answered by compliance.c, or by app.c's client
+ * with the private id it may resume under.
  */
 static int
-sio_join_allowed(struct sio *s)
+sio_connect(struct sio *s, const struct sio_packet *p, int nsp,
+    struct json_object *j)
 {
-	int64_t	now = main_now_ms();
+	struct sio_packet	 h;
+	char			 sid[NOTIFIER_SID_LEN + 1];
+	const char		*pid;
 
-	if (now > s->join_at) {
-		s->join_tokens += (now - s->join_at) * NOTIFIER_JOIN_RATE;
-		if (s->join_tokens > NOTIFIER_JOIN_BURST * 1000)
-			s->join_tokens = NOTIFIER_JOIN_BURST * 1000;
-	}
-	s->join_at = now;
-	if (s->join_tokens < 1000) {
-		metrics.joins_limited++;
+	if (s->nsps & (1U << nsp))
 		return 0;
+	s->nsps |= 1U << nsp;
+	if (s->timer != NULL) {
+		event_free(s->timer);
+		s->timer = NULL;
 	}
-	s->join_tokens -= 1000;
-	return 1;
-}
-
-/* The id to replay after when joining a room, or -1 (no replay). */
-static int64_t
-sio_replay_after(struct sio *s)
-{
-	return s->has_last ? s->last_event_id : -1;
-}
-
-/*
- * Join the dashboard room; what the client missed is replayed first, on
- * later turns of the loop, and the stats follow it.
- */
-static int
-sio_join_dashboard(struct sio *s)
-{
-	if (room_in_dashboard(s->member))
-		return 0;
-	if (room_join_dashboard(s->member, sio_replay_after(s)) == 0)
-		ingest_stats_now(s);
-	return 0;
-}
-
-/*
- * Join the room of device ID; its events the client missed are replayed
- * first, on later turns of the loop. Returns 0, or -1 when the client
- * named too many rooms (its session is then closed).
- */
-static int
-sio_join_device(struct sio *s, const char *id)
-{
-	if (!valid_device_id(id) || room_in_device(s->member, id))
-		return 0;
-	return room_join_device(s->member, id, sio_replay_after(s));
-}
-
-/* Try to recover the rooms of the disconnected session PID. */
-static int
-sio_recover(struct sio *s, const char *pid)
-{
-	struct sio_recover	*r;
-	int			 i;
-
-	TAILQ_FOREACH(r, &sio_recovers, entry) {
-		if (strcmp(r->pid, pid) == 0)
-			break;
-	}
-	if (r == NULL || r->expires < main_now_ms())
-		return 0;
-	if (!s->has_last) {
-		/* No offset: the client saw nothing before it was lost. */
-		s->has_last = 1;
-		s->last_event_id = r->cursor;
-	}
-	TAILQ_REMOVE(&sio_recovers, r, entry);
-	sio_nrecovers--;
-	strlcpy(s->pid, pid, sizeof(s->pid));
-	if (r->dashboard && sio_join_dashboard(s) == -1) {
-		free(r);
+	main_random_id(sid, sizeof(sid));
+	if (nconf.compliance)
+		return compliance_connect(s, p, sid);
+	if ((pid = app_connect(s->app, j)) == NULL)
 		return -1;
-	}
-	for (i = 0; i < r->ndevices; i++) {
-		if (sio_join_device(s, r->devices[i]) == -1) {
-			free(r);
-			return -1;
-		}
-	}
-	free(r);
-	metrics.resumes++;
-	return 1;
+	sio_header(&h, SIO_CONNECT, p->nsp, p->nsplen, -1);
+	return sio_send(s, &h, "{\"sid\":\"%s\",\"pid\":\"%s\"}", sid,
+	    pid);
 }
 
-/* A client event of the application. */
+/* Handle one complete packet P whose data parsed into J (or NULL). */
 static int
-sio_app_event(struct sio *s, const struct sio_packet *p)
+sio_dispatch(struct sio *s, const struct sio_packet *p, struct json_object *j)
 {
-	struct json_object	*j, *a;
-	char			 name[64];
-	const char		*rest, *id = NULL;
-	size_t			 restlen;
-	int			 rc = 0;
-
-	if (sio_event_name(p->data, p->datalen, name, sizeof(name), &rest,
-	    &restlen) == -1)
-		return 0;
-	if ((strcmp(name, "join-dashboard") == 0 ||
-	    strcmp(name, "join-device-room") == 0) && !sio_join_allowed(s)) {
-		if (p->id < 0)
-			return 0;
-		return sio_send(s, SIO_ACK, 0, "/", 1, p->id,
-		    LIT("[{\"ok\":false,\"error\":\"too many joins\"}]"),
-		    "", 0, "") == -1 ? -1 : 0;
-	}
-	if (strcmp(name, "join-dashboard") == 0)
-		rc = sio_join_dashboard(s);
-	else if (strcmp(name, "join-device-room") == 0 ||
-	    strcmp(name, "leave-device-room") == 0) {
-		if ((j = sio_json(p->data, p->datalen)) == NULL)
-			return -1;
-		a = json_object_array_get_idx(j, 1);
-		if (a != NULL && json_object_is_type(a, json_type_object) &&
-		    !json_object_object_get_ex(a, "deviceId", &a))
-			a = NULL;
-		if (a != NULL && json_object_is_type(a, json_type_string))
-			id = json_object_get_string(a);
-		if (id != NULL && name[0] == 'j')
-			rc = sio_join_device(s, id);
-		else if (id != NULL)
-			room_leave_device(s->member, id);
-		json_object_put(j);
-	} else
-		return 0;
-	if (rc == 0 && p->id >= 0)
-		rc = sio_send(s, SIO_ACK, 0, "/", 1, p->id,
-		    LIT("[{\"ok\":true}]"), "", 0, "");
-	return rc == -1 ? -1 : 0;
-}
-
-/* Handle one complete packet. */
-static int
-sio_dispatch(struct sio *s, const struct sio_packet *p)
-{
-	char	 sid[NOTIFIER_SID_LEN + 1], pid[64], buf[128];
-	int	 nsp, recovered = 0;
+	struct sio_packet	 h;
+	int			 nsp;
 
 	nsp = sio_nsp_index(p);
 	switch (p->type) {
 	case SIO_CONNECT:
-		if (nsp == -1)
-			return sio_send(s, SIO_CONNECT_ERROR, 0, p->nsp,
-			    p->nsplen, -1,
-			    LIT("{\"message\":\"Invalid namespace\"}"), "", 0,
-			    "");
-		if (s->nsps & (1U << nsp))
-			return 0;
-		s->nsps |= 1U << nsp;
-		if (s->timer != NULL) {
-			event_free(s->timer);
-			s->timer = NULL;
+		if (nsp == -1) {
+			sio_header(&h, SIO_CONNECT_ERROR, p->nsp, p->nsplen,
+			    -1);
+			return sio_send(s, &h,
+			    "{\"message\":\"Invalid namespace\"}");
 		}
-		main_random_id(sid, sizeof(sid));
-		if (nconf.compliance) {
-			snprintf(buf, sizeof(buf), "{\"sid\":\"%s\"}", sid);
-			if (sio_send(s, SIO_CONNECT, 0, p->nsp, p->nsplen, -1,
-			    buf, strlen(buf), "", 0, "") == -1)
-				return -1;
-			return sio_send(s, SIO_EVENT, 0, p->nsp, p->nsplen, -1,
-			    LIT("[\"auth\","), p->data != NULL ? p->data : "{}",
-			    p->data != NULL ? p->datalen : sizeof("{}") - 1,
-			    "]");
-		}
-		if ((s->member = room_member_new(s)) == NULL)
-			return -1;
-		metrics.sio_clients++;
-		sio_auth(s, p, pid, sizeof(pid));
-		if (pid[0] != '\0')
-			recovered = sio_recover(s, pid);
-		if (recovered == -1)
-			return -1;
-		if (!recovered)
-			main_random_id(s->pid, sizeof(s->pid));
-		snprintf(buf, sizeof(buf), "{\"sid\":\"%s\",\"pid\":\"%s\"}",
-		    sid, s->pid);
-		return sio_send(s, SIO_CONNECT, 0, "/", 1, -1, buf,
-		    strlen(buf), "", 0, "");
+		return sio_connect(s, p, nsp, j);
 	case SIO_DISCONNECT:
 		if (nsp != -1)
 			s->nsps &= ~(1U << nsp);
-		if (nsp == 0 && s->member != NULL) {
-			room_member_free(s->member);
-			s->member = NULL;
-			metrics.sio_clients--;
-		}
+		if (nsp == 0 && s->app != NULL)
+			app_disconnect(s->app);
 		return 0;
 	case SIO_EVENT:
 	case SIO_BINARY_EVENT:
 		if (nsp == -1 || !(s->nsps & (1U << nsp)))
 			return 0;
 		if (nconf.compliance)
-			return sio_compliance_event(s, p);
-		return sio_app_event(s, p);
+			return compliance_event(s, p);
+		return app_event(s->app, p, j);
 	case SIO_ACK:
 	case SIO_BINARY_ACK:
 		return 0;
@@ -755,8 +521,9 @@ sio_resync(struct sio *s, int64_t oldest)
 	return sio_emit(s, "resync", buf);
 }
 
+/* The room member of S's application client, or NULL. */
 struct room_member *
 sio_member(struct sio *s)
 {
-	return s->member;
+	return s->app != NULL ? app_member(s->app) : NULL;
 }
