@@ -46,11 +46,10 @@ heartbeat_post(struct request *req)
 	if ((rc = device_heartbeat(req->wst, req->device_rowid, &hb, now,
 	    req->cfg->heartbeat_history, req->cfg->heartbeat_history_step,
 	    &evid, &cause)) != STORE_OK ||
-	    (pending = stats_outbox_pending(req->wst, req->device_rowid,
-	    &cause)) == -1) {
+	    (rc = stats_outbox_pending(req->wst, req->device_rowid, &pending,
+	    &cause)) != STORE_OK) {
 		store_rollback(req->wst);
-		request_store_error(req, rc == STORE_OK ? STORE_ERROR : rc,
-		    cause);
+		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {

@@ -95,9 +95,9 @@ send_post(struct request *req)
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if ((o = sms_json(req->wst, id, &cause)) == NULL) {
+	if ((rc = sms_json(req->wst, id, &o, &cause)) != STORE_OK) {
 		store_rollback(req->wst);
-		request_store_error(req, STORE_ERROR, cause);
+		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {

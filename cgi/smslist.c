@@ -36,6 +36,7 @@ void
 smslist_get(struct request *req)
 {
 	struct json_object	*arr;
+	struct sms_page		 page;
 	char			 dev[128], dir[8], num[32], *cause = NULL;
 	const char		*direction = NULL;
 	long long		 limit = SMSLIST_DEFAULT, before = 0;
@@ -80,9 +81,12 @@ smslist_get(struct request *req)
 			return;
 		}
 	}
-	if ((arr = sms_list_json(req->st, rowid, direction, (int)limit,
-	    before, &cause)) == NULL) {
-		request_store_error(req, STORE_ERROR, cause);
+	page.device = rowid;
+	page.direction = direction;
+	page.limit = (int)limit;
+	page.before = before;
+	if ((rc = sms_list_json(req->st, &page, &arr, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
 		return;
 	}
 	reply_json(req, 200, arr);

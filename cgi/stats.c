@@ -13,9 +13,11 @@ stats_get(struct request *req)
 {
 	struct json_object	*o;
 	char			*cause = NULL;
+	enum store_rc		 rc;
 
-	if ((o = stats_json(req->st, util_now_ms(), &cause)) == NULL) {
-		request_store_error(req, STORE_ERROR, cause);
+	if ((rc = stats_json(req->st, util_now_ms(), &o, &cause)) !=
+	    STORE_OK) {
+		request_store_error(req, rc, cause);
 		return;
 	}
 	reply_json(req, 200, o);

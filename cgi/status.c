@@ -131,10 +131,11 @@ status_post(struct request *req)
 	}
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		if ((m = sms_json(req->wst, r[i].id, &cause)) == NULL) {
+		if ((rc = sms_json(req->wst, r[i].id, &m, &cause)) !=
+		    STORE_OK) {
 			json_object_put(arr);
 			store_rollback(req->wst);
-			request_store_error(req, STORE_ERROR, cause);
+			request_store_error(req, rc, cause);
 			goto out;
 		}
 		o = json_object_new_object();

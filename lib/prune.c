@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 /*
  * One batch of the walk over a table: WIN is a statement that binds the
@@ -44,13 +45,9 @@ prune_window(struct store *st, const char *win, const char *del,
 	int64_t		 last = INT64_MAX, at = 0;
 	int		 rc, more = 0;
 
-	if ((stmt = store_stmt(st, win, cause)) == NULL)
+	if (store_stmt(st, win, &stmt, cause) != STORE_OK)
 		return -1;
-	if (store_bind(stmt, "ll", *cursor, (int64_t)PRUNE_BATCH - 1) !=
-	    SQLITE_OK) {
-		xasprintf(cause, "prune: bind failed");
-		return -1;
-	}
+	store_bind(stmt, "ll", *cursor, (int64_t)PRUNE_BATCH - 1);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		last = sqlite3_column_int64(stmt, 0);
 		at = sqlite3_column_int64(stmt, 1);
@@ -60,12 +57,9 @@ prune_window(struct store *st, const char *win, const char *del,
 		return -1;
 	}
 	sqlite3_reset(stmt);
-	if ((stmt = store_stmt(st, del, cause)) == NULL)
+	if (store_stmt(st, del, &stmt, cause) != STORE_OK)
 		return -1;
-	if (store_bind(stmt, "lll", *cursor, last, before) != SQLITE_OK) {
-		xasprintf(cause, "prune: bind failed");
-		return -1;
-	}
+	store_bind(stmt, "lll", *cursor, last, before);
 	if (store_run(st, stmt, cause) != STORE_OK)
 		return -1;
 	*cursor = more ? last : 0;
