@@ -1010,6 +1010,44 @@ evprune(struct store *st, int64_t before)
 	return total;
 }
 
+ATF_TC(evlog_append__full);
+ATF_TC_HEAD(evlog_append__full, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "evlog_append on a full database "
+	    "answers STORE_FULL (goip-cgi's 503 with Retry-After), not a "
+	    "bare failure, and the store reads on after the rollback");
+}
+ATF_TC_BODY(evlog_append__full, tc)
+{
+	struct store		*st;
+	struct json_object	*o;
+	char			*cause = NULL, sql[64], big[2048];
+	int64_t			 id = 0;
+	enum store_rc		 rc = STORE_OK;
+	int			 i;
+
+	st = db_new();
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)db_int(st, "PRAGMA page_count") + 2);
+	db_exec(st, sql);
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	o = json_object_new_object();
+	json_object_object_add(o, "t", json_object_new_string(big));
+	for (i = 0; i < 100 && rc == STORE_OK; i++)
+		rc = evlog_append(st, EVENT_STATS_UPDATE, NULL, o, &id, &cause);
+	json_object_put(o);
+	ATF_CHECK_EQ_MSG(rc, STORE_FULL, "rc %d after %d events: %s", rc, i,
+	    cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	store_rollback(st);
+	ATF_CHECK(stats_json(st, util_now_ms(), &o, &cause) == STORE_OK);
+	json_object_put(o);
+	store_close(st);
+}
+
 ATF_TC(evlog_read__order_and_limits);
 ATF_TC_HEAD(evlog_read__order_and_limits, tc)
 {
@@ -1558,6 +1596,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, device_heartbeat__unknown_device);
 	ATF_TP_ADD_TC(tp, sms_receive__dedup);
 	ATF_TP_ADD_TC(tp, sms_list_json__paging);
+	ATF_TP_ADD_TC(tp, evlog_append__full);
 	ATF_TP_ADD_TC(tp, evlog_read__order_and_limits);
 	ATF_TP_ADD_TC(tp, evlog_type_name__table);
 	ATF_TP_ADD_TC(tp, evlog_prune__cursor_survives);
