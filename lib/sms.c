@@ -16,6 +16,13 @@
 #include "goip.h"
 #include "store_int.h"
 
+/*
+ * Outbound messages one sweep expires at most; the next sweep takes the
+ * rest. The SQL text spells the same number.
+ */
+#define SMS_EXPIRE_BATCH	256
+#define SMS_EXPIRE_BATCH_SQL	"256"
+
 #define SMS_COLUMNS "s.id, d.device_id, s.direction, s.slot, s.sender, " \
 	"s.recipient, s.text, s.received_at, s.stored_at, s.status, " \
 	"s.segments, s.error, s.updated_at, s.attempts"
@@ -444,25 +451,26 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 /*
  * Expire, inside the caller's transaction, outbound messages not sent by
  * their expiry time, each with its sms-status event. Returns the number
- * expired (at most 256 a call) or -1.
+ * expired (at most SMS_EXPIRE_BATCH a call) or -1.
  */
 int
 sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
 {
 	static const char *const sel = "SELECT s.id, d.device_id FROM sms s "
 	    "JOIN devices d ON d.id = s.device WHERE s.status IN ('queued', "
-	    "'sending') AND s.expires_at <= ? LIMIT 256";
+	    "'sending') AND s.expires_at <= ? LIMIT " SMS_EXPIRE_BATCH_SQL;
 	static const char *const upd = "UPDATE sms SET status = 'expired', "
 	    "lease_until = NULL, updated_at = ?2 WHERE id = ?1";
 	sqlite3_stmt	*stmt;
-	int64_t		 ids[256];
-	char		 devs[256][GOIP_DEVICE_ID_MAX + 1];
+	int64_t		 ids[SMS_EXPIRE_BATCH];
+	char		 devs[SMS_EXPIRE_BATCH][GOIP_DEVICE_ID_MAX + 1];
 	int		 n = 0, i, r;
 
 	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
 		return -1;
 	store_bind(stmt, "l", now);
-	while ((r = sqlite3_step(stmt)) == SQLITE_ROW && n < 256) {
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    n < SMS_EXPIRE_BATCH) {
 		ids[n] = sqlite3_column_int64(stmt, 0);
 		snprintf(devs[n], sizeof(devs[n]), "%s",
 		    sqlite3_column_text(stmt, 1));

@@ -1,5 +1,5 @@
 /*
- * stats.c: GET /api/stats, read from the counters (constant cost).
+ * api_stats.c: GET /api/stats, read from the counters (constant cost).
  */
 #include "config.h"
 
@@ -9,7 +9,7 @@
 #include "cgi.h"
 
 void
-stats_get(struct request *req)
+api_stats_get(struct request *req)
 {
 	struct json_object	*o;
 	char			*cause = NULL;

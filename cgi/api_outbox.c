@@ -1,5 +1,5 @@
 /*
- * outbox.c: GET /api/device/outbox?limit=N, a device leases its queued SMS.
+ * api_outbox.c: GET /api/device/outbox?limit=N, a device leases its queued SMS.
  */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 #define OUTBOX_MAX	GOIP_LEASE_MAX
 
 void
-outbox_get(struct request *req)
+api_outbox_get(struct request *req)
 {
 	struct json_object	*arr, *o;
 	struct sms_lease	 lease;

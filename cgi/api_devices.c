@@ -1,5 +1,5 @@
 /*
- * devices.c: GET /api/devices and GET /api/devices/{id}.
+ * api_devices.c: GET /api/devices and GET /api/devices/{id}.
  */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 #include "cgi.h"
 
 void
-devices_list(struct request *req)
+api_devices_list(struct request *req)
 {
 	struct json_object	*arr;
 	char			*cause = NULL;
@@ -28,7 +28,7 @@ devices_list(struct request *req)
 
 /* One device with its recent heartbeat history, for the device page. */
 void
-devices_get(struct request *req)
+api_devices_get(struct request *req)
 {
 	struct json_object	*o;
 	const char		*id = req->path + strlen("devices/");

@@ -1,5 +1,5 @@
 /*
- * smslist.c: GET /api/sms?deviceId=&direction=in|out&limit=&before=
+ * api_smslist.c: GET /api/sms?deviceId=&direction=in|out&limit=&before=
  * Newest first, paged by id: the next page is before=<smallest id seen>.
  */
 #include "config.h"
@@ -18,7 +18,7 @@
 
 /* Parse a positive decimal integer no larger than MAX; -1 if it is not. */
 static long long
-smslist_number(const char *s, long long max)
+api_smslist_number(const char *s, long long max)
 {
 	char		*end;
 	long long	 v;
@@ -33,7 +33,7 @@ smslist_number(const char *s, long long max)
 }
 
 void
-smslist_get(struct request *req)
+api_smslist_get(struct request *req)
 {
 	struct json_object	*arr;
 	struct sms_page		 page;
@@ -54,14 +54,14 @@ smslist_get(struct request *req)
 		direction = dir;
 	if ((r = request_query(req, "limit", num, sizeof(num))) == -1 ||
 	    (r == 1 && num[0] != '\0' &&
-	    (limit = smslist_number(num, SMSLIST_MAX)) == -1)) {
+	    (limit = api_smslist_number(num, SMSLIST_MAX)) == -1)) {
 		reply_error(req, 400, "must be an integer from 1 to 500",
 		    "limit");
 		return;
 	}
 	if ((r = request_query(req, "before", num, sizeof(num))) == -1 ||
 	    (r == 1 && num[0] != '\0' &&
-	    (before = smslist_number(num, INT64_MAX - 1)) == -1)) {
+	    (before = api_smslist_number(num, INT64_MAX - 1)) == -1)) {
 		reply_error(req, 400, "must be a positive integer", "before");
 		return;
 	}

@@ -1,5 +1,5 @@
 /*
- * heartbeat.c: POST /api/device/heartbeat.
+ * api_heartbeat.c: POST /api/device/heartbeat.
  */
 #include "config.h"
 
@@ -17,7 +17,7 @@
  * device should keep and the number of SMS waiting for it.
  */
 void
-heartbeat_post(struct request *req)
+api_heartbeat_post(struct request *req)
 {
 	struct json_object	*body, *o;
 	struct heartbeat	 hb;

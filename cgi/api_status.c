@@ -1,5 +1,5 @@
 /*
- * status.c: POST /api/sms/status, a device reports progress of outbound
+ * api_status.c: POST /api/sms/status, a device reports progress of outbound
  * SMS: {"id", "status": "sent"|"delivered"|"failed", "error"}, or a batch
  * {"reports": [...]} of up to 100. Reports are idempotent and status only
  * moves forward (sms_report()).
@@ -15,6 +15,10 @@
 #include "goip.h"
 #include "cgi.h"
 
+/* Bytes of a report's error text; the message spells the same number. */
+#define STATUS_ERROR_MAX	256
+#define STATUS_ERROR_MAX_TEXT	"256"
+
 struct report {
 	int64_t		 id;
 	const char	*status;
@@ -24,7 +28,7 @@ struct report {
 
 /* Validate one report object; 0, or -1 once answered. */
 static int
-status_check(struct request *req, struct json_object *o, struct report *r,
+api_status_check(struct request *req, struct json_object *o, struct report *r,
     const char *prefix)
 {
 	struct json_object	*v;
@@ -58,9 +62,9 @@ status_check(struct request *req, struct json_object *o, struct report *r,
 	snprintf(field, sizeof(field), "%s%serror", prefix, *prefix ? "." : "");
 	if (json_object_object_get_ex(o, "error", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) > 256) {
+		    json_object_get_string_len(v) > STATUS_ERROR_MAX) {
 			reply_error(req, 400, "must be a string of at most "
-			    "256 bytes", field);
+			    STATUS_ERROR_MAX_TEXT " bytes", field);
 			return -1;
 		}
 		r->error = json_object_get_string(v);
@@ -69,7 +73,7 @@ status_check(struct request *req, struct json_object *o, struct report *r,
 }
 
 void
-status_post(struct request *req)
+api_status_post(struct request *req)
 {
 	struct json_object	*body, *list = NULL, *o, *arr, *m;
 	struct report		*r = NULL;
@@ -101,7 +105,7 @@ status_post(struct request *req)
 			snprintf(prefix, sizeof(prefix), "reports[%zu]", i);
 		else
 			prefix[0] = '\0';
-		if (status_check(req, batch ? json_object_array_get_idx(list,
+		if (api_status_check(req, batch ? json_object_array_get_idx(list,
 		    i) : body, &r[i], prefix) == -1)
 			goto out;
 	}
