@@ -21,6 +21,7 @@ api_heartbeat_post(struct request *req)
 {
 	struct json_object	*body, *o;
 	struct heartbeat	 hb;
+	struct hb_store		 at;
 	struct verr		 err;
 	char			*cause = NULL;
 	int64_t			 now, evid = 0, pending;
@@ -43,9 +44,12 @@ api_heartbeat_post(struct request *req)
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if ((rc = device_heartbeat(req->wst, req->device_rowid, &hb, now,
-	    req->cfg->heartbeat_history, req->cfg->heartbeat_history_step,
-	    &evid, &cause)) != STORE_OK ||
+	at.device = req->device_rowid;
+	at.now = now;
+	at.history = req->cfg->heartbeat_history;
+	at.step = req->cfg->heartbeat_history_step;
+	if ((rc = device_heartbeat(req->wst, &hb, &at, &evid, &cause)) !=
+	    STORE_OK ||
 	    (rc = stats_outbox_pending(req->wst, req->device_rowid, &pending,
 	    &cause)) != STORE_OK) {
 		store_rollback(req->wst);

@@ -77,6 +77,7 @@ api_status_post(struct request *req)
 {
 	struct json_object	*body, *list = NULL, *o, *arr, *m;
 	struct report		*r = NULL;
+	struct sms_status	 rep;
 	char			 prefix[32], *cause = NULL;
 	int64_t			 now, evid = 0;
 	size_t			 n = 1, i;
@@ -115,9 +116,13 @@ api_status_post(struct request *req)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		rc = sms_report(req->wst, req->device_rowid, r[i].id,
-		    r[i].status, r[i].error, now, req->cfg->send_attempts,
-		    &r[i].changed, &evid, &cause);
+		rep.device = req->device_rowid;
+		rep.id = r[i].id;
+		rep.status = r[i].status;
+		rep.error = r[i].error;
+		rep.now = now;
+		rep.attempts = req->cfg->send_attempts;
+		rc = sms_report(req->wst, &rep, &r[i].changed, &evid, &cause);
 		if (rc == STORE_NOTFOUND) {
 			store_rollback(req->wst);
 			if (batch)

@@ -51,7 +51,6 @@ struct request {
 
 /* request.c */
 const char	*request_env(const struct request *, const char *);
-int		 request_read_body(struct request *);
 struct json_object *request_json(struct request *);
 int		 request_auth_device(struct request *);
 int		 request_auth_dashboard(struct request *);
@@ -76,7 +75,6 @@ void		 conn_keep(struct conns *, int);
 int		 conn_wait(struct conns *, int *, int *, int);
 
 /* ratelimit.c */
-int64_t		 ratelimit_take(int64_t, int64_t, int64_t, int64_t);
 int		 ratelimit_check(struct request *);
 
 /* router.c */

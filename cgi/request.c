@@ -99,7 +99,7 @@ request_fetch(struct request *req, char *buf, size_t len)
  * (415), its presence (411) and its size against max_body (413) before
  * allocating anything. Returns 0, or -1 once the request is answered.
  */
-int
+static int
 request_read_body(struct request *req)
 {
 	long long	 len;

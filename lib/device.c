@@ -315,9 +315,10 @@ device_status_event(struct store *st, const char *id, const char *status,
 }
 
 /*
- * Record heartbeat HB of device ROWID at NOW inside the caller's
- * transaction: the device row, its slots (replaced when the report has
- * simSlots), a history row (keeping about HISTORY per device), a
+ * Record heartbeat HB of device AT->device (ROWID) at AT->now (NOW) inside
+ * the caller's transaction: the device row, its slots (replaced when the
+ * report has simSlots), a history row (keeping about AT->history per
+ * device), a
  * device-status-change event when it was not online, and a device-heartbeat
  * event. *EVID gets the last event id.
  *
@@ -329,9 +330,11 @@ device_status_event(struct store *st, const char *id, const char *status,
  * transaction. The device's hb_seq counts its history rows, keyed by it.
  */
 enum store_rc
-device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
-    int64_t now, int64_t history, int64_t step, int64_t *evid, char **cause)
+device_heartbeat(struct store *st, const struct heartbeat *hb,
+    const struct hb_store *at, int64_t *evid, char **cause)
 {
+	const int64_t	 rowid = at->device, now = at->now;
+	const int64_t	 history = at->history, step = at->step;
 	static const char *const sel = "SELECT device_id, status, last_seen "
 	    "FROM devices WHERE id = ?";
 	static const char *const upd = "UPDATE devices SET status = 'online', "

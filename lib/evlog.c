@@ -231,12 +231,14 @@ evlog_first(struct store *st, char **cause)
 int64_t
 evlog_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
 {
-	static const char *const win = "SELECT id, at FROM events "
-	    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2";
-	static const char *const del = "DELETE FROM events WHERE id > ?1 AND "
-	    "id <= ?2 AND at < ?3 AND id < (SELECT MAX(id) FROM events)";
+	static const struct prune_sql sql = {
+		"SELECT id, at FROM events "
+		    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+		"DELETE FROM events WHERE id > ?1 AND id <= ?2 AND at < ?3 "
+		    "AND id < (SELECT MAX(id) FROM events)"
+	};
 
-	return prune_window(st, win, del, before, cursor, cause);
+	return prune_window(st, &sql, before, cursor, cause);
 }
 
 /*

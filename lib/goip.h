@@ -192,6 +192,30 @@ struct sms_lease {
 	int64_t		 attempts;	/* leases before a message fails */
 };
 
+/* A device's report on one outbound message (sms_report()). */
+struct sms_status {
+	int64_t		 device;	/* reporting device's row id */
+	int64_t		 id;		/* message id */
+	const char	*status;	/* "sent", "delivered" or "failed" */
+	const char	*error;		/* error text, or NULL */
+	int64_t		 now;		/* unix ms */
+	int64_t		 attempts;	/* leases before a message fails */
+};
+
+/* Where and when device_heartbeat() stores a heartbeat. */
+struct hb_store {
+	int64_t		 device;	/* device row id */
+	int64_t		 now;		/* unix ms */
+	int64_t		 history;	/* history rows kept, about */
+	int64_t		 step;		/* ms per history row, 0: every beat */
+};
+
+/* The two statements of one table's prune walk (prune_window()). */
+struct prune_sql {
+	const char	*window;	/* binds cursor, offset: last id, time */
+	const char	*remove;	/* binds cursor, last id, before */
+};
+
 /* A validation failure: which field and why. Static strings. */
 struct verr {
 	char		 field[64];
@@ -200,7 +224,6 @@ struct verr {
 
 /* log.c */
 void		 log_init(const char *, int, enum log_level);
-void		 log_setlevel(enum log_level);
 void		 log_warn(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2)));
 void		 log_warnx(const char *, ...)
@@ -213,8 +236,6 @@ void		 fatal(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2), __noreturn__));
 void		 fatalx(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2), __noreturn__));
-void		 log_vmsg(int, const char *, va_list)
-		    __attribute__((__format__(printf, 2, 0)));
 size_t		 log_escape(char *, size_t, const char *, size_t);
 
 /* util.c */
@@ -309,7 +330,6 @@ void		 token_hash(const char *, size_t, uint8_t[32]);
 
 /* jsonin.c */
 struct json_object *jsonin_parse(const char *, size_t, const char **);
-int		 jsonin_check_strings(struct json_object *, const char **);
 
 /* valid.c */
 int		 valid_device_id(const char *);
@@ -321,7 +341,6 @@ int		 valid_sms_in(struct json_object *, struct sms_in *,
 int		 valid_sms_out(struct json_object *, struct sms_out *,
 		    struct verr *);
 int		 valid_sms_segments(const char *, size_t, const char **);
-void		 valid_error(struct verr *, const char *, const char *);
 
 /* device.c */
 enum store_rc	 device_add(struct store *, const char *, const char *,
@@ -331,9 +350,8 @@ enum store_rc	 device_rotate_token(struct store *, const char *, char *,
 		    size_t, char **);
 enum store_rc	 device_by_token(struct store *, const char *, int64_t *,
 		    char *, size_t, char **);
-enum store_rc	 device_heartbeat(struct store *, int64_t,
-		    const struct heartbeat *, int64_t, int64_t, int64_t,
-		    int64_t *, char **);
+enum store_rc	 device_heartbeat(struct store *, const struct heartbeat *,
+		    const struct hb_store *, int64_t *, char **);
 enum store_rc	 device_json(struct store *, int64_t, int,
 		    struct json_object **, char **);
 enum store_rc	 device_list_json(struct store *, struct json_object **,
@@ -358,16 +376,14 @@ enum store_rc	 sms_queue(struct store *, int64_t, const char *,
 		    int64_t *, char **);
 enum store_rc	 sms_outbox_lease(struct store *, const struct sms_lease *,
 		    struct json_object **, int64_t *, char **);
-enum store_rc	 sms_report(struct store *, int64_t, int64_t, const char *,
-		    const char *, int64_t, int64_t, int *, int64_t *, char **);
+enum store_rc	 sms_report(struct store *, const struct sms_status *, int *,
+		    int64_t *, char **);
 int		 sms_expire(struct store *, int64_t, int64_t *, char **);
-int		 sms_status_rank(const char *);
 int64_t		 sms_prune(struct store *, int64_t, int64_t *, char **);
 
 /* prune.c */
-int64_t		 prune_window(struct store *, const char *, const char *,
+int64_t		 prune_window(struct store *, const struct prune_sql *,
 		    int64_t, int64_t *, char **);
-const char	*prune_name(enum prune_what);
 int		 prune_step(struct store *, const struct config *, int64_t,
 		    struct prune *, char **);
 

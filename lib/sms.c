@@ -271,7 +271,7 @@ sms_queue(struct store *st, int64_t rowid, const char *device,
 }
 
 /* The order of outbound states: a report never moves a message back. */
-int
+static int
 sms_status_rank(const char *status)
 {
 	if (strcmp(status, "queued") == 0)
@@ -374,8 +374,9 @@ fail:
 }
 
 /*
- * Apply a device's report STATUS ("sent", "delivered" or "failed", with
- * ERROR text or NULL) on message ID of device ROWID at NOW, inside the
+ * Apply a device's report REP: REP->status ("sent", "delivered" or
+ * "failed", with REP->error text or NULL) on message REP->id of device
+ * REP->device at REP->now, inside the
  * caller's transaction. Status only moves forward: a report that would
  * move it back (a late "sent" after "delivered") changes nothing and is
  * not an error. A "failed" report on a message with leases left puts it
@@ -384,10 +385,12 @@ fail:
  * that is not this device's, or that was never leased to it.
  */
 enum store_rc
-sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
-    const char *error, int64_t now, int64_t attempts, int *changed,
+sms_report(struct store *st, const struct sms_status *rep, int *changed,
     int64_t *evid, char **cause)
 {
+	const int64_t	 rowid = rep->device, id = rep->id, now = rep->now;
+	const int64_t	 attempts = rep->attempts;
+	const char	*status = rep->status, *error = rep->error;
 	static const char *const sel = "SELECT s.status, s.attempts, "
 	    "d.device_id, s.lease_until IS NULL FROM sms s JOIN devices d "
 	    "ON d.id = s.device "
@@ -504,11 +507,12 @@ sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
 int64_t
 sms_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
 {
-	static const char *const win = "SELECT id, stored_at FROM sms "
-	    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2";
-	static const char *const del = "DELETE FROM sms WHERE id > ?1 AND "
-	    "id <= ?2 AND stored_at < ?3 AND status <> 'queued' AND "
-	    "status <> 'sending'";
+	static const struct prune_sql sql = {
+		"SELECT id, stored_at FROM sms "
+		    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+		"DELETE FROM sms WHERE id > ?1 AND id <= ?2 AND stored_at < ?3 "
+		    "AND status <> 'queued' AND status <> 'sending'"
+	};
 
-	return prune_window(st, win, del, before, cursor, cause);
+	return prune_window(st, &sql, before, cursor, cause);
 }

@@ -87,12 +87,13 @@ static int64_t
 beat_step(struct store *st, int64_t rowid, const struct heartbeat *hb,
     int64_t now, int64_t history, int64_t step)
 {
-	char	*cause = NULL;
-	int64_t	 evid = 0;
+	struct hb_store	 at = { rowid, now, history, step };
+	char		*cause = NULL;
+	int64_t		 evid = 0;
 
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_REQUIRE_MSG(device_heartbeat(st, rowid, hb, now, history, step,
-	    &evid, &cause) == STORE_OK, "device_heartbeat: %s", cause);
+	ATF_REQUIRE_MSG(device_heartbeat(st, hb, &at, &evid, &cause) ==
+	    STORE_OK, "device_heartbeat: %s", cause);
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
 	return evid;
 }
@@ -817,14 +818,19 @@ ATF_TC_BODY(device_heartbeat__unknown_device, tc)
 	struct store		*st;
 	struct json_object	*o;
 	struct heartbeat	 hb;
+	struct hb_store		 at;
 	char			*cause = NULL;
 	int64_t			 evid = 0;
 
 	st = db_new();
 	hb_init(&hb);
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_CHECK(device_heartbeat(st, 42, &hb, util_now_ms(), 10, 0, &evid,
-	    &cause) == STORE_NOTFOUND);
+	at.device = 42;
+	at.now = util_now_ms();
+	at.history = 10;
+	at.step = 0;
+	ATF_CHECK(device_heartbeat(st, &hb, &at, &evid, &cause) ==
+	    STORE_NOTFOUND);
 	store_rollback(st);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 0);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 0);
