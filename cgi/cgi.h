@@ -13,6 +13,8 @@ struct json_object;
 struct FCGX_Stream;
 struct conns;
 
+#define REQUEST_HEADERS_MAX	256	/* bytes of extra header lines */
+
 /* Who may call a route. */
 enum route_auth {
 	ROUTE_DEVICE,		/* Authorization: Bearer <device token> */
@@ -31,11 +33,11 @@ struct request {
 	char			 path[1024];	/* route part, after "/api/" */
 	const char		*query;
 	const char		*remote_user;
-	char			 device[65];	/* authenticated device id */
+	char			 device[GOIP_DEVICE_ID_MAX + 1]; /* authenticated */
 	int64_t			 device_rowid;
 	char			*body;
 	size_t			 bodylen;
-	char			 headers[256];	/* extra header lines */
+	char			 headers[REQUEST_HEADERS_MAX]; /* extra lines */
 	int			 answered;
 	char			*pre;		/* body read ahead */
 	size_t			 prelen;
@@ -49,7 +51,6 @@ struct request {
 
 /* request.c */
 const char	*request_env(const struct request *, const char *);
-int		 request_read_body(struct request *);
 struct json_object *request_json(struct request *);
 int		 request_auth_device(struct request *);
 int		 request_auth_dashboard(struct request *);
@@ -74,7 +75,6 @@ void		 conn_keep(struct conns *, int);
 int		 conn_wait(struct conns *, int *, int *, int);
 
 /* ratelimit.c */
-int64_t		 ratelimit_take(int64_t, int64_t, int64_t, int64_t);
 int		 ratelimit_check(struct request *);
 
 /* router.c */
@@ -83,29 +83,29 @@ int		 router_decode(const char *, char *, size_t);
 int		 router_route(const char *, char *, size_t);
 void		 router_dispatch(struct request *);
 
-/* heartbeat.c */
-void		 heartbeat_post(struct request *);
+/* api_heartbeat.c */
+void		 api_heartbeat_post(struct request *);
 
-/* receive.c */
-void		 receive_post(struct request *);
+/* api_receive.c */
+void		 api_receive_post(struct request *);
 
-/* devices.c */
-void		 devices_list(struct request *);
-void		 devices_get(struct request *);
+/* api_devices.c */
+void		 api_devices_list(struct request *);
+void		 api_devices_get(struct request *);
 
-/* smslist.c */
-void		 smslist_get(struct request *);
+/* api_smslist.c */
+void		 api_smslist_get(struct request *);
 
-/* stats.c */
-void		 stats_get(struct request *);
+/* api_stats.c */
+void		 api_stats_get(struct request *);
 
-/* send.c */
-void		 send_post(struct request *);
+/* api_send.c */
+void		 api_send_post(struct request *);
 
-/* outbox.c */
-void		 outbox_get(struct request *);
+/* api_outbox.c */
+void		 api_outbox_get(struct request *);
 
-/* status.c */
-void		 status_post(struct request *);
+/* api_status.c */
+void		 api_status_post(struct request *);
 
 #endif /* CGI_H */

@@ -137,9 +137,9 @@ cgi_group(const struct config *cfg, struct slot *s, int n, struct store *rd,
 		req = &s[i].req;
 		req->st = rd;
 		req->wst = wr;
-		m = wr != NULL ? wr->gmembers : 0;
+		m = wr != NULL ? store_group_members(wr) : 0;
 		router_dispatch(req);
-		s[i].kept = wr != NULL && wr->gmembers > m;
+		s[i].kept = wr != NULL && store_group_members(wr) > m;
 	}
 	if (wr != NULL)
 		rc = group_end(wr, &cause);

@@ -45,7 +45,7 @@ ratelimit_now(void)
  * bucket that cannot be allocated lets the request through: refusing a
  * device for our own shortage of memory would be worse than not limiting.
  */
-int64_t
+static int64_t
 ratelimit_take(int64_t device, int64_t rate, int64_t burst, int64_t now)
 {
 	struct bucket	**head, *b;

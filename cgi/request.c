@@ -17,6 +17,9 @@
 #include "goip.h"
 #include "cgi.h"
 
+#define REQUEST_BEARER		"Bearer "	/* Authorization scheme */
+#define REQUEST_TOKEN_MAX	256	/* longer tokens are refused unread */
+
 /* The value of the CGI variable NAME, or NULL. */
 const char *
 request_env(const struct request *req, const char *name)
@@ -96,7 +99,7 @@ request_fetch(struct request *req, char *buf, size_t len)
  * (415), its presence (411) and its size against max_body (413) before
  * allocating anything. Returns 0, or -1 once the request is answered.
  */
-int
+static int
 request_read_body(struct request *req)
 {
 	long long	 len;
@@ -210,13 +213,14 @@ request_auth_device(struct request *req)
 	size_t		 len;
 
 	h = request_env(req, "HTTP_AUTHORIZATION");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	if (h == NULL || strncasecmp(h, REQUEST_BEARER,
+	    strlen(REQUEST_BEARER)) != 0)
 		return request_unauthorized(req, "missing bearer token");
-	h += 7;
+	h += strlen(REQUEST_BEARER);
 	while (*h == ' ')
 		h++;
 	len = strlen(h);
-	if (len == 0 || len > 256)
+	if (len == 0 || len > REQUEST_TOKEN_MAX)
 		return request_unauthorized(req, "invalid token");
 	/*
 	 * Look the token up on the connection the writes use: its page cache

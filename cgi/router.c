@@ -23,15 +23,15 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{ "POST", "device/heartbeat", ROUTE_DEVICE, heartbeat_post },
-	{ "POST", "sms/receive", ROUTE_DEVICE, receive_post },
-	{ "GET", "device/outbox", ROUTE_DEVICE, outbox_get },
-	{ "POST", "sms/status", ROUTE_DEVICE, status_post },
-	{ "POST", "sms/send", ROUTE_DASHBOARD, send_post },
-	{ "GET", "devices", ROUTE_DASHBOARD, devices_list },
-	{ "GET", "devices/*", ROUTE_DASHBOARD, devices_get },
-	{ "GET", "sms", ROUTE_DASHBOARD, smslist_get },
-	{ "GET", "stats", ROUTE_DASHBOARD, stats_get },
+	{ "POST", "device/heartbeat", ROUTE_DEVICE, api_heartbeat_post },
+	{ "POST", "sms/receive", ROUTE_DEVICE, api_receive_post },
+	{ "GET", "device/outbox", ROUTE_DEVICE, api_outbox_get },
+	{ "POST", "sms/status", ROUTE_DEVICE, api_status_post },
+	{ "POST", "sms/send", ROUTE_DASHBOARD, api_send_post },
+	{ "GET", "devices", ROUTE_DASHBOARD, api_devices_list },
+	{ "GET", "devices/*", ROUTE_DASHBOARD, api_devices_get },
+	{ "GET", "sms", ROUTE_DASHBOARD, api_smslist_get },
+	{ "GET", "stats", ROUTE_DASHBOARD, api_stats_get },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

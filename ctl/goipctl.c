@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 
 #include "goip.h"
 
@@ -109,9 +108,8 @@ static int
 cmd_check(void)
 {
 	struct store	*st;
-	sqlite3_stmt	*stmt;
 	char		*cause = NULL;
-	int		 ok = 0;
+	enum store_rc	 rc;
 
 	config_print(cfg, stdout);
 	st = ctl_open(STORE_OPEN_ANY);
@@ -119,18 +117,12 @@ cmd_check(void)
 		store_close(st);
 		return ctl_fail("check", cause);
 	}
-	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &stmt,
-	    NULL) == SQLITE_OK) {
-		if (sqlite3_step(stmt) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(stmt, 0), "ok")
-		    == 0)
-			ok = 1;
-		sqlite3_finalize(stmt);
-	}
+	rc = store_quick_check(st, &cause);
 	store_close(st);
-	if (!ok) {
+	if (rc != STORE_OK) {
 		fprintf(stderr, "goipctl: %s: integrity check failed\n",
 		    cfg->database);
+		free(cause);
 		return 1;
 	}
 	printf("%s: ok (schema version %d)\n", cfg->database, nmigrations);
@@ -313,7 +305,7 @@ cmd_sms_send(int argc, char *argv[])
 		cause = NULL;
 	} else {
 		evlog_notify(cfg->notify_socket, evid);
-		if ((o = sms_json(st, id, &cause)) != NULL) {
+		if (sms_json(st, id, &o, &cause) == STORE_OK) {
 			printf("%s\n", json_object_to_json_string_ext(o,
 			    JSON_C_TO_STRING_PLAIN |
 			    JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -333,6 +325,7 @@ cmd_sms(int argc, char *argv[])
 {
 	struct store		*st;
 	struct json_object	*arr;
+	struct sms_page		 page;
 	char			*cause = NULL, *end;
 	const char		*device = NULL;
 	int64_t			 rowid = -1;
@@ -364,8 +357,11 @@ cmd_sms(int argc, char *argv[])
 		free(cause);
 		return 1;
 	}
-	if ((arr = sms_list_json(st, rowid, NULL, (int)limit, 0, &cause)) ==
-	    NULL) {
+	page.device = rowid;
+	page.direction = NULL;
+	page.limit = (int)limit;
+	page.before = 0;
+	if (sms_list_json(st, &page, &arr, &cause) != STORE_OK) {
 		store_close(st);
 		return ctl_fail("sms list", cause);
 	}

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 #define CHECKPOINT_PAGES	1000	/* wake the thread (SQLite's default) */
 #define CHECKPOINT_STEP		250	/* then again after so many more */

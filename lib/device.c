@@ -14,15 +14,30 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 #define DEVICE_HISTORY_SHOWN	500	/* heartbeats in GET /api/devices/{id} */
+
+/*
+ * Devices one sweep marks offline at most; the next sweep, a second later,
+ * takes the rest. The SQL text spells the same number.
+ */
+#define DEVICE_SWEEP_BATCH	256
+#define DEVICE_SWEEP_BATCH_SQL	"256"
+
+/*
+ * A prime that spreads the devices' history phases over the step: device
+ * ROWID starts its steps at ROWID * DEVICE_PHASE_PRIME % step, so
+ * consecutive row ids land far apart.
+ */
+#define DEVICE_PHASE_PRIME	7919
 
 /* The columns device_row_json() reads, in its order. */
 #define DEVICE_COLUMNS "device_id, name, status, battery, charging, signal, " \
 	"firmware, uptime, last_seen, id"
 
-static struct json_object *device_row_json(struct store *, sqlite3_stmt *,
-		    int64_t, char **);
+static enum store_rc device_row_json(struct store *, sqlite3_stmt *, int64_t,
+		    struct json_object **, char **);
 
 /*
  * Register device ID with NAME (may be NULL) and write its new token to
@@ -46,7 +61,7 @@ device_add(struct store *st, const char *id, const char *name, char *token,
 	token_hash(token, strlen(token), hash);
 	if ((rc = store_begin(st, cause)) != STORE_OK)
 		return rc;
-	if ((stmt = store_stmt(st, sql, cause)) == NULL) {
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK) {
 		store_rollback(st);
 		return STORE_ERROR;
 	}
@@ -68,7 +83,7 @@ device_remove(struct store *st, const char *id, char **cause)
 
 	if ((rc = store_begin(st, cause)) != STORE_OK)
 		return rc;
-	if ((stmt = store_stmt(st, sql, cause)) == NULL) {
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK) {
 		store_rollback(st);
 		return STORE_ERROR;
 	}
@@ -102,7 +117,7 @@ device_rotate_token(struct store *st, const char *id, char *token,
 	token_hash(token, strlen(token), hash);
 	if ((rc = store_begin(st, cause)) != STORE_OK)
 		return rc;
-	if ((stmt = store_stmt(st, sql, cause)) == NULL) {
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK) {
 		store_rollback(st);
 		return STORE_ERROR;
 	}
@@ -135,8 +150,8 @@ device_by_token(struct store *st, const char *token, int64_t *rowid,
 	enum store_rc	 ret = STORE_NOTFOUND;
 
 	token_hash(token, strlen(token), hash);
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return STORE_ERROR;
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return st->lastrc;
 	store_bind(stmt, "b", hash);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(stmt, 2) == 32 &&
@@ -162,8 +177,8 @@ device_lookup(struct store *st, const char *id, int64_t *rowid, char **cause)
 	int		 rc;
 	enum store_rc	 ret = STORE_NOTFOUND;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return STORE_ERROR;
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return st->lastrc;
 	store_bind(stmt, "s", id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*rowid = sqlite3_column_int64(stmt, 0);
@@ -239,8 +254,8 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	int			 stale[GOIP_SLOTS_MAX * 2], nstale = 0, i, slot, r;
 	int			 same[GOIP_SLOTS_MAX] = { 0 };
 
-	if ((stmt = store_stmt(st, have, cause)) == NULL)
-		return STORE_ERROR;
+	if (store_stmt(st, have, &stmt, cause) != STORE_OK)
+		return st->lastrc;
 	store_bind(stmt, "l", rowid);
 	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
 		slot = sqlite3_column_int(stmt, 0);
@@ -256,8 +271,8 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		return store_rc(st, r, cause);
 	for (i = 0; i < nstale; i++) {
-		if ((stmt = store_stmt(st, del, cause)) == NULL)
-			return STORE_ERROR;
+		if (store_stmt(st, del, &stmt, cause) != STORE_OK)
+			return st->lastrc;
 		store_bind(stmt, "li", rowid, stale[i]);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			return rc;
@@ -266,46 +281,44 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 		if (same[i])
 			continue;
 		s = &hb->slots[i];
-		if ((stmt = store_stmt(st, up, cause)) == NULL)
-			return STORE_ERROR;
-		if (store_bind(stmt, "lisssssnsl", rowid, s->slot, s->status,
+		if (store_stmt(st, up, &stmt, cause) != STORE_OK)
+			return st->lastrc;
+		store_bind(stmt, "lisssssnsl", rowid, s->slot, s->status,
 		    s->operator, s->phone, s->iccid, s->imsi, s->signal,
-		    s->registration, now) != SQLITE_OK) {
-			xasprintf(cause, "device: bind failed");
-			return STORE_ERROR;
-		}
+		    s->registration, now);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			return rc;
 	}
 	return STORE_OK;
 }
 
-/* Append a device-status-change event for device ID. */
-static int64_t
+/* Append a device-status-change event for device ID; *EVID gets its id. */
+static enum store_rc
 device_status_event(struct store *st, const char *id, const char *status,
-    const char *previous, int64_t now, char **cause)
+    const char *previous, int64_t now, int64_t *evid, char **cause)
 {
 	struct json_object	*o;
-	int64_t			 evid;
+	enum store_rc		 rc;
 
 	if ((o = json_object_new_object()) == NULL) {
 		xasprintf(cause, "out of memory");
-		return -1;
+		return STORE_ERROR;
 	}
 	json_object_object_add(o, "deviceId", json_object_new_string(id));
 	json_object_object_add(o, "status", json_object_new_string(status));
 	json_object_object_add(o, "previousStatus", previous == NULL ? NULL :
 	    json_object_new_string(previous));
 	json_object_object_add(o, "at", store_json_timeval(now));
-	evid = evlog_append(st, EVENT_DEVICE_STATUS_CHANGE, id, o, cause);
+	rc = evlog_append(st, EVENT_DEVICE_STATUS_CHANGE, id, o, evid, cause);
 	json_object_put(o);
-	return evid;
+	return rc;
 }
 
 /*
- * Record heartbeat HB of device ROWID at NOW inside the caller's
- * transaction: the device row, its slots (replaced when the report has
- * simSlots), a history row (keeping about HISTORY per device), a
+ * Record heartbeat HB of device AT->device (ROWID) at AT->now (NOW) inside
+ * the caller's transaction: the device row, its slots (replaced when the
+ * report has simSlots), a history row (keeping about AT->history per
+ * device), a
  * device-status-change event when it was not online, and a device-heartbeat
  * event. *EVID gets the last event id.
  *
@@ -317,9 +330,11 @@ device_status_event(struct store *st, const char *id, const char *status,
  * transaction. The device's hb_seq counts its history rows, keyed by it.
  */
 enum store_rc
-device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
-    int64_t now, int64_t history, int64_t step, int64_t *evid, char **cause)
+device_heartbeat(struct store *st, const struct heartbeat *hb,
+    const struct hb_store *at, int64_t *evid, char **cause)
 {
+	const int64_t	 rowid = at->device, now = at->now;
+	const int64_t	 history = at->history, step = at->step;
 	static const char *const sel = "SELECT device_id, status, last_seen "
 	    "FROM devices WHERE id = ?";
 	static const char *const upd = "UPDATE devices SET status = 'online', "
@@ -338,8 +353,8 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	enum store_rc		 rc;
 	int			 r, record;
 
-	if ((stmt = store_stmt(st, sel, cause)) == NULL)
-		return STORE_ERROR;
+	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+		return st->lastrc;
 	store_bind(stmt, "l", rowid);
 	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
 		sqlite3_reset(stmt);
@@ -350,7 +365,7 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	snprintf(id, sizeof(id), "%s", sqlite3_column_text(stmt, 0));
 	snprintf(prev, sizeof(prev), "%s", sqlite3_column_text(stmt, 1));
 	if (step > 0) {
-		phase = rowid * 7919 % step;
+		phase = rowid * DEVICE_PHASE_PRIME % step;
 		last = sqlite3_column_int64(stmt, 2);
 		record = sqlite3_column_type(stmt, 2) == SQLITE_NULL ||
 		    (now + phase) / step != (last + phase) / step;
@@ -362,8 +377,8 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	if (hb->nslots >= 0 && (rc = device_slots_store(st, rowid, hb, now,
 	    cause)) != STORE_OK)
 		return rc;
-	if ((stmt = store_stmt(st, upd, cause)) == NULL)
-		return STORE_ERROR;
+	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
+		return st->lastrc;
 	store_bind(stmt, "nnnsllll", hb->battery, hb->charging, hb->signal,
 	    hb->firmware, hb->uptime, now, (int64_t)record, rowid);
 	if (hb->uptime < 0)
@@ -373,9 +388,9 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 		return store_rc(st, r == SQLITE_DONE ? SQLITE_ERROR : r, cause);
 	}
 	seq = sqlite3_column_int64(stmt, 10);
-	if ((dev = device_row_json(st, stmt, rowid, cause)) == NULL) {
+	if ((rc = device_row_json(st, stmt, rowid, &dev, cause)) != STORE_OK) {
 		sqlite3_reset(stmt);
-		return STORE_ERROR;
+		return rc;
 	}
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
 		json_object_put(dev);
@@ -383,8 +398,8 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	}
 
 	if (record) {
-		if ((stmt = store_stmt(st, hist, cause)) == NULL)
-			goto fail;
+		if ((rc = store_stmt(st, hist, &stmt, cause)) != STORE_OK)
+			goto out;
 		store_bind(stmt, "lllnnn", rowid, seq, now, hb->battery,
 		    hb->charging, hb->signal);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
@@ -392,37 +407,36 @@ device_heartbeat(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	}
 	/* The history is trimmed every 32nd row: one range delete. */
 	if (record && (seq + rowid) % 32 == 0 && seq > history) {
-		if ((stmt = store_stmt(st, trim, cause)) == NULL)
-			goto fail;
+		if ((rc = store_stmt(st, trim, &stmt, cause)) != STORE_OK)
+			goto out;
 		store_bind(stmt, "ll", rowid, seq - history);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto out;
 	}
-	if (strcmp(prev, "online") != 0 && (*evid = device_status_event(st,
-	    id, "online", prev, now, cause)) == -1)
-		goto fail;
-	*evid = evlog_append(st, EVENT_DEVICE_HEARTBEAT, id, dev, cause);
-	rc = *evid == -1 ? STORE_ERROR : STORE_OK;
+	if (strcmp(prev, "online") != 0 && (rc = device_status_event(st,
+	    id, "online", prev, now, evid, cause)) != STORE_OK)
+		goto out;
+	rc = evlog_append(st, EVENT_DEVICE_HEARTBEAT, id, dev, evid, cause);
 out:
 	json_object_put(dev);
 	return rc;
-fail:
-	json_object_put(dev);
-	return STORE_ERROR;
 }
 
-static struct json_object *
-device_slots_json(struct store *st, int64_t rowid, char **cause)
+static enum store_rc
+device_slots_json(struct store *st, int64_t rowid, struct json_object **out,
+    char **cause)
 {
 	static const char *const sql = "SELECT slot, status, operator, "
 	    "phone_number, iccid, imsi, signal, registration FROM sim_slots "
 	    "WHERE device = ? ORDER BY slot";
 	sqlite3_stmt		*stmt;
 	struct json_object	*arr, *o;
+	enum store_rc		 src;
 	int			 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
+	*out = NULL;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "l", rowid);
 	arr = json_object_new_array();
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -438,25 +452,29 @@ device_slots_json(struct store *st, int64_t rowid, char **cause)
 		json_object_array_add(arr, o);
 	}
 	sqlite3_reset(stmt);
-	if (store_rc(st, rc, cause) != STORE_OK) {
+	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
 		json_object_put(arr);
-		return NULL;
+		return src;
 	}
-	return arr;
+	*out = arr;
+	return STORE_OK;
 }
 
-static struct json_object *
-device_history_json(struct store *st, int64_t rowid, char **cause)
+static enum store_rc
+device_history_json(struct store *st, int64_t rowid,
+    struct json_object **out, char **cause)
 {
 	static const char *const sql = "SELECT at, battery, charging, signal "
 	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY seq DESC "
 	    "LIMIT ?) ORDER BY seq";
 	sqlite3_stmt		*stmt;
 	struct json_object	*arr, *o;
+	enum store_rc		 src;
 	int			 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
+	*out = NULL;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "li", rowid, DEVICE_HISTORY_SHOWN);
 	arr = json_object_new_array();
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -468,19 +486,21 @@ device_history_json(struct store *st, int64_t rowid, char **cause)
 		json_object_array_add(arr, o);
 	}
 	sqlite3_reset(stmt);
-	if (store_rc(st, rc, cause) != STORE_OK) {
+	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
 		json_object_put(arr);
-		return NULL;
+		return src;
 	}
-	return arr;
+	*out = arr;
+	return STORE_OK;
 }
 
-/* Build the device object of the current row of a device query. */
-static struct json_object *
+/* Build *OUT, the device object of the current row of a device query. */
+static enum store_rc
 device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
-    char **cause)
+    struct json_object **out, char **cause)
 {
 	struct json_object	*o, *slots;
+	enum store_rc		 rc;
 
 	o = json_object_new_object();
 	store_json_text(o, "deviceId", stmt, 0);
@@ -492,50 +512,66 @@ device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
 	store_json_text(o, "firmware", stmt, 6);
 	store_json_int(o, "uptime", stmt, 7);
 	store_json_time(o, "lastSeen", stmt, 8);
-	if ((slots = device_slots_json(st, rowid, cause)) == NULL) {
+	if ((rc = device_slots_json(st, rowid, &slots, cause)) != STORE_OK) {
 		json_object_put(o);
-		return NULL;
+		*out = NULL;
+		return rc;
 	}
 	json_object_object_add(o, "simSlots", slots);
-	return o;
+	*out = o;
+	return STORE_OK;
 }
 
 
 /*
- * The device ROWID as the API shows it, with its heartbeat history when
- * HISTORY is set. Returns a new object (caller puts it) or NULL; NULL with
- * *cause unset means no such device.
+ * Set *OUT to the device ROWID as the API shows it, with its heartbeat
+ * history when HISTORY is set: a new object the caller puts. Returns
+ * STORE_OK, STORE_NOTFOUND when there is no such device, or the store_rc of
+ * the failure (STORE_BUSY, ...) with *cause set; *OUT is NULL but on
+ * STORE_OK.
  */
-struct json_object *
-device_json(struct store *st, int64_t rowid, int history, char **cause)
+enum store_rc
+device_json(struct store *st, int64_t rowid, int history,
+    struct json_object **out, char **cause)
 {
 	static const char *const sql = "SELECT " DEVICE_COLUMNS
 	    " FROM devices WHERE id = ?";
 	sqlite3_stmt		*stmt;
 	struct json_object	*o = NULL, *h;
+	enum store_rc		 src;
 	int			 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
+	*out = NULL;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "l", rowid);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		o = device_row_json(st, stmt, rowid, cause);
-	else if (rc != SQLITE_DONE)
-		store_rc(st, rc, cause);
+		src = device_row_json(st, stmt, rowid, &o, cause);
+	else if (rc == SQLITE_DONE)
+		src = STORE_NOTFOUND;
+	else
+		src = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
-	if (o != NULL && history) {
-		if ((h = device_history_json(st, rowid, cause)) == NULL) {
+	if (src != STORE_OK)
+		return src;
+	if (history) {
+		if ((src = device_history_json(st, rowid, &h, cause)) !=
+		    STORE_OK) {
 			json_object_put(o);
-			return NULL;
+			return src;
 		}
 		json_object_object_add(o, "history", h);
 	}
-	return o;
+	*out = o;
+	return STORE_OK;
 }
 
-/* Every device, ordered by id, as a JSON array; NULL with *cause. */
-struct json_object *
-device_list_json(struct store *st, char **cause)
+/*
+ * Set *OUT to every device, ordered by id, as a new JSON array. Returns
+ * STORE_OK or the store_rc of the failure with *cause set (*OUT NULL).
+ */
+enum store_rc
+device_list_json(struct store *st, struct json_object **out, char **cause)
 {
 	static const char *const sql = "SELECT " DEVICE_COLUMNS
 	    " FROM devices ORDER BY device_id";
@@ -543,11 +579,13 @@ device_list_json(struct store *st, char **cause)
 	struct json_object	*arr, *o;
 	int64_t			*ids = NULL;
 	size_t			 n = 0, cap = 0, i;
+	enum store_rc		 src;
 	int			 rc;
 
+	*out = NULL;
 	/* Collect ids first: the slot query reuses the statement cache. */
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (n == cap) {
 			int64_t *p;
@@ -557,30 +595,32 @@ device_list_json(struct store *st, char **cause)
 				free(ids);
 				sqlite3_reset(stmt);
 				xasprintf(cause, "out of memory");
-				return NULL;
+				return STORE_ERROR;
 			}
 			ids = p;
 		}
 		ids[n++] = sqlite3_column_int64(stmt, 9);
 	}
 	sqlite3_reset(stmt);
-	if (store_rc(st, rc, cause) != STORE_OK) {
+	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
 		free(ids);
-		return NULL;
+		return src;
 	}
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		if ((o = device_json(st, ids[i], 0, cause)) == NULL) {
-			if (*cause == NULL)
-				continue;	/* removed meanwhile */
+		src = device_json(st, ids[i], 0, &o, cause);
+		if (src == STORE_NOTFOUND)
+			continue;	/* removed meanwhile */
+		if (src != STORE_OK) {
 			json_object_put(arr);
 			free(ids);
-			return NULL;
+			return src;
 		}
 		json_object_array_add(arr, o);
 	}
 	free(ids);
-	return arr;
+	*out = arr;
+	return STORE_OK;
 }
 
 /* goipctl device list: one line per device. */
@@ -593,7 +633,7 @@ device_list(struct store *st, FILE *fp, char **cause)
 	char		 t[64];
 	int		 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return -1;
 	fprintf(fp, "%-24s %-8s %-24s %s\n", "DEVICE", "STATUS", "LAST SEEN",
 	    "NAME");
@@ -622,14 +662,15 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
     int64_t *evid, char **cause)
 {
 	static const char *const sel = "SELECT id, device_id FROM devices "
-	    "WHERE status = 'online' AND last_seen < ? LIMIT 256";
+	    "WHERE status = 'online' AND last_seen < ? LIMIT "
+	    DEVICE_SWEEP_BATCH_SQL;
 	static const char *const upd = "UPDATE devices SET status = 'offline' "
 	    "WHERE id = ?";
 	static const char *const clamp = "UPDATE devices SET last_seen = ? "
 	    "WHERE status = 'online' AND last_seen > ?";
 	sqlite3_stmt	*stmt;
-	int64_t		 ids[256];
-	char		 names[256][GOIP_DEVICE_ID_MAX + 1];
+	int64_t		 ids[DEVICE_SWEEP_BATCH];
+	char		 names[DEVICE_SWEEP_BATCH][GOIP_DEVICE_ID_MAX + 1];
 	int		 n = 0, i, rc, expired, clamped;
 
 	if (store_begin(st, cause) != STORE_OK)
@@ -639,16 +680,17 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	 * future" would stay online for the size of the step plus
 	 * offline_after: count its silence from now instead.
 	 */
-	if ((stmt = store_stmt(st, clamp, cause)) == NULL)
+	if (store_stmt(st, clamp, &stmt, cause) != STORE_OK)
 		goto fail;
 	store_bind(stmt, "ll", now, now);
 	if (store_run(st, stmt, cause) != STORE_OK)
 		goto fail;
 	clamped = sqlite3_changes(st->db);
-	if ((stmt = store_stmt(st, sel, cause)) == NULL)
+	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
 		goto fail;
 	store_bind(stmt, "l", now - offline_after);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < 256) {
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    n < DEVICE_SWEEP_BATCH) {
 		ids[n] = sqlite3_column_int64(stmt, 0);
 		snprintf(names[n], sizeof(names[n]), "%s",
 		    sqlite3_column_text(stmt, 1));
@@ -658,13 +700,13 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if ((stmt = store_stmt(st, upd, cause)) == NULL)
+		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 			goto fail;
 		store_bind(stmt, "l", ids[i]);
 		if (store_run(st, stmt, cause) != STORE_OK)
 			goto fail;
-		if ((*evid = device_status_event(st, names[i], "offline",
-		    "online", now, cause)) == -1)
+		if (device_status_event(st, names[i], "offline", "online",
+		    now, evid, cause) != STORE_OK)
 			goto fail;
 	}
 	if ((expired = sms_expire(st, now, evid, cause)) == -1)

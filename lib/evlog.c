@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 static const char *const evlog_names[EVENT_TYPE__MAX] = {
 	"device-heartbeat",
@@ -53,36 +54,36 @@ evlog_type_lookup(const char *name)
 }
 
 /*
- * Append one event to the log inside the caller's transaction and return its
- * id, or -1 with *cause set (allocated; caller frees). DEVICE is the device
- * id for the device-{id} room, or NULL. The payload is serialized, not kept.
+ * Append one event to the log inside the caller's transaction and set *ID
+ * to its id. DEVICE is the device id for the device-{id} room, or NULL. The
+ * payload is serialized, not kept. Returns STORE_OK or the store_rc of the
+ * failure (STORE_FULL, ...) with *cause set (allocated; caller frees).
  */
-int64_t
+enum store_rc
 evlog_append(struct store *st, enum event_type type, const char *device,
-    struct json_object *payload, char **cause)
+    struct json_object *payload, int64_t *id, char **cause)
 {
 	static const char *const sql = "INSERT INTO events(at, type, device, "
 	    "payload) VALUES (?, ?, ?, ?)";
 	sqlite3_stmt	*stmt;
 	const char	*text;
 	size_t		 len;
+	enum store_rc	 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return -1;
+	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return rc;
 	text = json_object_to_json_string_length(payload,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (text == NULL) {
 		xasprintf(cause, "evlog: cannot serialize payload");
-		return -1;
+		return STORE_ERROR;
 	}
-	if (store_bind(stmt, "lssz", util_now_ms(), evlog_type_name(type),
-	    device, text, len) != SQLITE_OK ||
-	    store_run(st, stmt, cause) != STORE_OK) {
-		if (*cause == NULL)
-			xasprintf(cause, "evlog: bind failed");
-		return -1;
-	}
-	return sqlite3_last_insert_rowid(st->db);
+	store_bind(stmt, "lssz", util_now_ms(), evlog_type_name(type),
+	    device, text, len);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	*id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
 }
 
 /*
@@ -99,14 +100,12 @@ evlog_select(struct store *st, const char *sql, const char *device,
 	const char	*dev;
 	int		 n = 0, rc, type;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return -1;
-	if ((device != NULL ? store_bind(stmt, "sli", device, after, max) :
-	    store_bind(stmt, "li", after, max)) != SQLITE_OK) {
-		sqlite3_reset(stmt);
-		xasprintf(cause, "evlog: bind failed");
-		return -1;
-	}
+	if (device != NULL)
+		store_bind(stmt, "sli", device, after, max);
+	else
+		store_bind(stmt, "li", after, max);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		type = evlog_type_lookup((const char *)
 		    sqlite3_column_text(stmt, 2));
@@ -192,7 +191,7 @@ evlog_scalar(struct store *st, const char *sql, char **cause)
 	int64_t		 v = 0;
 	int		 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return -1;
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		v = sqlite3_column_int64(stmt, 0);
@@ -232,12 +231,14 @@ evlog_first(struct store *st, char **cause)
 int64_t
 evlog_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
 {
-	static const char *const win = "SELECT id, at FROM events "
-	    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2";
-	static const char *const del = "DELETE FROM events WHERE id > ?1 AND "
-	    "id <= ?2 AND at < ?3 AND id < (SELECT MAX(id) FROM events)";
+	static const struct prune_sql sql = {
+		"SELECT id, at FROM events "
+		    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+		"DELETE FROM events WHERE id > ?1 AND id <= ?2 AND at < ?3 "
+		    "AND id < (SELECT MAX(id) FROM events)"
+	};
 
-	return prune_window(st, win, del, before, cursor, cause);
+	return prune_window(st, &sql, before, cursor, cause);
 }
 
 /*

@@ -24,6 +24,7 @@ struct sqlite3_stmt;
 #define GOIP_SLOTS_MAX		32	/* SIM slots per device */
 #define GOIP_SLOT_MAX		256	/* highest slot number */
 #define GOIP_BATCH_MAX		100	/* messages in one batch */
+#define GOIP_LEASE_MAX		64	/* outbound messages in one lease */
 #define GOIP_JSON_DEPTH		16	/* nesting accepted in a body */
 #define GOIP_TOKEN_LEN		43	/* base64url of 32 random bytes */
 
@@ -125,25 +126,8 @@ struct prune {
 	int64_t		 total[PRUNE__MAX];	/* deleted by this pass */
 };
 
-/* An open database connection. */
-struct store {
-	struct sqlite3	*db;
-	char		*path;
-	int64_t		 busy_timeout;	/* ms */
-	int64_t		 busy_since;	/* us, monotonic */
-	enum store_rc	 lastrc;	/* of the last failed statement */
-	int		 intx;
-	int		 group;		/* transactions join a group: group.c */
-	int		 gopen;		/* the group's transaction is open */
-	int		 gmembers;	/* requests that kept their writes */
-	int		 gbusy;		/* the group could not get the lock */
-	enum store_rc	 gfailed;	/* SQLite abandoned the transaction */
-	int		 nstmts;
-	struct {
-		const char		*sql;
-		struct sqlite3_stmt	*stmt;
-	}		 stmts[96];
-};
+/* An open database connection; its fields are private to lib/ (store_int.h). */
+struct store;
 
 /* The validated fields of a heartbeat. */
 struct hb_slot {
@@ -191,6 +175,47 @@ struct sms_out {
 	const char	*encoding;	/* "gsm7" or "ucs2" */
 };
 
+/* Which page of the SMS history sms_list_json() reads. */
+struct sms_page {
+	int64_t		 device;	/* device row id, -1: every device */
+	const char	*direction;	/* "in", "out" or NULL: both */
+	int		 limit;		/* messages at most */
+	int64_t		 before;	/* ids below this one, 0: newest */
+};
+
+/* An outbox lease sms_outbox_lease() takes. */
+struct sms_lease {
+	int64_t		 device;	/* device row id */
+	int		 max;		/* messages at most (GOIP_LEASE_MAX) */
+	int64_t		 now;		/* unix ms */
+	int64_t		 lease;		/* ms the device has to report */
+	int64_t		 attempts;	/* leases before a message fails */
+};
+
+/* A device's report on one outbound message (sms_report()). */
+struct sms_status {
+	int64_t		 device;	/* reporting device's row id */
+	int64_t		 id;		/* message id */
+	const char	*status;	/* "sent", "delivered" or "failed" */
+	const char	*error;		/* error text, or NULL */
+	int64_t		 now;		/* unix ms */
+	int64_t		 attempts;	/* leases before a message fails */
+};
+
+/* Where and when device_heartbeat() stores a heartbeat. */
+struct hb_store {
+	int64_t		 device;	/* device row id */
+	int64_t		 now;		/* unix ms */
+	int64_t		 history;	/* history rows kept, about */
+	int64_t		 step;		/* ms per history row, 0: every beat */
+};
+
+/* The two statements of one table's prune walk (prune_window()). */
+struct prune_sql {
+	const char	*window;	/* binds cursor, offset: last id, time */
+	const char	*remove;	/* binds cursor, last id, before */
+};
+
 /* A validation failure: which field and why. Static strings. */
 struct verr {
 	char		 field[64];
@@ -199,7 +224,6 @@ struct verr {
 
 /* log.c */
 void		 log_init(const char *, int, enum log_level);
-void		 log_setlevel(enum log_level);
 void		 log_warn(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2)));
 void		 log_warnx(const char *, ...)
@@ -212,8 +236,6 @@ void		 fatal(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2), __noreturn__));
 void		 fatalx(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2), __noreturn__));
-void		 log_vmsg(int, const char *, va_list)
-		    __attribute__((__format__(printf, 2, 0)));
 size_t		 log_escape(char *, size_t, const char *, size_t);
 
 /* util.c */
@@ -249,14 +271,17 @@ void		 store_set_busy_timeout(struct store *, int64_t);
 int		 store_version(struct store *);
 int		 store_check_version(struct store *, char **);
 int		 store_migrate(struct store *, int *, char **);
-struct sqlite3_stmt *store_stmt(struct store *, const char *, char **);
+enum store_rc	 store_stmt(struct store *, const char *,
+		    struct sqlite3_stmt **, char **);
 enum store_rc	 store_exec(struct store *, const char *, char **);
 enum store_rc	 store_begin(struct store *, char **);
 enum store_rc	 store_commit(struct store *, char **);
 void		 store_rollback(struct store *);
 enum store_rc	 store_rc(struct store *, int, char **);
-int		 store_bind(struct sqlite3_stmt *, const char *, ...);
+void		 store_bind(struct sqlite3_stmt *, const char *, ...);
 enum store_rc	 store_run(struct store *, struct sqlite3_stmt *, char **);
+int		 store_group_members(const struct store *);
+enum store_rc	 store_quick_check(struct store *, char **);
 void		 store_json_text(struct json_object *, const char *,
 		    struct sqlite3_stmt *, int);
 void		 store_json_int(struct json_object *, const char *,
@@ -287,8 +312,8 @@ extern const int	 nmigrations;
 /* evlog.c */
 const char	*evlog_type_name(enum event_type);
 int		 evlog_type_lookup(const char *);
-int64_t		 evlog_append(struct store *, enum event_type, const char *,
-		    struct json_object *, char **);
+enum store_rc	 evlog_append(struct store *, enum event_type, const char *,
+		    struct json_object *, int64_t *, char **);
 int		 evlog_read(struct store *, int64_t, int, struct event *, int,
 		    char **);
 int		 evlog_read_device(struct store *, const char *, int64_t, int,
@@ -305,7 +330,6 @@ void		 token_hash(const char *, size_t, uint8_t[32]);
 
 /* jsonin.c */
 struct json_object *jsonin_parse(const char *, size_t, const char **);
-int		 jsonin_check_strings(struct json_object *, const char **);
 
 /* valid.c */
 int		 valid_device_id(const char *);
@@ -317,7 +341,6 @@ int		 valid_sms_in(struct json_object *, struct sms_in *,
 int		 valid_sms_out(struct json_object *, struct sms_out *,
 		    struct verr *);
 int		 valid_sms_segments(const char *, size_t, const char **);
-void		 valid_error(struct verr *, const char *, const char *);
 
 /* device.c */
 enum store_rc	 device_add(struct store *, const char *, const char *,
@@ -327,11 +350,12 @@ enum store_rc	 device_rotate_token(struct store *, const char *, char *,
 		    size_t, char **);
 enum store_rc	 device_by_token(struct store *, const char *, int64_t *,
 		    char *, size_t, char **);
-enum store_rc	 device_heartbeat(struct store *, int64_t,
-		    const struct heartbeat *, int64_t, int64_t, int64_t,
-		    int64_t *, char **);
-struct json_object *device_json(struct store *, int64_t, int, char **);
-struct json_object *device_list_json(struct store *, char **);
+enum store_rc	 device_heartbeat(struct store *, const struct heartbeat *,
+		    const struct hb_store *, int64_t *, char **);
+enum store_rc	 device_json(struct store *, int64_t, int,
+		    struct json_object **, char **);
+enum store_rc	 device_list_json(struct store *, struct json_object **,
+		    char **);
 enum store_rc	 device_lookup(struct store *, const char *, int64_t *,
 		    char **);
 int		 device_sweep(struct store *, int64_t, int64_t, int64_t *,
@@ -342,30 +366,31 @@ int		 device_list(struct store *, FILE *, char **);
 enum store_rc	 sms_receive(struct store *, int64_t, const char *,
 		    const struct sms_in *, int64_t, int64_t *, int *, int64_t *,
 		    char **);
-struct json_object *sms_json(struct store *, int64_t, char **);
-struct json_object *sms_list_json(struct store *, int64_t, const char *,
-		    int, int64_t, char **);
+enum store_rc	 sms_json(struct store *, int64_t, struct json_object **,
+		    char **);
+enum store_rc	 sms_list_json(struct store *, const struct sms_page *,
+		    struct json_object **, char **);
 enum store_rc	 sms_queue(struct store *, int64_t, const char *,
 		    const struct sms_out *, const char *, const char *,
 		    const uint8_t *, int64_t, int64_t, int64_t *, int *,
 		    int64_t *, char **);
-struct json_object *sms_outbox_lease(struct store *, int64_t, int, int64_t,
-		    int64_t, int64_t, int64_t *, char **);
-enum store_rc	 sms_report(struct store *, int64_t, int64_t, const char *,
-		    const char *, int64_t, int64_t, int *, int64_t *, char **);
+enum store_rc	 sms_outbox_lease(struct store *, const struct sms_lease *,
+		    struct json_object **, int64_t *, char **);
+enum store_rc	 sms_report(struct store *, const struct sms_status *, int *,
+		    int64_t *, char **);
 int		 sms_expire(struct store *, int64_t, int64_t *, char **);
-int		 sms_status_rank(const char *);
 int64_t		 sms_prune(struct store *, int64_t, int64_t *, char **);
 
 /* prune.c */
-int64_t		 prune_window(struct store *, const char *, const char *,
+int64_t		 prune_window(struct store *, const struct prune_sql *,
 		    int64_t, int64_t *, char **);
-const char	*prune_name(enum prune_what);
 int		 prune_step(struct store *, const struct config *, int64_t,
 		    struct prune *, char **);
 
 /* stats.c */
-struct json_object *stats_json(struct store *, int64_t, char **);
-int64_t		 stats_outbox_pending(struct store *, int64_t, char **);
+enum store_rc	 stats_json(struct store *, int64_t, struct json_object **,
+		    char **);
+enum store_rc	 stats_outbox_pending(struct store *, int64_t, int64_t *,
+		    char **);
 
 #endif /* GOIP_H */

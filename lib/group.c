@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 /* Open a group: the next transactions join one. */
 void

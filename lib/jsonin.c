@@ -16,6 +16,8 @@
 
 static __thread struct json_tokener *jsonin_tok;
 
+static int	 jsonin_check_strings(struct json_object *, const char **);
+
 /* JSON's structural characters and white space. */
 static int
 jsonin_structural(char c)
@@ -166,7 +168,7 @@ jsonin_parse(const char *buf, size_t len, const char **why)
  * Walk OBJ and refuse any string or key holding a NUL byte or invalid
  * UTF-8. Returns 0, or -1 with *why set.
  */
-int
+static int
 jsonin_check_strings(struct json_object *obj, const char **why)
 {
 	size_t	 i, n;

@@ -20,6 +20,9 @@ static int		 log_tostderr = 1;
 static enum log_level	 log_level = LOG_LEVEL_INFO;
 static const char	*log_procname = "goip";
 
+static void	 log_vmsg(int, const char *, va_list)
+		    __attribute__((__format__(printf, 2, 0)));
+
 /*
  * Start logging as the program NAME; to stderr when FOREGROUND is set, else
  * to syslog (facility daemon). May be called again, e.g. after a fork.
@@ -33,12 +36,6 @@ log_init(const char *name, int foreground, enum log_level level)
 	if (!foreground)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
-}
-
-void
-log_setlevel(enum log_level level)
-{
-	log_level = level;
 }
 
 /*
@@ -76,7 +73,7 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 }
 
 /* Format, escape and emit one message at syslog priority PRI. */
-void
+static void
 log_vmsg(int pri, const char *fmt, va_list ap)
 {
 	char	 raw[2048], esc[8192];

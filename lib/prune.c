@@ -26,31 +26,30 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 /*
- * One batch of the walk over a table: WIN is a statement that binds the
- * cursor and an offset and yields the id and time of the window's last
- * row ("... WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2"); DEL binds the
- * cursor, that last id and BEFORE and deletes what may go in the window.
+ * One batch of the walk over a table: SQL->window is a statement that
+ * binds the cursor and an offset and yields the id and time of the
+ * window's last row ("... WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2");
+ * SQL->remove binds the cursor, that last id and BEFORE and deletes what
+ * may go in the window. Both are string literals (cached by address).
  * Runs in the caller's transaction. Returns the number of rows deleted, or
  * -1 with *cause set; *CURSOR becomes the id to continue after, or 0 when
  * the walk is over.
  */
 int64_t
-prune_window(struct store *st, const char *win, const char *del,
-    int64_t before, int64_t *cursor, char **cause)
+prune_window(struct store *st, const struct prune_sql *sql, int64_t before,
+    int64_t *cursor, char **cause)
 {
+	const char	*win = sql->window, *del = sql->remove;
 	sqlite3_stmt	*stmt;
 	int64_t		 last = INT64_MAX, at = 0;
 	int		 rc, more = 0;
 
-	if ((stmt = store_stmt(st, win, cause)) == NULL)
+	if (store_stmt(st, win, &stmt, cause) != STORE_OK)
 		return -1;
-	if (store_bind(stmt, "ll", *cursor, (int64_t)PRUNE_BATCH - 1) !=
-	    SQLITE_OK) {
-		xasprintf(cause, "prune: bind failed");
-		return -1;
-	}
+	store_bind(stmt, "ll", *cursor, (int64_t)PRUNE_BATCH - 1);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		last = sqlite3_column_int64(stmt, 0);
 		at = sqlite3_column_int64(stmt, 1);
@@ -60,12 +59,9 @@ prune_window(struct store *st, const char *win, const char *del,
 		return -1;
 	}
 	sqlite3_reset(stmt);
-	if ((stmt = store_stmt(st, del, cause)) == NULL)
+	if (store_stmt(st, del, &stmt, cause) != STORE_OK)
 		return -1;
-	if (store_bind(stmt, "lll", *cursor, last, before) != SQLITE_OK) {
-		xasprintf(cause, "prune: bind failed");
-		return -1;
-	}
+	store_bind(stmt, "lll", *cursor, last, before);
 	if (store_run(st, stmt, cause) != STORE_OK)
 		return -1;
 	*cursor = more ? last : 0;
@@ -81,13 +77,6 @@ static const struct prune_table {
 	{ "events", offsetof(struct config, event_retention), evlog_prune },
 	{ "sms", offsetof(struct config, sms_retention), sms_prune },
 };
-
-/* The name of what phase WHAT prunes ("events", "sms"). */
-const char *
-prune_name(enum prune_what what)
-{
-	return what < PRUNE__MAX ? prune_tables[what].name : "?";
-}
 
 /*
  * Run one batch of the prune pass P over ST, in its own transaction, with

@@ -14,6 +14,14 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
+
+/*
+ * Outbound messages one sweep expires at most; the next sweep takes the
+ * rest. The SQL text spells the same number.
+ */
+#define SMS_EXPIRE_BATCH	256
+#define SMS_EXPIRE_BATCH_SQL	"256"
 
 #define SMS_COLUMNS "s.id, d.device_id, s.direction, s.slot, s.sender, " \
 	"s.recipient, s.text, s.received_at, s.stored_at, s.status, " \
@@ -46,27 +54,32 @@ sms_row_json(sqlite3_stmt *stmt)
 }
 
 /*
- * The SMS ID as a new object (caller puts it), or NULL: with *cause set on
- * failure, unset when there is no such message.
+ * Set *OUT to the SMS ID as a new object (caller puts it). Returns
+ * STORE_OK, STORE_NOTFOUND when there is no such message, or the store_rc
+ * of the failure with *cause set; *OUT is NULL but on STORE_OK.
  */
-struct json_object *
-sms_json(struct store *st, int64_t id, char **cause)
+enum store_rc
+sms_json(struct store *st, int64_t id, struct json_object **out,
+    char **cause)
 {
 	static const char *const sql = "SELECT " SMS_COLUMNS " FROM sms s "
 	    "JOIN devices d ON d.id = s.device WHERE s.id = ?";
 	sqlite3_stmt		*stmt;
-	struct json_object	*o = NULL;
+	enum store_rc		 src;
 	int			 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
+	*out = NULL;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "l", id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		o = sms_row_json(stmt);
-	else if (rc != SQLITE_DONE)
-		store_rc(st, rc, cause);
+		*out = sms_row_json(stmt);
+	else if (rc == SQLITE_DONE)
+		src = STORE_NOTFOUND;
+	else
+		src = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
-	return o;
+	return src;
 }
 
 /*
@@ -91,19 +104,16 @@ sms_receive(struct store *st, int64_t rowid, const char *device,
 	enum store_rc		 rc;
 	int			 r;
 
-	if ((stmt = store_stmt(st, ins, cause)) == NULL)
-		return STORE_ERROR;
-	if (store_bind(stmt, "lnsszsll", rowid, sms->slot > 0 ? sms->slot : -1,
+	if (store_stmt(st, ins, &stmt, cause) != STORE_OK)
+		return st->lastrc;
+	store_bind(stmt, "lnsszsll", rowid, sms->slot > 0 ? sms->slot : -1,
 	    sms->from, sms->to, sms->text, sms->textlen, sms->message_id,
-	    sms->received_at >= 0 ? sms->received_at : now, now) != SQLITE_OK) {
-		xasprintf(cause, "sms: bind failed");
-		return STORE_ERROR;
-	}
+	    sms->received_at >= 0 ? sms->received_at : now, now);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
 	if (sqlite3_changes(st->db) == 0) {
-		if ((stmt = store_stmt(st, sel, cause)) == NULL)
-			return STORE_ERROR;
+		if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+			return st->lastrc;
 		store_bind(stmt, "ls", rowid, sms->message_id);
 		r = sqlite3_step(stmt);
 		if (r == SQLITE_ROW)
@@ -117,25 +127,29 @@ sms_receive(struct store *st, int64_t rowid, const char *device,
 	}
 	*dup = 0;
 	*id = sqlite3_last_insert_rowid(st->db);
-	if ((o = sms_json(st, *id, cause)) == NULL) {
-		if (*cause == NULL)
+	if ((rc = sms_json(st, *id, &o, cause)) != STORE_OK) {
+		if (rc == STORE_NOTFOUND) {
 			xasprintf(cause, "sms: stored message vanished");
-		return STORE_ERROR;
+			rc = STORE_ERROR;
+		}
+		return rc;
 	}
-	*evid = evlog_append(st, EVENT_SMS_RECEIVED, device, o, cause);
+	rc = evlog_append(st, EVENT_SMS_RECEIVED, device, o, evid, cause);
 	json_object_put(o);
-	return *evid == -1 ? STORE_ERROR : STORE_OK;
+	return rc;
 }
 
 /*
- * Up to LIMIT messages, newest first, with id below BEFORE (0: no bound),
- * of device ROWID (-1: all) and DIRECTION ("in", "out" or NULL). Each
- * filter has its own statement so that SQLite walks an index backwards and
- * stops after LIMIT rows, however long the history.
+ * Set *OUT to a new array of up to P->limit messages, newest first, with
+ * id below P->before (0: no bound), of device P->device (-1: all) and
+ * P->direction ("in", "out" or NULL). Each filter has its own statement so
+ * that SQLite walks an index backwards and stops after LIMIT rows, however
+ * long the history. Returns STORE_OK or the store_rc of the failure with
+ * *cause set (*OUT NULL).
  */
-struct json_object *
-sms_list_json(struct store *st, int64_t rowid, const char *direction,
-    int limit, int64_t before, char **cause)
+enum store_rc
+sms_list_json(struct store *st, const struct sms_page *p,
+    struct json_object **out, char **cause)
 {
 	static const char *const q_all = "SELECT " SMS_COLUMNS " FROM sms s "
 	    "JOIN devices d ON d.id = s.device WHERE s.id < ?1 "
@@ -152,28 +166,28 @@ sms_list_json(struct store *st, int64_t rowid, const char *direction,
 	const char		*sql;
 	sqlite3_stmt		*stmt;
 	struct json_object	*arr;
+	enum store_rc		 src;
 	int			 rc;
 
-	if (rowid < 0)
-		sql = direction == NULL ? q_all : q_dir;
+	*out = NULL;
+	if (p->device < 0)
+		sql = p->direction == NULL ? q_all : q_dir;
 	else
-		sql = direction == NULL ? q_dev : q_both;
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
-	if (store_bind(stmt, "llsi", before > 0 ? before : INT64_MAX, rowid,
-	    direction, limit) != SQLITE_OK) {
-		xasprintf(cause, "sms: bind failed");
-		return NULL;
-	}
+		sql = p->direction == NULL ? q_dev : q_both;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
+	store_bind(stmt, "llsi", p->before > 0 ? p->before : INT64_MAX,
+	    p->device, p->direction, p->limit);
 	arr = json_object_new_array();
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		json_object_array_add(arr, sms_row_json(stmt));
 	sqlite3_reset(stmt);
-	if (store_rc(st, rc, cause) != STORE_OK) {
+	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
 		json_object_put(arr);
-		return NULL;
+		return src;
 	}
-	return arr;
+	*out = arr;
+	return STORE_OK;
 }
 
 /* Append an sms-status event for message ID of device DEVICE. */
@@ -182,16 +196,19 @@ sms_status_event(struct store *st, int64_t id, const char *device,
     int64_t *evid, char **cause)
 {
 	struct json_object	*o;
+	enum store_rc		 rc;
 
-	if ((o = sms_json(st, id, cause)) == NULL) {
-		if (*cause == NULL)
+	if ((rc = sms_json(st, id, &o, cause)) != STORE_OK) {
+		if (rc == STORE_NOTFOUND) {
 			xasprintf(cause, "sms: message %lld vanished",
 			    (long long)id);
-		return STORE_ERROR;
+			rc = STORE_ERROR;
+		}
+		return rc;
 	}
-	*evid = evlog_append(st, EVENT_SMS_STATUS, device, o, cause);
+	rc = evlog_append(st, EVENT_SMS_STATUS, device, o, evid, cause);
 	json_object_put(o);
-	return *evid == -1 ? STORE_ERROR : STORE_OK;
+	return rc;
 }
 
 /*
@@ -221,8 +238,8 @@ sms_queue(struct store *st, int64_t rowid, const char *device,
 
 	*existing = 0;
 	if (key != NULL) {
-		if ((stmt = store_stmt(st, seen, cause)) == NULL)
-			return STORE_ERROR;
+		if (store_stmt(st, seen, &stmt, cause) != STORE_OK)
+			return st->lastrc;
 		store_bind(stmt, "ss", operator, key);
 		if ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
 			*id = sqlite3_column_int64(stmt, 0);
@@ -241,15 +258,12 @@ sms_queue(struct store *st, int64_t rowid, const char *device,
 		if (r != SQLITE_DONE)
 			return store_rc(st, r, cause);
 	}
-	if ((stmt = store_stmt(st, ins, cause)) == NULL)
-		return STORE_ERROR;
-	if (store_bind(stmt, "lizzlisssbl", rowid, sms->slot, sms->to,
+	if (store_stmt(st, ins, &stmt, cause) != STORE_OK)
+		return st->lastrc;
+	store_bind(stmt, "lizzlisssbl", rowid, sms->slot, sms->to,
 	    strlen(sms->to), sms->text, sms->textlen, now, sms->segments,
 	    sms->encoding, operator, key, key != NULL ? hash : NULL,
-	    now + expire) != SQLITE_OK) {
-		xasprintf(cause, "sms: bind failed");
-		return STORE_ERROR;
-	}
+	    now + expire);
 	if ((r = store_run(st, stmt, cause)) != STORE_OK)
 		return r;
 	*id = sqlite3_last_insert_rowid(st->db);
@@ -257,7 +271,7 @@ sms_queue(struct store *st, int64_t rowid, const char *device,
 }
 
 /* The order of outbound states: a report never moves a message back. */
-int
+static int
 sms_status_rank(const char *status)
 {
 	if (strcmp(status, "queued") == 0)
@@ -273,16 +287,19 @@ sms_status_rank(const char *status)
 }
 
 /*
- * Lease up to MAX outbound messages of device ROWID at NOW for LEASE ms,
- * inside the caller's transaction, oldest due first. A message is offered
- * when queued, or when its previous lease ran out; one already leased is
- * never handed out again until its lease expires, and one reported sent
- * never again. A message leased ATTEMPTS times fails instead. Returns the
- * array of {id, slot, to, text, leaseUntil} or NULL with *cause.
+ * Lease up to L->max (at most GOIP_LEASE_MAX) outbound messages of device
+ * L->device at L->now for L->lease ms, inside the caller's transaction,
+ * oldest due first. A message is offered when queued, or when its previous
+ * lease ran out; one already leased is never handed out again until its
+ * lease expires, and one reported sent never again. A message leased
+ * L->attempts times fails instead. Sets *OUT to the new array of {id, slot,
+ * to, text, leaseUntil} and *EVID to the last sms-status event appended
+ * (untouched when none). Returns STORE_OK or the store_rc of the failure
+ * with *cause set (*OUT NULL).
  */
-struct json_object *
-sms_outbox_lease(struct store *st, int64_t rowid, int max, int64_t now,
-    int64_t lease, int64_t attempts, int64_t *evid, char **cause)
+enum store_rc
+sms_outbox_lease(struct store *st, const struct sms_lease *l,
+    struct json_object **out, int64_t *evid, char **cause)
 {
 	static const char *const due = "SELECT s.id, s.slot, s.recipient, "
 	    "s.text, s.status, s.attempts, d.device_id FROM sms s JOIN devices "
@@ -299,21 +316,23 @@ sms_outbox_lease(struct store *st, int64_t rowid, int max, int64_t now,
 	struct {
 		int64_t	 id;
 		int	 fail, changed;
-	}			 row[64];
+	}			 row[GOIP_LEASE_MAX];
 	sqlite3_stmt		*stmt;
 	struct json_object	*arr, *o;
 	char			 device[GOIP_DEVICE_ID_MAX + 1] = "";
-	int			 n = 0, i, r;
+	int64_t			 now = l->now;
+	enum store_rc		 rc;
+	int			 n = 0, i, r, max;
 
-	if (max > 64)
-		max = 64;
-	if ((stmt = store_stmt(st, due, cause)) == NULL)
-		return NULL;
-	store_bind(stmt, "lli", rowid, now, max);
+	*out = NULL;
+	max = l->max < GOIP_LEASE_MAX ? l->max : GOIP_LEASE_MAX;
+	if ((rc = store_stmt(st, due, &stmt, cause)) != STORE_OK)
+		return rc;
+	store_bind(stmt, "lli", l->device, now, max);
 	arr = json_object_new_array();
 	while ((r = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
 		row[n].id = sqlite3_column_int64(stmt, 0);
-		row[n].fail = sqlite3_column_int64(stmt, 5) >= attempts;
+		row[n].fail = sqlite3_column_int64(stmt, 5) >= l->attempts;
 		row[n].changed = strcmp((const char *)
 		    sqlite3_column_text(stmt, 4), "sending") != 0;
 		snprintf(device, sizeof(device), "%s",
@@ -325,37 +344,39 @@ sms_outbox_lease(struct store *st, int64_t rowid, int max, int64_t now,
 			store_json_text(o, "to", stmt, 2);
 			store_json_text(o, "text", stmt, 3);
 			json_object_object_add(o, "leaseUntil",
-			    store_json_timeval(now + lease));
+			    store_json_timeval(now + l->lease));
 			json_object_array_add(arr, o);
 		}
 		n++;
 	}
 	sqlite3_reset(stmt);
-	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
+	if (r != SQLITE_ROW && (rc = store_rc(st, r, cause)) != STORE_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if ((stmt = store_stmt(st, row[i].fail ? give_up : take,
-		    cause)) == NULL)
+		if ((rc = store_stmt(st, row[i].fail ? give_up : take, &stmt,
+		    cause)) != STORE_OK)
 			goto fail;
 		if (row[i].fail)
 			store_bind(stmt, "ll", row[i].id, now);
 		else
-			store_bind(stmt, "lll", row[i].id, now + lease, now);
-		if (store_run(st, stmt, cause) != STORE_OK)
+			store_bind(stmt, "lll", row[i].id, now + l->lease, now);
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto fail;
-		if ((row[i].fail || row[i].changed) && sms_status_event(st,
-		    row[i].id, device, evid, cause) != STORE_OK)
+		if ((row[i].fail || row[i].changed) && (rc = sms_status_event(st,
+		    row[i].id, device, evid, cause)) != STORE_OK)
 			goto fail;
 	}
-	return arr;
+	*out = arr;
+	return STORE_OK;
 fail:
 	json_object_put(arr);
-	return NULL;
+	return rc;
 }
 
 /*
- * Apply a device's report STATUS ("sent", "delivered" or "failed", with
- * ERROR text or NULL) on message ID of device ROWID at NOW, inside the
+ * Apply a device's report REP: REP->status ("sent", "delivered" or
+ * "failed", with REP->error text or NULL) on message REP->id of device
+ * REP->device at REP->now, inside the
  * caller's transaction. Status only moves forward: a report that would
  * move it back (a late "sent" after "delivered") changes nothing and is
  * not an error. A "failed" report on a message with leases left puts it
@@ -364,10 +385,12 @@ fail:
  * that is not this device's, or that was never leased to it.
  */
 enum store_rc
-sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
-    const char *error, int64_t now, int64_t attempts, int *changed,
+sms_report(struct store *st, const struct sms_status *rep, int *changed,
     int64_t *evid, char **cause)
 {
+	const int64_t	 rowid = rep->device, id = rep->id, now = rep->now;
+	const int64_t	 attempts = rep->attempts;
+	const char	*status = rep->status, *error = rep->error;
 	static const char *const sel = "SELECT s.status, s.attempts, "
 	    "d.device_id, s.lease_until IS NULL FROM sms s JOIN devices d "
 	    "ON d.id = s.device "
@@ -384,8 +407,8 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 	int		 r, unleased;
 
 	*changed = 0;
-	if ((stmt = store_stmt(st, sel, cause)) == NULL)
-		return STORE_ERROR;
+	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+		return st->lastrc;
 	store_bind(stmt, "ll", id, rowid);
 	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
 		sqlite3_reset(stmt);
@@ -413,13 +436,13 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 		if (strcmp(cur, "sending") == 0 && unleased)
 			return STORE_OK;
 		backoff = 5000LL << (tries < 7 ? tries : 7);
-		if ((stmt = store_stmt(st, retry, cause)) == NULL)
-			return STORE_ERROR;
+		if (store_stmt(st, retry, &stmt, cause) != STORE_OK)
+			return st->lastrc;
 		store_bind(stmt, "lsll", id, error != NULL ? error :
 		    "failed", now + backoff, now);
 	} else {
-		if ((stmt = store_stmt(st, upd, cause)) == NULL)
-			return STORE_ERROR;
+		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
+			return st->lastrc;
 		store_bind(stmt, "lssl", id, status, error, now);
 	}
 	if ((r = store_run(st, stmt, cause)) != STORE_OK)
@@ -431,25 +454,26 @@ sms_report(struct store *st, int64_t rowid, int64_t id, const char *status,
 /*
  * Expire, inside the caller's transaction, outbound messages not sent by
  * their expiry time, each with its sms-status event. Returns the number
- * expired (at most 256 a call) or -1.
+ * expired (at most SMS_EXPIRE_BATCH a call) or -1.
  */
 int
 sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
 {
 	static const char *const sel = "SELECT s.id, d.device_id FROM sms s "
 	    "JOIN devices d ON d.id = s.device WHERE s.status IN ('queued', "
-	    "'sending') AND s.expires_at <= ? LIMIT 256";
+	    "'sending') AND s.expires_at <= ? LIMIT " SMS_EXPIRE_BATCH_SQL;
 	static const char *const upd = "UPDATE sms SET status = 'expired', "
 	    "lease_until = NULL, updated_at = ?2 WHERE id = ?1";
 	sqlite3_stmt	*stmt;
-	int64_t		 ids[256];
-	char		 devs[256][GOIP_DEVICE_ID_MAX + 1];
+	int64_t		 ids[SMS_EXPIRE_BATCH];
+	char		 devs[SMS_EXPIRE_BATCH][GOIP_DEVICE_ID_MAX + 1];
 	int		 n = 0, i, r;
 
-	if ((stmt = store_stmt(st, sel, cause)) == NULL)
+	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
 		return -1;
 	store_bind(stmt, "l", now);
-	while ((r = sqlite3_step(stmt)) == SQLITE_ROW && n < 256) {
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    n < SMS_EXPIRE_BATCH) {
 		ids[n] = sqlite3_column_int64(stmt, 0);
 		snprintf(devs[n], sizeof(devs[n]), "%s",
 		    sqlite3_column_text(stmt, 1));
@@ -459,7 +483,7 @@ sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
 	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if ((stmt = store_stmt(st, upd, cause)) == NULL)
+		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 			return -1;
 		store_bind(stmt, "ll", ids[i], now);
 		if (store_run(st, stmt, cause) != STORE_OK ||
@@ -483,11 +507,12 @@ sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
 int64_t
 sms_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
 {
-	static const char *const win = "SELECT id, stored_at FROM sms "
-	    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2";
-	static const char *const del = "DELETE FROM sms WHERE id > ?1 AND "
-	    "id <= ?2 AND stored_at < ?3 AND status <> 'queued' AND "
-	    "status <> 'sending'";
+	static const struct prune_sql sql = {
+		"SELECT id, stored_at FROM sms "
+		    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+		"DELETE FROM sms WHERE id > ?1 AND id <= ?2 AND stored_at < ?3 "
+		    "AND status <> 'queued' AND status <> 'sending'"
+	};
 
-	return prune_window(st, win, del, before, cursor, cause);
+	return prune_window(st, &sql, before, cursor, cause);
 }

@@ -13,13 +13,16 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 /*
- * The stats object of GET /api/stats and stats-update at NOW (for "today",
- * the UTC day). Returns a new object or NULL with *cause set.
+ * Set *OUT to the stats object of GET /api/stats and stats-update at NOW
+ * (for "today", the UTC day), a new object the caller puts. Returns
+ * STORE_OK or the store_rc of the failure with *cause set (*OUT NULL).
  */
-struct json_object *
-stats_json(struct store *st, int64_t now, char **cause)
+enum store_rc
+stats_json(struct store *st, int64_t now, struct json_object **out,
+    char **cause)
 {
 	static const char *const sql = "SELECT name, value FROM counters "
 	    "UNION ALL SELECT 'sms_received_today', value FROM daily_counters "
@@ -31,12 +34,14 @@ stats_json(struct store *st, int64_t now, char **cause)
 	char			 day[16];
 	struct tm		 tm;
 	time_t			 t = (time_t)(now / 1000);
+	enum store_rc		 src;
 	int			 rc;
 
+	*out = NULL;
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return NULL;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "s", day);
 	dev = json_object_new_object();
 	sms = json_object_new_object();
@@ -61,10 +66,10 @@ stats_json(struct store *st, int64_t now, char **cause)
 			    json_object_new_int64(v));
 	}
 	sqlite3_reset(stmt);
-	if (store_rc(st, rc, cause) != STORE_OK) {
+	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
 		json_object_put(dev);
 		json_object_put(sms);
-		return NULL;
+		return src;
 	}
 	json_object_object_add(dev, "total", json_object_new_int64(total));
 	json_object_object_add(dev, "online", json_object_new_int64(online));
@@ -73,26 +78,32 @@ stats_json(struct store *st, int64_t now, char **cause)
 	o = json_object_new_object();
 	json_object_object_add(o, "devices", dev);
 	json_object_object_add(o, "sms", sms);
-	return o;
+	*out = o;
+	return STORE_OK;
 }
 
-/* Outbound messages waiting for device ROWID (queued or leased). */
-int64_t
-stats_outbox_pending(struct store *st, int64_t rowid, char **cause)
+/*
+ * Set *N to the outbound messages waiting for device ROWID (queued or
+ * leased). Returns STORE_OK or the store_rc of the failure with *cause set.
+ */
+enum store_rc
+stats_outbox_pending(struct store *st, int64_t rowid, int64_t *n,
+    char **cause)
 {
 	static const char *const sql = "SELECT count(*) FROM sms "
 	    "WHERE device = ? AND status IN ('queued', 'sending')";
 	sqlite3_stmt	*stmt;
-	int64_t		 n = -1;
+	enum store_rc	 src;
 	int		 rc;
 
-	if ((stmt = store_stmt(st, sql, cause)) == NULL)
-		return -1;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "l", rowid);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		n = sqlite3_column_int64(stmt, 0);
+		*n = sqlite3_column_int64(stmt, 0);
 	else
-		store_rc(st, rc, cause);
+		src = store_rc(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
+		    cause);
 	sqlite3_reset(stmt);
-	return n;
+	return src;
 }

@@ -106,7 +106,7 @@ valid_ferror(struct verr *err, const char *prefix, const char *name,
 }
 
 /* The same for FIELD, a whole path. */
-void
+static void
 valid_error(struct verr *err, const char *field, const char *msg)
 {
 	valid_ferror(err, "", field, msg);

@@ -405,7 +405,7 @@ ingest_stats_frame(void)
 	const char		*s;
 	char			*cause = NULL;
 
-	if ((j = stats_json(nconf.st, main_now_ms(), &cause)) == NULL) {
+	if (stats_json(nconf.st, main_now_ms(), &j, &cause) != STORE_OK) {
 		log_warnx("ingest: stats: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return NULL;

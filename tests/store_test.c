@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "goip.h"
+#include "store_int.h"
 
 #define DB	"goip.db"
 
@@ -86,12 +87,13 @@ static int64_t
 beat_step(struct store *st, int64_t rowid, const struct heartbeat *hb,
     int64_t now, int64_t history, int64_t step)
 {
-	char	*cause = NULL;
-	int64_t	 evid = 0;
+	struct hb_store	 at = { rowid, now, history, step };
+	char		*cause = NULL;
+	int64_t		 evid = 0;
 
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_REQUIRE_MSG(device_heartbeat(st, rowid, hb, now, history, step,
-	    &evid, &cause) == STORE_OK, "device_heartbeat: %s", cause);
+	ATF_REQUIRE_MSG(device_heartbeat(st, hb, &at, &evid, &cause) ==
+	    STORE_OK, "device_heartbeat: %s", cause);
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
 	return evid;
 }
@@ -177,9 +179,26 @@ stats(struct store *st)
 	struct json_object	*o;
 	char			*cause = NULL;
 
-	o = stats_json(st, util_now_ms(), &cause);
-	ATF_REQUIRE_MSG(o != NULL, "stats_json: %s", cause);
+	ATF_REQUIRE_MSG(stats_json(st, util_now_ms(), &o, &cause) == STORE_OK,
+	    "stats_json: %s", cause);
 	return o;
+}
+
+/* The page of sms_list_json() for DEVICE, DIR, LIMIT and BEFORE, or NULL. */
+static struct json_object *
+list_page(struct store *st, int64_t device, const char *dir, int limit,
+    int64_t before, char **cause)
+{
+	struct json_object	*arr;
+	struct sms_page		 p;
+
+	p.device = device;
+	p.direction = dir;
+	p.limit = limit;
+	p.before = before;
+	if (sms_list_json(st, &p, &arr, cause) != STORE_OK)
+		return NULL;
+	return arr;
 }
 
 ATF_TC(store_open__missing_file);
@@ -562,8 +581,8 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	ATF_CHECK(strstr(ev[1].payload, "eventId") == NULL);
 	ATF_CHECK_EQ(ev[1].payloadlen, strlen(ev[1].payload));
 	/* The event carries the device exactly as the API shows it. */
-	o = device_json(st, rowid, 0, &cause);
-	ATF_REQUIRE_MSG(o != NULL, "%s", cause);
+	ATF_REQUIRE_MSG(device_json(st, rowid, 0, &o, &cause) ==
+	    STORE_OK, "%s", cause);
 	ATF_CHECK_STREQ(ev[1].payload, json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	ATF_CHECK(strstr(ev[1].payload, "\"iccid\":\"8948000000000000001\"") !=
@@ -576,8 +595,8 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	ATF_CHECK_EQ(jint(o, "devices", "offline"), 0);
 	json_object_put(o);
 
-	o = device_json(st, rowid, 1, &cause);
-	ATF_REQUIRE_MSG(o != NULL, "%s", cause);
+	ATF_REQUIRE_MSG(device_json(st, rowid, 1, &o, &cause) ==
+	    STORE_OK, "%s", cause);
 	ATF_CHECK_STREQ(jstr(o, "deviceId"), "goip-01");
 	ATF_CHECK_STREQ(jstr(o, "status"), "online");
 	ATF_CHECK_EQ(jint(o, "battery", NULL), 87);
@@ -797,19 +816,26 @@ ATF_TC_HEAD(device_heartbeat__unknown_device, tc)
 ATF_TC_BODY(device_heartbeat__unknown_device, tc)
 {
 	struct store		*st;
+	struct json_object	*o;
 	struct heartbeat	 hb;
+	struct hb_store		 at;
 	char			*cause = NULL;
 	int64_t			 evid = 0;
 
 	st = db_new();
 	hb_init(&hb);
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_CHECK(device_heartbeat(st, 42, &hb, util_now_ms(), 10, 0, &evid,
-	    &cause) == STORE_NOTFOUND);
+	at.device = 42;
+	at.now = util_now_ms();
+	at.history = 10;
+	at.step = 0;
+	ATF_CHECK(device_heartbeat(st, &hb, &at, &evid, &cause) ==
+	    STORE_NOTFOUND);
 	store_rollback(st);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 0);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats"), 0);
-	ATF_CHECK(device_json(st, 42, 1, &cause) == NULL);
+	ATF_CHECK(device_json(st, 42, 1, &o, &cause) == STORE_NOTFOUND);
+	ATF_CHECK(o == NULL);
 	ATF_CHECK(cause == NULL);
 	store_close(st);
 }
@@ -853,8 +879,8 @@ ATF_TC_BODY(sms_receive__dedup, tc)
 	ATF_CHECK(id3 != id1);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 2);
 
-	o = sms_json(st, id1, &cause);
-	ATF_REQUIRE_MSG(o != NULL, "%s", cause);
+	ATF_REQUIRE_MSG(sms_json(st, id1, &o, &cause) ==
+	    STORE_OK, "%s", cause);
 	ATF_CHECK_STREQ(jstr(o, "text"), text);
 	ATF_CHECK_STREQ(jstr(o, "deviceId"), "goip-01");
 	ATF_CHECK_STREQ(jstr(o, "direction"), "in");
@@ -865,7 +891,8 @@ ATF_TC_BODY(sms_receive__dedup, tc)
 	ATF_CHECK_EQ(jint(o, "slot", NULL), 1);
 	ATF_CHECK_EQ(jint(o, "id", NULL), id1);
 	json_object_put(o);
-	ATF_CHECK(sms_json(st, 999, &cause) == NULL);
+	ATF_CHECK(sms_json(st, 999, &o, &cause) == STORE_NOTFOUND);
+	ATF_CHECK(o == NULL);
 	ATF_CHECK(cause == NULL);
 
 	o = stats(st);
@@ -901,7 +928,7 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 	/* All, 4 per page: 4, 4, 2, then empty. */
 	before = 0;
 	for (page = 0; page < 4; page++) {
-		arr = sms_list_json(st, -1, NULL, 4, before, &cause);
+		arr = list_page(st, -1, NULL, 4, before, &cause);
 		ATF_REQUIRE_MSG(arr != NULL, "%s", cause);
 		n = (int)json_object_array_length(arr);
 		ATF_CHECK_EQ(n, page < 2 ? 4 : page == 2 ? 2 : 0);
@@ -914,7 +941,7 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 		json_object_put(arr);
 	}
 	/* Device goip-02 has m0, m3, m6, m9. */
-	arr = sms_list_json(st, b, NULL, 100, 0, &cause);
+	arr = list_page(st, b, NULL, 100, 0, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_REQUIRE_EQ(json_object_array_length(arr), 4);
 	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 0), "id", NULL),
@@ -922,22 +949,22 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 3), "id", NULL),
 	    ids[0]);
 	json_object_put(arr);
-	arr = sms_list_json(st, b, "in", 2, ids[6], &cause);
+	arr = list_page(st, b, "in", 2, ids[6], &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_REQUIRE_EQ(json_object_array_length(arr), 2);
 	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 0), "id", NULL),
 	    ids[3]);
 	json_object_put(arr);
-	arr = sms_list_json(st, a, "out", 100, 0, &cause);
+	arr = list_page(st, a, "out", 100, 0, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_CHECK_EQ(json_object_array_length(arr), 0);
 	json_object_put(arr);
-	arr = sms_list_json(st, -1, "in", 100, 0, &cause);
+	arr = list_page(st, -1, "in", 100, 0, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_CHECK_EQ(json_object_array_length(arr), 10);
 	json_object_put(arr);
 	/* before= the oldest id: nothing older. */
-	arr = sms_list_json(st, -1, NULL, 100, ids[0], &cause);
+	arr = list_page(st, -1, NULL, 100, ids[0], &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_CHECK_EQ(json_object_array_length(arr), 0);
 	json_object_put(arr);
@@ -959,9 +986,9 @@ append(struct store *st, enum event_type type, const char *device, int n)
 		json_object_object_add(o, "n", json_object_new_int(i));
 		json_object_object_add(o, "t", json_object_new_string(
 		    "a/b \xc5\xbc \"q\""));
-		id = evlog_append(st, type, device, o, &cause);
+		ATF_REQUIRE_MSG(evlog_append(st, type, device, o, &id,
+		    &cause) == STORE_OK, "evlog_append: %s", cause);
 		json_object_put(o);
-		ATF_REQUIRE_MSG(id > 0, "evlog_append: %s", cause);
 	}
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
 	return id;
@@ -987,6 +1014,44 @@ evprune(struct store *st, int64_t before)
 		total += n;
 	} while (cursor != 0);
 	return total;
+}
+
+ATF_TC(evlog_append__full);
+ATF_TC_HEAD(evlog_append__full, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "evlog_append on a full database "
+	    "answers STORE_FULL (goip-cgi's 503 with Retry-After), not a "
+	    "bare failure, and the store reads on after the rollback");
+}
+ATF_TC_BODY(evlog_append__full, tc)
+{
+	struct store		*st;
+	struct json_object	*o;
+	char			*cause = NULL, sql[64], big[2048];
+	int64_t			 id = 0;
+	enum store_rc		 rc = STORE_OK;
+	int			 i;
+
+	st = db_new();
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)db_int(st, "PRAGMA page_count") + 2);
+	db_exec(st, sql);
+	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
+	o = json_object_new_object();
+	json_object_object_add(o, "t", json_object_new_string(big));
+	for (i = 0; i < 100 && rc == STORE_OK; i++)
+		rc = evlog_append(st, EVENT_STATS_UPDATE, NULL, o, &id, &cause);
+	json_object_put(o);
+	ATF_CHECK_EQ_MSG(rc, STORE_FULL, "rc %d after %d events: %s", rc, i,
+	    cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	store_rollback(st);
+	ATF_CHECK(stats_json(st, util_now_ms(), &o, &cause) == STORE_OK);
+	json_object_put(o);
+	store_close(st);
 }
 
 ATF_TC(evlog_read__order_and_limits);
@@ -1537,6 +1602,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, device_heartbeat__unknown_device);
 	ATF_TP_ADD_TC(tp, sms_receive__dedup);
 	ATF_TP_ADD_TC(tp, sms_list_json__paging);
+	ATF_TP_ADD_TC(tp, evlog_append__full);
 	ATF_TP_ADD_TC(tp, evlog_read__order_and_limits);
 	ATF_TP_ADD_TC(tp, evlog_type_name__table);
 	ATF_TP_ADD_TC(tp, evlog_prune__cursor_survives);

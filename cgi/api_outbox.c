@@ -1,5 +1,5 @@
 /*
- * outbox.c: GET /api/device/outbox?limit=N, a device leases its queued SMS.
+ * api_outbox.c: GET /api/device/outbox?limit=N, a device leases its queued SMS.
  */
 #include "config.h"
 
@@ -12,12 +12,13 @@
 #include "cgi.h"
 
 #define OUTBOX_DEFAULT	10
-#define OUTBOX_MAX	64
+#define OUTBOX_MAX	GOIP_LEASE_MAX
 
 void
-outbox_get(struct request *req)
+api_outbox_get(struct request *req)
 {
 	struct json_object	*arr, *o;
+	struct sms_lease	 lease;
 	char			 num[16], *end, *cause = NULL;
 	long			 limit = OUTBOX_DEFAULT;
 	int64_t			 evid = 0;
@@ -36,11 +37,15 @@ outbox_get(struct request *req)
 		request_store_error(req, rc, cause);
 		return;
 	}
-	if ((arr = sms_outbox_lease(req->wst, req->device_rowid, (int)limit,
-	    util_now_ms(), req->cfg->outbox_lease, req->cfg->send_attempts,
-	    &evid, &cause)) == NULL) {
+	lease.device = req->device_rowid;
+	lease.max = (int)limit;
+	lease.now = util_now_ms();
+	lease.lease = req->cfg->outbox_lease;
+	lease.attempts = req->cfg->send_attempts;
+	if ((rc = sms_outbox_lease(req->wst, &lease, &arr, &evid, &cause)) !=
+	    STORE_OK) {
 		store_rollback(req->wst);
-		request_store_error(req, STORE_ERROR, cause);
+		request_store_error(req, rc, cause);
 		return;
 	}
 	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {

@@ -1,5 +1,5 @@
 /*
- * devices.c: GET /api/devices and GET /api/devices/{id}.
+ * api_devices.c: GET /api/devices and GET /api/devices/{id}.
  */
 #include "config.h"
 
@@ -12,13 +12,14 @@
 #include "cgi.h"
 
 void
-devices_list(struct request *req)
+api_devices_list(struct request *req)
 {
 	struct json_object	*arr;
 	char			*cause = NULL;
+	enum store_rc		 rc;
 
-	if ((arr = device_list_json(req->st, &cause)) == NULL) {
-		request_store_error(req, STORE_ERROR, cause);
+	if ((rc = device_list_json(req->st, &arr, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
 		return;
 	}
 	reply_json(req, 200, arr);
@@ -27,7 +28,7 @@ devices_list(struct request *req)
 
 /* One device with its recent heartbeat history, for the device page. */
 void
-devices_get(struct request *req)
+api_devices_get(struct request *req)
 {
 	struct json_object	*o;
 	const char		*id = req->path + strlen("devices/");
@@ -48,11 +49,13 @@ devices_get(struct request *req)
 		request_store_error(req, rc, cause);
 		return;
 	}
-	if ((o = device_json(req->st, rowid, 1, &cause)) == NULL) {
-		if (cause == NULL)
-			reply_error(req, 404, "unknown device", "deviceId");
-		else
-			request_store_error(req, STORE_ERROR, cause);
+	rc = device_json(req->st, rowid, 1, &o, &cause);
+	if (rc == STORE_NOTFOUND) {
+		reply_error(req, 404, "unknown device", "deviceId");
+		return;
+	}
+	if (rc != STORE_OK) {
+		request_store_error(req, rc, cause);
 		return;
 	}
 	reply_json(req, 200, o);

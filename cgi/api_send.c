@@ -1,5 +1,5 @@
 /*
- * send.c: POST /api/sms/send, an operator queues an SMS for a device.
+ * api_send.c: POST /api/sms/send, an operator queues an SMS for a device.
  *
  * An Idempotency-Key header (scoped to the operator, REMOTE_USER) makes a
  * retry safe: the same key with the same request answers the original
@@ -21,7 +21,7 @@
 
 /* SHA-256 over the request's fields, each NUL-terminated, for the key. */
 static void
-send_hash(const struct sms_out *sms, uint8_t out[32])
+api_send_hash(const struct sms_out *sms, uint8_t out[32])
 {
 	struct sha256_ctx	 ctx;
 	char			 slot[16];
@@ -37,7 +37,7 @@ send_hash(const struct sms_out *sms, uint8_t out[32])
 }
 
 void
-send_post(struct request *req)
+api_send_post(struct request *req)
 {
 	struct json_object	*body, *o;
 	struct sms_out		 sms;
@@ -67,7 +67,7 @@ send_post(struct request *req)
 		reply_error(req, 400, err.msg, err.field);
 		goto out;
 	}
-	send_hash(&sms, hash);
+	api_send_hash(&sms, hash);
 	now = util_now_ms();
 	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
@@ -95,9 +95,9 @@ send_post(struct request *req)
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if ((o = sms_json(req->wst, id, &cause)) == NULL) {
+	if ((rc = sms_json(req->wst, id, &o, &cause)) != STORE_OK) {
 		store_rollback(req->wst);
-		request_store_error(req, STORE_ERROR, cause);
+		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {

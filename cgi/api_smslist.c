@@ -1,5 +1,5 @@
 /*
- * smslist.c: GET /api/sms?deviceId=&direction=in|out&limit=&before=
+ * api_smslist.c: GET /api/sms?deviceId=&direction=in|out&limit=&before=
  * Newest first, paged by id: the next page is before=<smallest id seen>.
  */
 #include "config.h"
@@ -18,7 +18,7 @@
 
 /* Parse a positive decimal integer no larger than MAX; -1 if it is not. */
 static long long
-smslist_number(const char *s, long long max)
+api_smslist_number(const char *s, long long max)
 {
 	char		*end;
 	long long	 v;
@@ -33,9 +33,10 @@ smslist_number(const char *s, long long max)
 }
 
 void
-smslist_get(struct request *req)
+api_smslist_get(struct request *req)
 {
 	struct json_object	*arr;
+	struct sms_page		 page;
 	char			 dev[128], dir[8], num[32], *cause = NULL;
 	const char		*direction = NULL;
 	long long		 limit = SMSLIST_DEFAULT, before = 0;
@@ -53,14 +54,14 @@ smslist_get(struct request *req)
 		direction = dir;
 	if ((r = request_query(req, "limit", num, sizeof(num))) == -1 ||
 	    (r == 1 && num[0] != '\0' &&
-	    (limit = smslist_number(num, SMSLIST_MAX)) == -1)) {
+	    (limit = api_smslist_number(num, SMSLIST_MAX)) == -1)) {
 		reply_error(req, 400, "must be an integer from 1 to 500",
 		    "limit");
 		return;
 	}
 	if ((r = request_query(req, "before", num, sizeof(num))) == -1 ||
 	    (r == 1 && num[0] != '\0' &&
-	    (before = smslist_number(num, INT64_MAX - 1)) == -1)) {
+	    (before = api_smslist_number(num, INT64_MAX - 1)) == -1)) {
 		reply_error(req, 400, "must be a positive integer", "before");
 		return;
 	}
@@ -80,9 +81,12 @@ smslist_get(struct request *req)
 			return;
 		}
 	}
-	if ((arr = sms_list_json(req->st, rowid, direction, (int)limit,
-	    before, &cause)) == NULL) {
-		request_store_error(req, STORE_ERROR, cause);
+	page.device = rowid;
+	page.direction = direction;
+	page.limit = (int)limit;
+	page.before = before;
+	if ((rc = sms_list_json(req->st, &page, &arr, &cause)) != STORE_OK) {
+		request_store_error(req, rc, cause);
 		return;
 	}
 	reply_json(req, 200, arr);

@@ -1,5 +1,5 @@
 /*
- * heartbeat.c: POST /api/device/heartbeat.
+ * api_heartbeat.c: POST /api/device/heartbeat.
  */
 #include "config.h"
 
@@ -17,10 +17,11 @@
  * device should keep and the number of SMS waiting for it.
  */
 void
-heartbeat_post(struct request *req)
+api_heartbeat_post(struct request *req)
 {
 	struct json_object	*body, *o;
 	struct heartbeat	 hb;
+	struct hb_store		 at;
 	struct verr		 err;
 	char			*cause = NULL;
 	int64_t			 now, evid = 0, pending;
@@ -43,14 +44,16 @@ heartbeat_post(struct request *req)
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if ((rc = device_heartbeat(req->wst, req->device_rowid, &hb, now,
-	    req->cfg->heartbeat_history, req->cfg->heartbeat_history_step,
-	    &evid, &cause)) != STORE_OK ||
-	    (pending = stats_outbox_pending(req->wst, req->device_rowid,
-	    &cause)) == -1) {
+	at.device = req->device_rowid;
+	at.now = now;
+	at.history = req->cfg->heartbeat_history;
+	at.step = req->cfg->heartbeat_history_step;
+	if ((rc = device_heartbeat(req->wst, &hb, &at, &evid, &cause)) !=
+	    STORE_OK ||
+	    (rc = stats_outbox_pending(req->wst, req->device_rowid, &pending,
+	    &cause)) != STORE_OK) {
 		store_rollback(req->wst);
-		request_store_error(req, rc == STORE_OK ? STORE_ERROR : rc,
-		    cause);
+		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {

@@ -1,5 +1,5 @@
 /*
- * receive.c: POST /api/sms/receive, one message or a batch.
+ * api_receive.c: POST /api/sms/receive, one message or a batch.
  *
  * The whole body is validated before anything is stored; then every
  * message is stored in one transaction and the answer is sent only after
@@ -18,11 +18,11 @@
 
 /* Validate message I of a batch (or the single message when BATCH is 0). */
 static int
-receive_check(struct request *req, struct json_object *o, struct sms_in *sms,
+api_receive_check(struct request *req, struct json_object *o, struct sms_in *sms,
     int batch, size_t i)
 {
 	struct verr	 err;
-	char		 field[96];
+	char		 field[sizeof(err.field) + 32]; /* messages[N]. */
 
 	memset(&err, 0, sizeof(err));
 	if (valid_sms_in(o, sms, &err) == -1) {
@@ -50,7 +50,7 @@ receive_check(struct request *req, struct json_object *o, struct sms_in *sms,
 }
 
 void
-receive_post(struct request *req)
+api_receive_post(struct request *req)
 {
 	struct json_object	*body, *list = NULL, *o, *results, *r;
 	struct sms_in		*sms = NULL;
@@ -85,7 +85,7 @@ receive_post(struct request *req)
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if (receive_check(req, batch ?
+		if (api_receive_check(req, batch ?
 		    json_object_array_get_idx(list, i) : body, &sms[i], batch,
 		    i) == -1)
 			goto out;

@@ -1,5 +1,5 @@
 /*
- * status.c: POST /api/sms/status, a device reports progress of outbound
+ * api_status.c: POST /api/sms/status, a device reports progress of outbound
  * SMS: {"id", "status": "sent"|"delivered"|"failed", "error"}, or a batch
  * {"reports": [...]} of up to 100. Reports are idempotent and status only
  * moves forward (sms_report()).
@@ -15,6 +15,10 @@
 #include "goip.h"
 #include "cgi.h"
 
+/* Bytes of a report's error text; the message spells the same number. */
+#define STATUS_ERROR_MAX	256
+#define STATUS_ERROR_MAX_TEXT	"256"
+
 struct report {
 	int64_t		 id;
 	const char	*status;
@@ -24,7 +28,7 @@ struct report {
 
 /* Validate one report object; 0, or -1 once answered. */
 static int
-status_check(struct request *req, struct json_object *o, struct report *r,
+api_status_check(struct request *req, struct json_object *o, struct report *r,
     const char *prefix)
 {
 	struct json_object	*v;
@@ -58,9 +62,9 @@ status_check(struct request *req, struct json_object *o, struct report *r,
 	snprintf(field, sizeof(field), "%s%serror", prefix, *prefix ? "." : "");
 	if (json_object_object_get_ex(o, "error", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) > 256) {
+		    json_object_get_string_len(v) > STATUS_ERROR_MAX) {
 			reply_error(req, 400, "must be a string of at most "
-			    "256 bytes", field);
+			    STATUS_ERROR_MAX_TEXT " bytes", field);
 			return -1;
 		}
 		r->error = json_object_get_string(v);
@@ -69,10 +73,11 @@ status_check(struct request *req, struct json_object *o, struct report *r,
 }
 
 void
-status_post(struct request *req)
+api_status_post(struct request *req)
 {
 	struct json_object	*body, *list = NULL, *o, *arr, *m;
 	struct report		*r = NULL;
+	struct sms_status	 rep;
 	char			 prefix[32], *cause = NULL;
 	int64_t			 now, evid = 0;
 	size_t			 n = 1, i;
@@ -101,7 +106,7 @@ status_post(struct request *req)
 			snprintf(prefix, sizeof(prefix), "reports[%zu]", i);
 		else
 			prefix[0] = '\0';
-		if (status_check(req, batch ? json_object_array_get_idx(list,
+		if (api_status_check(req, batch ? json_object_array_get_idx(list,
 		    i) : body, &r[i], prefix) == -1)
 			goto out;
 	}
@@ -111,9 +116,13 @@ status_post(struct request *req)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		rc = sms_report(req->wst, req->device_rowid, r[i].id,
-		    r[i].status, r[i].error, now, req->cfg->send_attempts,
-		    &r[i].changed, &evid, &cause);
+		rep.device = req->device_rowid;
+		rep.id = r[i].id;
+		rep.status = r[i].status;
+		rep.error = r[i].error;
+		rep.now = now;
+		rep.attempts = req->cfg->send_attempts;
+		rc = sms_report(req->wst, &rep, &r[i].changed, &evid, &cause);
 		if (rc == STORE_NOTFOUND) {
 			store_rollback(req->wst);
 			if (batch)
@@ -131,10 +140,11 @@ status_post(struct request *req)
 	}
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		if ((m = sms_json(req->wst, r[i].id, &cause)) == NULL) {
+		if ((rc = sms_json(req->wst, r[i].id, &m, &cause)) !=
+		    STORE_OK) {
 			json_object_put(arr);
 			store_rollback(req->wst);
-			request_store_error(req, STORE_ERROR, cause);
+			request_store_error(req, rc, cause);
 			goto out;
 		}
 		o = json_object_new_object();
