@@ -1,7 +1,8 @@
 /*
  * fuzz_sio.c: libFuzzer harness for Socket.IO packet decoding: sio_parse()
  * of the header, sio_valid_data() of the JSON data, and sio_event_name()
- * on the event arrays that pass, as sio_message() runs them.
+ * on the event arrays that pass, as compliance mode's events run them (the
+ * application's events are matched by app.c on the parsed JSON).
  */
 #include "config.h"
 
