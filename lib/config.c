@@ -28,7 +28,8 @@ enum conf_type {
 	CONF_AUTH,
 	CONF_ADDRESS,
 	CONF_LISTEN,
-	CONF_PATH
+	CONF_PATH,
+	CONF_BOOL
 };
 
 struct conf_key {
@@ -74,6 +75,15 @@ static const struct conf_key conf_keys[] = {
 	{ "device_burst", CONF_COUNT, S(device_burst), "100", 1, 1000000 },
 	{ "body_timeout", CONF_DURATION, S(body_timeout), "10s", 100, 600000 },
 	{ "sms_retention", CONF_DURATION, S(sms_retention), "0", 0, 3650LL * 86400000 },
+	/* goip-udpd: the GoIP UDP "SMS server" bridge (issue 13) */
+	{ "goip_listen", CONF_ADDRESS, S(goip_listen), "127.0.0.1:44444", 0, 0 },
+	{ "goip_allow", CONF_STRING, S(goip_allow), "127.0.0.0/8 ::1", 0, 0 },
+	/* goip-webhookd: events to the operator's endpoints (issue 14) */
+	{ "webhook_timeout", CONF_DURATION, S(webhook_timeout), "10s", 1000, 300000 },
+	{ "webhook_retry_max", CONF_DURATION, S(webhook_retry_max), "5m", 1000, 86400000 },
+	{ "webhook_max_age", CONF_DURATION, S(webhook_max_age), "24h", 60000, 30LL * 86400000 },
+	{ "webhook_allow_private", CONF_BOOL, S(webhook_allow_private), "no", 0, 1 },
+	{ "webhook_metrics_listen", CONF_ADDRESS, S(webhook_metrics_listen), "", 0, 0 },
 };
 #undef S
 #define NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -179,7 +189,7 @@ static const char *
 config_set(struct config *cfg, const struct conf_key *k, const char *value)
 {
 	char		**sp;
-	int64_t		 *ip, v;
+	int64_t		 *ip, v = 0;
 
 	switch (k->type) {
 	case CONF_LISTEN:
@@ -207,6 +217,14 @@ config_set(struct config *cfg, const struct conf_key *k, const char *value)
 		else
 			return "expected web or none";
 		return NULL;
+	case CONF_BOOL:
+		if (strcmp(value, "yes") == 0)
+			v = 1;
+		else if (strcmp(value, "no") == 0)
+			v = 0;
+		else
+			return "expected yes or no";
+		break;
 	case CONF_DURATION:
 		if (config_duration(value, &v) == -1)
 			return "expected a duration (e.g. 30s, 500ms, 5m, 1h, 7d)";
@@ -427,6 +445,10 @@ config_print(const struct config *cfg, FILE *fp)
 		case CONF_COUNT:
 			v = *(const int64_t *)((const char *)cfg + k->off);
 			fprintf(fp, "%s = %lld\n", k->name, (long long)v);
+			break;
+		case CONF_BOOL:
+			v = *(const int64_t *)((const char *)cfg + k->off);
+			fprintf(fp, "%s = %s\n", k->name, v ? "yes" : "no");
 			break;
 		}
 	}

@@ -30,6 +30,8 @@ static const char *const evlog_names[EVENT_TYPE__MAX] = {
 	"sms-received",
 	"sms-status",
 	"stats-update",
+	"ussd-reply",
+	"webhook-disabled",
 };
 
 /* The Socket.IO event name of TYPE. */

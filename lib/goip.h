@@ -71,6 +71,13 @@ struct config {
 	int64_t		 device_burst;	/* token bucket depth */
 	int64_t		 body_timeout;	/* ms for a whole request to arrive */
 	int64_t		 sms_retention;	/* ms; 0 keeps every SMS */
+	char		*goip_listen;	/* goip-udpd UDP address:port */
+	char		*goip_allow;	/* networks GoIP packets may come from */
+	int64_t		 webhook_timeout;	/* ms for one delivery */
+	int64_t		 webhook_retry_max;	/* ms, longest back-off */
+	int64_t		 webhook_max_age;	/* ms failing before disable */
+	int64_t		 webhook_allow_private;	/* 1: private targets allowed */
+	char		*webhook_metrics_listen; /* "" disables */
 };
 
 /* A log level, in syslog order. */
@@ -97,6 +104,8 @@ enum event_type {
 	EVENT_SMS_RECEIVED,
 	EVENT_SMS_STATUS,
 	EVENT_STATS_UPDATE,
+	EVENT_USSD_REPLY,		/* goip-udpd: a USSD answer (issue 13) */
+	EVENT_WEBHOOK_DISABLED,		/* goip-webhookd gave up (issue 14) */
 	EVENT_TYPE__MAX
 };
 

@@ -1126,7 +1126,7 @@ ATF_TC_BODY(evlog_type_name__table, tc)
 {
 	static const char *const names[] = { "device-heartbeat",
 	    "device-status-change", "sms-received", "sms-status",
-	    "stats-update" };
+	    "stats-update", "ussd-reply", "webhook-disabled" };
 	int	 i;
 
 	for (i = 0; i < EVENT_TYPE__MAX; i++) {
