@@ -81,7 +81,7 @@ static const struct conf_key conf_keys[] = {
 	/* goip-webhookd: events to the operator's endpoints (issue 14) */
 	{ "webhook_timeout", CONF_DURATION, S(webhook_timeout), "10s", 1000, 300000 },
 	{ "webhook_retry_max", CONF_DURATION, S(webhook_retry_max), "5m", 1000, 86400000 },
-	{ "webhook_max_age", CONF_DURATION, S(webhook_max_age), "24h", 60000, 30LL * 86400000 },
+	{ "webhook_max_age", CONF_DURATION, S(webhook_max_age), "24h", 1000, 30LL * 86400000 },
 	{ "webhook_allow_private", CONF_BOOL, S(webhook_allow_private), "no", 0, 1 },
 	{ "webhook_metrics_listen", CONF_ADDRESS, S(webhook_metrics_listen), "", 0, 0 },
 };
