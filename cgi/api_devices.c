@@ -40,22 +40,10 @@ api_devices_get(struct request *req)
 		reply_error(req, 400, "invalid device id", "deviceId");
 		return;
 	}
-	rc = device_lookup(req->st, id, &rowid, &cause);
-	if (rc == STORE_NOTFOUND) {
-		reply_error(req, 404, "unknown device", "deviceId");
-		return;
-	}
-	if (rc != STORE_OK) {
-		request_store_error(req, rc, cause);
-		return;
-	}
-	rc = device_json(req->st, rowid, 1, &o, &cause);
-	if (rc == STORE_NOTFOUND) {
-		reply_error(req, 404, "unknown device", "deviceId");
-		return;
-	}
-	if (rc != STORE_OK) {
-		request_store_error(req, rc, cause);
+	if ((rc = device_lookup(req->st, id, &rowid, &cause)) != STORE_OK ||
+	    (rc = device_json(req->st, rowid, 1, &o, &cause)) != STORE_OK) {
+		request_store_fail(req, rc, cause, "unknown device",
+		    "deviceId");
 		return;
 	}
 	reply_json(req, 200, o);

@@ -40,10 +40,8 @@ api_heartbeat_post(struct request *req)
 		goto out;
 	}
 	now = util_now_ms();
-	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
+	if (request_begin(req) == -1)
 		goto out;
-	}
 	at.device = req->device_rowid;
 	at.now = now;
 	at.history = req->cfg->heartbeat_history;

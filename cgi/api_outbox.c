@@ -33,10 +33,8 @@ api_outbox_get(struct request *req)
 		    "limit");
 		return;
 	}
-	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
+	if (request_begin(req) == -1)
 		return;
-	}
 	lease.device = req->device_rowid;
 	lease.max = (int)limit;
 	lease.now = util_now_ms();

@@ -54,8 +54,10 @@ api_receive_post(struct request *req)
 {
 	struct json_object	*body, *list = NULL, *o, *results, *r;
 	struct sms_in		*sms = NULL;
-	int64_t			*ids = NULL, now, evid = 0, last = 0;
-	int			*dups = NULL, batch, status;
+	struct sms_stored	*res = NULL;
+	struct sms_recv		 at;
+	int64_t			 last = 0;
+	int			 batch, status;
 	size_t			 n, i;
 	char			*cause = NULL;
 	enum store_rc		 rc;
@@ -78,9 +80,8 @@ api_receive_post(struct request *req)
 	} else
 		n = 1;
 	sms = calloc(n, sizeof(*sms));
-	ids = calloc(n, sizeof(*ids));
-	dups = calloc(n, sizeof(*dups));
-	if (sms == NULL || ids == NULL || dups == NULL) {
+	res = calloc(n, sizeof(*res));
+	if (sms == NULL || res == NULL) {
 		reply_error(req, 503, "out of memory", NULL);
 		goto out;
 	}
@@ -90,21 +91,19 @@ api_receive_post(struct request *req)
 		    i) == -1)
 			goto out;
 
-	now = util_now_ms();
-	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
+	at.device = req->device_rowid;
+	at.now = util_now_ms();
+	if (request_begin(req) == -1)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		rc = sms_receive(req->wst, req->device_rowid, req->device,
-		    &sms[i], now, &ids[i], &dups[i], &evid, &cause);
+		rc = sms_receive(req->wst, &sms[i], &at, &res[i], &cause);
 		if (rc != STORE_OK) {
 			store_rollback(req->wst);
 			request_store_error(req, rc, cause);
 			goto out;
 		}
-		if (!dups[i])
-			last = evid;
+		if (!res[i].seen)
+			last = res[i].evid;
 	}
 	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
 		request_store_error(req, rc, cause);
@@ -116,10 +115,11 @@ api_receive_post(struct request *req)
 	if (!batch) {
 		o = json_object_new_object();
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		json_object_object_add(o, "id", json_object_new_int64(ids[0]));
+		json_object_object_add(o, "id",
+		    json_object_new_int64(res[0].id));
 		json_object_object_add(o, "duplicate",
-		    json_object_new_boolean(dups[0]));
-		reply_json(req, dups[0] ? 200 : 201, o);
+		    json_object_new_boolean(res[0].seen));
+		reply_json(req, res[0].seen ? 200 : 201, o);
 		json_object_put(o);
 		goto out;
 	}
@@ -129,11 +129,12 @@ api_receive_post(struct request *req)
 		r = json_object_new_object();
 		json_object_object_add(r, "messageId",
 		    json_object_new_string(sms[i].message_id));
-		json_object_object_add(r, "id", json_object_new_int64(ids[i]));
+		json_object_object_add(r, "id",
+		    json_object_new_int64(res[i].id));
 		json_object_object_add(r, "duplicate",
-		    json_object_new_boolean(dups[i]));
+		    json_object_new_boolean(res[i].seen));
 		json_object_object_add(r, "status",
-		    json_object_new_int(dups[i] ? 200 : 201));
+		    json_object_new_int(res[i].seen ? 200 : 201));
 		json_object_array_add(results, r);
 	}
 	o = json_object_new_object();
@@ -143,7 +144,6 @@ api_receive_post(struct request *req)
 	json_object_put(o);
 out:
 	free(sms);
-	free(ids);
-	free(dups);
+	free(res);
 	json_object_put(body);
 }

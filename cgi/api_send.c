@@ -41,12 +41,12 @@ api_send_post(struct request *req)
 {
 	struct json_object	*body, *o;
 	struct sms_out		 sms;
+	struct sms_send		 by;
+	struct sms_stored	 res;
 	struct verr		 err;
 	const char		*key, *p;
 	char			*cause = NULL;
 	uint8_t			 hash[32];
-	int64_t			 rowid, id, evid = 0, now;
-	int			 existing;
 	enum store_rc		 rc;
 
 	key = request_env(req, "HTTP_IDEMPOTENCY_KEY");
@@ -68,21 +68,16 @@ api_send_post(struct request *req)
 		goto out;
 	}
 	api_send_hash(&sms, hash);
-	now = util_now_ms();
-	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
+	by.operator = req->remote_user;
+	by.key = key;
+	by.hash = hash;
+	by.now = util_now_ms();
+	by.expire = req->cfg->sms_expire;
+	if (request_begin(req) == -1)
 		goto out;
-	}
-	rc = device_lookup(req->wst, sms.device, &rowid, &cause);
-	if (rc == STORE_NOTFOUND) {
-		store_rollback(req->wst);
-		reply_error(req, 404, "unknown device", "deviceId");
-		goto out;
-	}
+	rc = device_lookup(req->wst, sms.device, &by.device, &cause);
 	if (rc == STORE_OK)
-		rc = sms_queue(req->wst, rowid, sms.device, &sms,
-		    req->remote_user, key, hash, now, req->cfg->sms_expire,
-		    &id, &existing, &evid, &cause);
+		rc = sms_queue(req->wst, &sms, &by, &res, &cause);
 	if (rc == STORE_CONFLICT) {
 		store_rollback(req->wst);
 		free(cause);
@@ -92,10 +87,11 @@ api_send_post(struct request *req)
 	}
 	if (rc != STORE_OK) {
 		store_rollback(req->wst);
-		request_store_error(req, rc, cause);
+		request_store_fail(req, rc, cause, "unknown device",
+		    "deviceId");
 		goto out;
 	}
-	if ((rc = sms_json(req->wst, id, &o, &cause)) != STORE_OK) {
+	if ((rc = sms_json(req->wst, res.id, &o, &cause)) != STORE_OK) {
 		store_rollback(req->wst);
 		request_store_error(req, rc, cause);
 		goto out;
@@ -105,8 +101,8 @@ api_send_post(struct request *req)
 		request_store_error(req, rc, cause);
 		goto out;
 	}
-	if (!existing)
-		request_ring(req, evid);
+	if (!res.seen)
+		request_ring(req, res.evid);
 	else
 		reply_header(req, 202, "Idempotent-Replayed: true");
 	reply_json(req, 202, o);

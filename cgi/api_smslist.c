@@ -71,13 +71,10 @@ api_smslist_get(struct request *req)
 		return;
 	}
 	if (r == 1 && dev[0] != '\0') {
-		rc = device_lookup(req->st, dev, &rowid, &cause);
-		if (rc == STORE_NOTFOUND) {
-			reply_error(req, 404, "unknown device", "deviceId");
-			return;
-		}
-		if (rc != STORE_OK) {
-			request_store_error(req, rc, cause);
+		if ((rc = device_lookup(req->st, dev, &rowid, &cause)) !=
+		    STORE_OK) {
+			request_store_fail(req, rc, cause, "unknown device",
+			    "deviceId");
 			return;
 		}
 	}

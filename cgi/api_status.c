@@ -111,10 +111,8 @@ api_status_post(struct request *req)
 			goto out;
 	}
 	now = util_now_ms();
-	if ((rc = store_begin(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
+	if (request_begin(req) == -1)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		rep.device = req->device_rowid;
 		rep.id = r[i].id;
@@ -123,18 +121,13 @@ api_status_post(struct request *req)
 		rep.now = now;
 		rep.attempts = req->cfg->send_attempts;
 		rc = sms_report(req->wst, &rep, &r[i].changed, &evid, &cause);
-		if (rc == STORE_NOTFOUND) {
+		if (rc != STORE_OK) {
 			store_rollback(req->wst);
 			if (batch)
 				snprintf(prefix, sizeof(prefix),
 				    "reports[%zu].id", i);
-			reply_error(req, 404, "no such outbound message for "
-			    "this device", batch ? prefix : "id");
-			goto out;
-		}
-		if (rc != STORE_OK) {
-			store_rollback(req->wst);
-			request_store_error(req, rc, cause);
+			request_store_fail(req, rc, cause, "no such outbound "
+			    "message for this device", batch ? prefix : "id");
 			goto out;
 		}
 	}

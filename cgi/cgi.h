@@ -56,7 +56,10 @@ int		 request_auth_device(struct request *);
 int		 request_auth_dashboard(struct request *);
 int		 request_query(const struct request *, const char *, char *,
 		    size_t);
-int		 request_store_error(struct request *, int, char *);
+int		 request_store_error(struct request *, enum store_rc, char *);
+int		 request_store_fail(struct request *, enum store_rc, char *,
+		    const char *, const char *);
+int		 request_begin(struct request *);
 void		 request_preread(struct request *);
 void		 request_ring(struct request *, int64_t);
 

@@ -229,7 +229,7 @@ request_auth_device(struct request *req)
 	 * not yet committed, but groups never change tokens.
 	 */
 	rc = device_by_token(req->wst, h, &req->device_rowid, req->device,
-	    sizeof(req->device), &cause);
+	    &cause);
 	if (rc == STORE_NOTFOUND) {
 		log_debug("cgi: unknown token from %s",
 		    request_env(req, "REMOTE_ADDR") != NULL ?
@@ -326,7 +326,7 @@ request_query(const struct request *req, const char *name, char *buf,
  * space), 500 (logged) otherwise. Frees CAUSE. Always returns -1.
  */
 int
-request_store_error(struct request *req, int rc, char *cause)
+request_store_error(struct request *req, enum store_rc rc, char *cause)
 {
 	if (rc == STORE_BUSY) {
 		log_info("cgi: %s: database busy", req->path);
@@ -344,4 +344,35 @@ request_store_error(struct request *req, int rc, char *cause)
 	}
 	free(cause);
 	return -1;
+}
+
+/*
+ * Answer a failed store operation whose STORE_NOTFOUND means the resource
+ * the client named does not exist: 404 with MSG about FIELD then, and as
+ * request_store_error() otherwise. Frees CAUSE. Always returns -1.
+ */
+int
+request_store_fail(struct request *req, enum store_rc rc, char *cause,
+    const char *msg, const char *field)
+{
+	if (rc != STORE_NOTFOUND)
+		return request_store_error(req, rc, cause);
+	free(cause);
+	reply_error(req, 404, msg, field);
+	return -1;
+}
+
+/*
+ * Begin the transaction of the request's writes on REQ->wst. Returns 0, or
+ * -1 once answered (503 when the database is busy).
+ */
+int
+request_begin(struct request *req)
+{
+	char		*cause = NULL;
+	enum store_rc	 rc;
+
+	if ((rc = store_begin(req->wst, &cause)) != STORE_OK)
+		return request_store_error(req, rc, cause);
+	return 0;
 }

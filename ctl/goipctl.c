@@ -142,14 +142,15 @@ cmd_prune(void)
 	struct prune	 p;
 	char		*cause = NULL;
 	int64_t		 now = util_now_ms();
-	int		 rc;
+	enum store_rc	 rc;
 
 	st = ctl_open(STORE_OPEN_CHECK);
 	memset(&p, 0, sizeof(p));
-	while ((rc = prune_step(st, cfg, now, &p, &cause)) == 1)
+	while ((rc = prune_step(st, cfg, now, &p, &cause)) == STORE_OK &&
+	    !p.done)
 		;
 	store_close(st);
-	if (rc == -1)
+	if (rc != STORE_OK)
 		return ctl_fail("prune", cause);
 	printf("%lld events pruned\n", (long long)p.total[PRUNE_EVENTS]);
 	printf("%lld sms pruned\n", (long long)p.total[PRUNE_SMS]);
@@ -171,7 +172,7 @@ cmd_device(int argc, char *argv[])
 		if (argc != 1)
 			usage();
 		st = ctl_open(STORE_OPEN_CHECK);
-		if (device_list(st, stdout, &cause) == -1) {
+		if (device_list(st, stdout, &cause) != STORE_OK) {
 			store_close(st);
 			return ctl_fail("device list", cause);
 		}
@@ -201,8 +202,7 @@ cmd_device(int argc, char *argv[])
 			return 1;
 		}
 		st = ctl_open(STORE_OPEN_CHECK);
-		rc = device_add(st, argv[1], name, token, sizeof(token),
-		    &cause);
+		rc = device_add(st, argv[1], name, token, &cause);
 		store_close(st);
 		if (rc == STORE_CONFLICT) {
 			fprintf(stderr, "goipctl: %s: device exists\n",
@@ -222,8 +222,7 @@ cmd_device(int argc, char *argv[])
 	if (strcmp(argv[0], "remove") == 0)
 		rc = device_remove(st, argv[1], &cause);
 	else if (strcmp(argv[0], "token") == 0)
-		rc = device_rotate_token(st, argv[1], token, sizeof(token),
-		    &cause);
+		rc = device_rotate_token(st, argv[1], token, &cause);
 	else {
 		store_close(st);
 		usage();
@@ -252,12 +251,11 @@ cmd_sms_send(int argc, char *argv[])
 	struct store		*st;
 	struct json_object	*req, *o;
 	struct sms_out		 sms;
+	struct sms_send		 by;
+	struct sms_stored	 res;
 	struct verr		 err;
 	char			*cause = NULL, *end;
-	const char		*who;
 	long			 slot;
-	int64_t			 rowid, id, evid = 0;
-	int			 existing;
 	enum store_rc		 rc;
 
 	if (argc != 5)
@@ -282,16 +280,17 @@ cmd_sms_send(int argc, char *argv[])
 		json_object_put(req);
 		return 1;
 	}
-	if ((who = getenv("SUDO_USER")) == NULL &&
-	    (who = getenv("USER")) == NULL)
-		who = "goipctl";
+	memset(&by, 0, sizeof(by));
+	if ((by.operator = getenv("SUDO_USER")) == NULL &&
+	    (by.operator = getenv("USER")) == NULL)
+		by.operator = "goipctl";
+	by.now = util_now_ms();
+	by.expire = cfg->sms_expire;
 	st = ctl_open(STORE_OPEN_CHECK);
 	if ((rc = store_begin(st, &cause)) == STORE_OK) {
-		rc = device_lookup(st, sms.device, &rowid, &cause);
+		rc = device_lookup(st, sms.device, &by.device, &cause);
 		if (rc == STORE_OK)
-			rc = sms_queue(st, rowid, sms.device, &sms, who, NULL,
-			    NULL, util_now_ms(), cfg->sms_expire, &id,
-			    &existing, &evid, &cause);
+			rc = sms_queue(st, &sms, &by, &res, &cause);
 		if (rc == STORE_OK)
 			rc = store_commit(st, &cause);
 		else
@@ -304,8 +303,8 @@ cmd_sms_send(int argc, char *argv[])
 		rc = ctl_fail("sms send", cause);
 		cause = NULL;
 	} else {
-		evlog_notify(cfg->notify_socket, evid);
-		if (sms_json(st, id, &o, &cause) == STORE_OK) {
+		evlog_notify(cfg->notify_socket, res.evid);
+		if (sms_json(st, res.id, &o, &cause) == STORE_OK) {
 			printf("%s\n", json_object_to_json_string_ext(o,
 			    JSON_C_TO_STRING_PLAIN |
 			    JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -41,12 +41,11 @@ static enum store_rc device_row_json(struct store *, sqlite3_stmt *, int64_t,
 
 /*
  * Register device ID with NAME (may be NULL) and write its new token to
- * TOKEN (TOKENSZ >= GOIP_TOKEN_LEN + 1). Own transaction. STORE_CONFLICT
- * when the id exists.
+ * TOKEN. Own transaction. STORE_CONFLICT when the id exists.
  */
 enum store_rc
-device_add(struct store *st, const char *id, const char *name, char *token,
-    size_t tokensz, char **cause)
+device_add(struct store *st, const char *id, const char *name,
+    char token[GOIP_TOKEN_LEN + 1], char **cause)
 {
 	static const char *const sql = "INSERT INTO devices(device_id, name, "
 	    "token_hash, created_at) VALUES (?, ?, ?, ?)";
@@ -54,7 +53,7 @@ device_add(struct store *st, const char *id, const char *name, char *token,
 	uint8_t		 hash[32];
 	enum store_rc	 rc;
 
-	if (token_generate(token, tokensz) == -1) {
+	if (token_generate(token, GOIP_TOKEN_LEN + 1) == -1) {
 		xasprintf(cause, "no randomness for a token");
 		return STORE_ERROR;
 	}
@@ -101,8 +100,8 @@ device_remove(struct store *st, const char *id, char **cause)
 
 /* Give device ID a new token (written to TOKEN); the old one stops working. */
 enum store_rc
-device_rotate_token(struct store *st, const char *id, char *token,
-    size_t tokensz, char **cause)
+device_rotate_token(struct store *st, const char *id,
+    char token[GOIP_TOKEN_LEN + 1], char **cause)
 {
 	static const char *const sql = "UPDATE devices SET token_hash = ? "
 	    "WHERE device_id = ?";
@@ -110,7 +109,7 @@ device_rotate_token(struct store *st, const char *id, char *token,
 	uint8_t		 hash[32];
 	enum store_rc	 rc;
 
-	if (token_generate(token, tokensz) == -1) {
+	if (token_generate(token, GOIP_TOKEN_LEN + 1) == -1) {
 		xasprintf(cause, "no randomness for a token");
 		return STORE_ERROR;
 	}
@@ -140,7 +139,7 @@ device_rotate_token(struct store *st, const char *id, char *token,
  */
 enum store_rc
 device_by_token(struct store *st, const char *token, int64_t *rowid,
-    char *id, size_t idsz, char **cause)
+    char id[GOIP_DEVICE_ID_MAX + 1], char **cause)
 {
 	static const char *const sql = "SELECT id, device_id, token_hash "
 	    "FROM devices WHERE token_hash = ?";
@@ -157,7 +156,7 @@ device_by_token(struct store *st, const char *token, int64_t *rowid,
 		if (sqlite3_column_bytes(stmt, 2) == 32 &&
 		    util_ct_equal(sqlite3_column_blob(stmt, 2), hash, 32)) {
 			*rowid = sqlite3_column_int64(stmt, 0);
-			snprintf(id, idsz, "%s",
+			snprintf(id, GOIP_DEVICE_ID_MAX + 1, "%s",
 			    (const char *)sqlite3_column_text(stmt, 1));
 			ret = STORE_OK;
 		}
@@ -292,11 +291,20 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	return STORE_OK;
 }
 
-/* Append a device-status-change event for device ID; *EVID gets its id. */
+/* A device's move from one status to another, at a time (unix ms). */
+struct device_change {
+	const char	*id;		/* device id */
+	const char	*status;
+	const char	*previous;	/* NULL: none before */
+	int64_t		 now;
+};
+
+/* Append the device-status-change event of CH; *EVID gets its id. */
 static enum store_rc
-device_status_event(struct store *st, const char *id, const char *status,
-    const char *previous, int64_t now, int64_t *evid, char **cause)
+device_status_event(struct store *st, const struct device_change *ch,
+    int64_t *evid, char **cause)
 {
+	struct event_new	 ev;
 	struct json_object	*o;
 	enum store_rc		 rc;
 
@@ -304,12 +312,15 @@ device_status_event(struct store *st, const char *id, const char *status,
 		xasprintf(cause, "out of memory");
 		return STORE_ERROR;
 	}
-	json_object_object_add(o, "deviceId", json_object_new_string(id));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "previousStatus", previous == NULL ? NULL :
-	    json_object_new_string(previous));
-	json_object_object_add(o, "at", store_json_timeval(now));
-	rc = evlog_append(st, EVENT_DEVICE_STATUS_CHANGE, id, o, evid, cause);
+	json_object_object_add(o, "deviceId", json_object_new_string(ch->id));
+	json_object_object_add(o, "status", json_object_new_string(ch->status));
+	json_object_object_add(o, "previousStatus", ch->previous == NULL ?
+	    NULL : json_object_new_string(ch->previous));
+	json_object_object_add(o, "at", store_json_timeval(ch->now));
+	ev.type = EVENT_DEVICE_STATUS_CHANGE;
+	ev.device = ch->id;
+	ev.payload = o;
+	rc = evlog_append(st, &ev, evid, cause);
 	json_object_put(o);
 	return rc;
 }
@@ -348,6 +359,8 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 	    "device = ? AND seq <= ?";
 	sqlite3_stmt		*stmt;
 	struct json_object	*dev;
+	struct device_change	 ch;
+	struct event_new	 ev;
 	char			 id[GOIP_DEVICE_ID_MAX + 1], prev[16];
 	int64_t			 seq, last, phase;
 	enum store_rc		 rc;
@@ -413,10 +426,12 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto out;
 	}
-	if (strcmp(prev, "online") != 0 && (rc = device_status_event(st,
-	    id, "online", prev, now, evid, cause)) != STORE_OK)
+	ch = (struct device_change){ id, "online", prev, now };
+	if (strcmp(prev, "online") != 0 &&
+	    (rc = device_status_event(st, &ch, evid, cause)) != STORE_OK)
 		goto out;
-	rc = evlog_append(st, EVENT_DEVICE_HEARTBEAT, id, dev, evid, cause);
+	ev = (struct event_new){ EVENT_DEVICE_HEARTBEAT, id, dev };
+	rc = evlog_append(st, &ev, evid, cause);
 out:
 	json_object_put(dev);
 	return rc;
@@ -623,18 +638,22 @@ device_list_json(struct store *st, struct json_object **out, char **cause)
 	return STORE_OK;
 }
 
-/* goipctl device list: one line per device. */
-int
+/*
+ * goipctl device list: one line per device to FP. Returns STORE_OK or the
+ * store_rc of the failure with *cause set (FP may hold some lines then).
+ */
+enum store_rc
 device_list(struct store *st, FILE *fp, char **cause)
 {
 	static const char *const sql = "SELECT device_id, status, last_seen, "
 	    "COALESCE(name, '') FROM devices ORDER BY device_id";
 	sqlite3_stmt	*stmt;
 	char		 t[64];
+	enum store_rc	 src;
 	int		 rc;
 
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return -1;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	fprintf(fp, "%-24s %-8s %-24s %s\n", "DEVICE", "STATUS", "LAST SEEN",
 	    "NAME");
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -647,19 +666,20 @@ device_list(struct store *st, FILE *fp, char **cause)
 		    t, sqlite3_column_text(stmt, 3));
 	}
 	sqlite3_reset(stmt);
-	return store_rc(st, rc, cause) == STORE_OK ? 0 : -1;
+	return store_rc(st, rc, cause);
 }
 
 /*
  * The sweep, run every second by the notifier: in one transaction, mark
  * offline every online device silent since before NOW - OFFLINE_AFTER, each
  * with a device-status-change event, and expire outbound SMS past their
- * expiry (sms_expire()). Returns the number of changes (*EVID the last
- * event id), or -1 with *cause (a busy database too: try again later).
+ * expiry (sms_expire()). *RES says what changed and the last event id.
+ * Returns STORE_OK, or the store_rc of the failure (STORE_BUSY: try again
+ * later) with *cause set and nothing changed.
  */
-int
+enum store_rc
 device_sweep(struct store *st, int64_t now, int64_t offline_after,
-    int64_t *evid, char **cause)
+    struct sweep_result *res, char **cause)
 {
 	static const char *const sel = "SELECT id, device_id FROM devices "
 	    "WHERE status = 'online' AND last_seen < ? LIMIT "
@@ -668,25 +688,28 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	    "WHERE id = ?";
 	static const char *const clamp = "UPDATE devices SET last_seen = ? "
 	    "WHERE status = 'online' AND last_seen > ?";
-	sqlite3_stmt	*stmt;
-	int64_t		 ids[DEVICE_SWEEP_BATCH];
-	char		 names[DEVICE_SWEEP_BATCH][GOIP_DEVICE_ID_MAX + 1];
-	int		 n = 0, i, rc, expired, clamped;
+	sqlite3_stmt		*stmt;
+	struct device_change	 ch;
+	int64_t			 ids[DEVICE_SWEEP_BATCH];
+	char			 names[DEVICE_SWEEP_BATCH][GOIP_DEVICE_ID_MAX + 1];
+	int			 n = 0, i, rc, clamped;
+	enum store_rc		 src;
 
-	if (store_begin(st, cause) != STORE_OK)
-		return -1;
+	memset(res, 0, sizeof(*res));
+	if ((src = store_begin(st, cause)) != STORE_OK)
+		return src;
 	/*
 	 * After the wall clock stepped back, a device last seen "in the
 	 * future" would stay online for the size of the step plus
 	 * offline_after: count its silence from now instead.
 	 */
-	if (store_stmt(st, clamp, &stmt, cause) != STORE_OK)
+	if ((src = store_stmt(st, clamp, &stmt, cause)) != STORE_OK)
 		goto fail;
 	store_bind(stmt, "ll", now, now);
-	if (store_run(st, stmt, cause) != STORE_OK)
+	if ((src = store_run(st, stmt, cause)) != STORE_OK)
 		goto fail;
 	clamped = sqlite3_changes(st->db);
-	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+	if ((src = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
 		goto fail;
 	store_bind(stmt, "l", now - offline_after);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
@@ -697,28 +720,33 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 		n++;
 	}
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
+	if (rc != SQLITE_ROW && (src = store_rc(st, rc, cause)) != STORE_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
+		if ((src = store_stmt(st, upd, &stmt, cause)) != STORE_OK)
 			goto fail;
 		store_bind(stmt, "l", ids[i]);
-		if (store_run(st, stmt, cause) != STORE_OK)
+		if ((src = store_run(st, stmt, cause)) != STORE_OK)
 			goto fail;
-		if (device_status_event(st, names[i], "offline", "online",
-		    now, evid, cause) != STORE_OK)
+		ch = (struct device_change){ names[i], "offline", "online",
+		    now };
+		if ((src = device_status_event(st, &ch, &res->evid, cause)) !=
+		    STORE_OK)
 			goto fail;
 	}
-	if ((expired = sms_expire(st, now, evid, cause)) == -1)
+	if ((src = sms_expire(st, now, &res->expired, &res->evid, cause)) !=
+	    STORE_OK)
 		goto fail;
-	if (n + expired + clamped == 0) {
+	res->offline = n;
+	if (n + res->expired + clamped == 0) {
 		store_rollback(st);
-		return 0;
+		return STORE_OK;
 	}
-	if (store_commit(st, cause) != STORE_OK)
-		return -1;
-	return n + expired;
+	if ((src = store_commit(st, cause)) != STORE_OK)
+		memset(res, 0, sizeof(*res));
+	return src;
 fail:
 	store_rollback(st);
-	return -1;
+	memset(res, 0, sizeof(*res));
+	return src;
 }

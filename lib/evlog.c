@@ -56,14 +56,14 @@ evlog_type_lookup(const char *name)
 }
 
 /*
- * Append one event to the log inside the caller's transaction and set *ID
- * to its id. DEVICE is the device id for the device-{id} room, or NULL. The
- * payload is serialized, not kept. Returns STORE_OK or the store_rc of the
- * failure (STORE_FULL, ...) with *cause set (allocated; caller frees).
+ * Append event EV to the log inside the caller's transaction and set *ID
+ * to its id. The payload is serialized, not kept. Returns STORE_OK or the
+ * store_rc of the failure (STORE_BUSY, STORE_FULL, ...) with *cause set
+ * (allocated; caller frees).
  */
 enum store_rc
-evlog_append(struct store *st, enum event_type type, const char *device,
-    struct json_object *payload, int64_t *id, char **cause)
+evlog_append(struct store *st, const struct event_new *ev, int64_t *id,
+    char **cause)
 {
 	static const char *const sql = "INSERT INTO events(at, type, device, "
 	    "payload) VALUES (?, ?, ?, ?)";
@@ -74,14 +74,14 @@ evlog_append(struct store *st, enum event_type type, const char *device,
 
 	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return rc;
-	text = json_object_to_json_string_length(payload,
+	text = json_object_to_json_string_length(ev->payload,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (text == NULL) {
 		xasprintf(cause, "evlog: cannot serialize payload");
 		return STORE_ERROR;
 	}
-	store_bind(stmt, "lssz", util_now_ms(), evlog_type_name(type),
-	    device, text, len);
+	store_bind(stmt, "lssz", util_now_ms(), evlog_type_name(ev->type),
+	    ev->device, text, len);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
 	*id = sqlite3_last_insert_rowid(st->db);
@@ -89,31 +89,42 @@ evlog_append(struct store *st, enum event_type type, const char *device,
 }
 
 /*
- * Run the event query SQL, bound to DEVICE (when not NULL), AFTER and MAX,
- * and read its rows into OUT (at least MAX entries). Returns the number
- * read, or -1 with *cause set. Events of unknown type are skipped.
+ * Read up to P->max events with id > P->after, in id order, into OUT (room
+ * for P->max), and set *N to the number read (payloads allocated:
+ * evlog_clear() frees them). With P->device, only that device's events are
+ * read, through the index events_device: the rows of other devices are not
+ * read. Events of unknown type are skipped. Returns STORE_OK, or the
+ * store_rc of the failure with *cause set, *N 0 and nothing to free.
  */
-static int
-evlog_select(struct store *st, const char *sql, const char *device,
-    int64_t after, int max, struct event *out, char **cause)
+enum store_rc
+evlog_read(struct store *st, const struct event_page *p, struct event *out,
+    int *n, char **cause)
 {
+	static const char *const q_all = "SELECT id, at, type, device, "
+	    "payload FROM events WHERE id > ? ORDER BY id LIMIT ?";
+	static const char *const q_dev = "SELECT id, at, type, device, "
+	    "payload FROM events WHERE device = ? AND id > ? ORDER BY id "
+	    "LIMIT ?";
 	sqlite3_stmt	*stmt;
 	struct event	*ev;
 	const char	*dev;
-	int		 n = 0, rc, type;
+	enum store_rc	 src;
+	int		 rc, type;
 
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return -1;
-	if (device != NULL)
-		store_bind(stmt, "sli", device, after, max);
+	*n = 0;
+	if ((src = store_stmt(st, p->device != NULL ? q_dev : q_all, &stmt,
+	    cause)) != STORE_OK)
+		return src;
+	if (p->device != NULL)
+		store_bind(stmt, "sli", p->device, p->after, p->max);
 	else
-		store_bind(stmt, "li", after, max);
+		store_bind(stmt, "li", p->after, p->max);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		type = evlog_type_lookup((const char *)
 		    sqlite3_column_text(stmt, 2));
 		if (type == -1)
 			continue;
-		ev = &out[n];
+		ev = &out[*n];
 		ev->id = sqlite3_column_int64(stmt, 0);
 		ev->at = sqlite3_column_int64(stmt, 1);
 		ev->type = type;
@@ -122,56 +133,24 @@ evlog_select(struct store *st, const char *sql, const char *device,
 		    dev != NULL ? dev : "");
 		ev->payloadlen = (size_t)sqlite3_column_bytes(stmt, 4);
 		if ((ev->payload = malloc(ev->payloadlen + 1)) == NULL) {
-			sqlite3_reset(stmt);
-			evlog_clear(out, n);
 			xasprintf(cause, "evlog: out of memory");
-			return -1;
+			src = STORE_ERROR;
+			goto fail;
 		}
 		memcpy(ev->payload, sqlite3_column_blob(stmt, 4),
 		    ev->payloadlen);
 		ev->payload[ev->payloadlen] = '\0';
-		n++;
+		(*n)++;
 	}
-	if (store_rc(st, rc, cause) != STORE_OK) {
-		sqlite3_reset(stmt);
-		evlog_clear(out, n);
-		return -1;
-	}
+	if ((src = store_rc(st, rc, cause)) != STORE_OK)
+		goto fail;
 	sqlite3_reset(stmt);
-	return n;
-}
-
-/*
- * Read up to MAX events with id > AFTER, in id order, into OUT. Returns the
- * number read (payloads allocated: evlog_clear() frees them), or -1 with
- * *cause set. Events of unknown type are skipped.
- */
-int
-evlog_read(struct store *st, int64_t after, int max, struct event *out,
-    int nout, char **cause)
-{
-	static const char *const sql = "SELECT id, at, type, device, payload "
-	    "FROM events WHERE id > ? ORDER BY id LIMIT ?";
-
-	if (max > nout)
-		max = nout;
-	return evlog_select(st, sql, NULL, after, max, out, cause);
-}
-
-/*
- * Read up to MAX events of DEVICE with id > AFTER, in id order, into OUT,
- * through the index events_device: the rows of other devices are not
- * read. Returns the number read (payloads allocated: evlog_clear() frees
- * them), or -1 with *cause set. Events of unknown type are skipped.
- */
-int
-evlog_read_device(struct store *st, const char *device, int64_t after,
-    int max, struct event *out, char **cause)
-{
-	static const char *const sql = "SELECT id, at, type, device, payload "
-	    "FROM events WHERE device = ? AND id > ? ORDER BY id LIMIT ?";
-
-	return evlog_select(st, sql, device, after, max, out, cause);
+	return STORE_OK;
+fail:
+	sqlite3_reset(stmt);
+	evlog_clear(out, *n);
+	*n = 0;
+	return src;
 }
 
 /* Free the payloads of N events read by evlog_read(). */
@@ -186,61 +165,46 @@ evlog_clear(struct event *ev, int n)
 	}
 }
 
-static int64_t
-evlog_scalar(struct store *st, const char *sql, char **cause)
+/* Set *V to the one integer SQL yields (0 when no row). */
+static enum store_rc
+evlog_scalar(struct store *st, const char *sql, int64_t *v, char **cause)
 {
 	sqlite3_stmt	*stmt;
-	int64_t		 v = 0;
+	enum store_rc	 src;
 	int		 rc;
 
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return -1;
+	*v = 0;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	else if (store_rc(st, rc, cause) != STORE_OK)
-		v = -1;
+		*v = sqlite3_column_int64(stmt, 0);
+	else
+		src = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
-	return v;
+	return src;
 }
 
 /*
- * The highest id ever assigned (0 when none), or -1. Since a prune keeps
- * the newest event, MAX(id) never goes back.
+ * Set *ID to the highest id ever assigned (0 when none). Since a prune
+ * keeps the newest event, MAX(id) never goes back. Returns STORE_OK or the
+ * store_rc of the failure with *cause set.
  */
-int64_t
-evlog_last(struct store *st, char **cause)
+enum store_rc
+evlog_last(struct store *st, int64_t *id, char **cause)
 {
-	return evlog_scalar(st, "SELECT COALESCE(MAX(id), 0) FROM events",
-	    cause);
-}
-
-/* The oldest retained id, or 1 when the log is empty; -1 on error. */
-int64_t
-evlog_first(struct store *st, char **cause)
-{
-	return evlog_scalar(st, "SELECT COALESCE(MIN(id), 1) FROM events",
+	return evlog_scalar(st, "SELECT COALESCE(MAX(id), 0) FROM events", id,
 	    cause);
 }
 
 /*
- * Delete one batch of events older than BEFORE (unix ms), from the window
- * of at most PRUNE_BATCH events after *CURSOR (prune_window(), which sets
- * *CURSOR to where to go on, 0 when done), inside the caller's
- * transaction. The newest event always stays: ids are rowids, and the
- * surviving maximum is what keeps them from ever being reused. Returns the
- * number deleted, or -1.
+ * Set *ID to the oldest retained id, or 1 when the log is empty. Returns
+ * STORE_OK or the store_rc of the failure with *cause set.
  */
-int64_t
-evlog_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
+enum store_rc
+evlog_first(struct store *st, int64_t *id, char **cause)
 {
-	static const struct prune_sql sql = {
-		"SELECT id, at FROM events "
-		    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
-		"DELETE FROM events WHERE id > ?1 AND id <= ?2 AND at < ?3 "
-		    "AND id < (SELECT MAX(id) FROM events)"
-	};
-
-	return prune_window(st, &sql, before, cursor, cause);
+	return evlog_scalar(st, "SELECT COALESCE(MIN(id), 1) FROM events", id,
+	    cause);
 }
 
 /*

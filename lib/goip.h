@@ -119,6 +119,20 @@ struct event {
 	size_t		 payloadlen;
 };
 
+/* An event to append (evlog_append()). */
+struct event_new {
+	enum event_type		 type;
+	const char		*device;	/* device id (its room), NULL: global */
+	struct json_object	*payload;	/* serialized, not kept */
+};
+
+/* Which events evlog_read() reads. */
+struct event_page {
+	int64_t		 after;		/* ids above this one */
+	const char	*device;	/* this device's only, NULL: every one */
+	int		 max;		/* events at most: room in the array */
+};
+
 /* What a prune pass deletes, in order (lib/prune.c). */
 enum prune_what {
 	PRUNE_EVENTS,		/* events older than event_retention */
@@ -133,6 +147,14 @@ struct prune {
 	int64_t		 cursor;	/* id to go on after, 0 to start */
 	int64_t		 started;	/* unix ms the pass counts back from */
 	int64_t		 total[PRUNE__MAX];	/* deleted by this pass */
+	int		 done;		/* the last step ended the pass */
+};
+
+/* What one device_sweep() changed. */
+struct sweep_result {
+	int		 offline;	/* devices marked offline */
+	int		 expired;	/* outbound SMS expired */
+	int64_t		 evid;		/* last event appended, 0: none */
 };
 
 /* An open database connection; its fields are private to lib/ (store_int.h). */
@@ -184,6 +206,29 @@ struct sms_out {
 	const char	*encoding;	/* "gsm7" or "ucs2" */
 };
 
+/* Where and when sms_receive() stores a message. */
+struct sms_recv {
+	int64_t		 device;	/* device row id */
+	int64_t		 now;		/* unix ms */
+};
+
+/* Who queues an outbound message, and for how long (sms_queue()). */
+struct sms_send {
+	int64_t		 device;	/* row id of the message's device */
+	const char	*operator;	/* REMOTE_USER, or goipctl's user */
+	const char	*key;		/* Idempotency-Key, or NULL */
+	const uint8_t	*hash;		/* SHA-256 of the request, with KEY */
+	int64_t		 now;		/* unix ms */
+	int64_t		 expire;	/* ms it may wait to be sent */
+};
+
+/* What sms_receive() or sms_queue() did with one message. */
+struct sms_stored {
+	int64_t		 id;		/* the message's id */
+	int		 seen;		/* seen before: ID is the original's */
+	int64_t		 evid;		/* event appended, 0: none */
+};
+
 /* Which page of the SMS history sms_list_json() reads. */
 struct sms_page {
 	int64_t		 device;	/* device row id, -1: every device */
@@ -217,12 +262,6 @@ struct hb_store {
 	int64_t		 now;		/* unix ms */
 	int64_t		 history;	/* history rows kept, about */
 	int64_t		 step;		/* ms per history row, 0: every beat */
-};
-
-/* The two statements of one table's prune walk (prune_window()). */
-struct prune_sql {
-	const char	*window;	/* binds cursor, offset: last id, time */
-	const char	*remove;	/* binds cursor, last id, before */
 };
 
 /* A validation failure: which field and why. Static strings. */
@@ -321,16 +360,13 @@ extern const int	 nmigrations;
 /* evlog.c */
 const char	*evlog_type_name(enum event_type);
 int		 evlog_type_lookup(const char *);
-enum store_rc	 evlog_append(struct store *, enum event_type, const char *,
-		    struct json_object *, int64_t *, char **);
-int		 evlog_read(struct store *, int64_t, int, struct event *, int,
-		    char **);
-int		 evlog_read_device(struct store *, const char *, int64_t, int,
-		    struct event *, char **);
+enum store_rc	 evlog_append(struct store *, const struct event_new *,
+		    int64_t *, char **);
+enum store_rc	 evlog_read(struct store *, const struct event_page *,
+		    struct event *, int *, char **);
 void		 evlog_clear(struct event *, int);
-int64_t		 evlog_last(struct store *, char **);
-int64_t		 evlog_first(struct store *, char **);
-int64_t		 evlog_prune(struct store *, int64_t, int64_t *, char **);
+enum store_rc	 evlog_last(struct store *, int64_t *, char **);
+enum store_rc	 evlog_first(struct store *, int64_t *, char **);
 void		 evlog_notify(const char *, int64_t);
 
 /* token.c */
@@ -353,12 +389,12 @@ int		 valid_sms_segments(const char *, size_t, const char **);
 
 /* device.c */
 enum store_rc	 device_add(struct store *, const char *, const char *,
-		    char *, size_t, char **);
+		    char[GOIP_TOKEN_LEN + 1], char **);
 enum store_rc	 device_remove(struct store *, const char *, char **);
-enum store_rc	 device_rotate_token(struct store *, const char *, char *,
-		    size_t, char **);
+enum store_rc	 device_rotate_token(struct store *, const char *,
+		    char[GOIP_TOKEN_LEN + 1], char **);
 enum store_rc	 device_by_token(struct store *, const char *, int64_t *,
-		    char *, size_t, char **);
+		    char[GOIP_DEVICE_ID_MAX + 1], char **);
 enum store_rc	 device_heartbeat(struct store *, const struct heartbeat *,
 		    const struct hb_store *, int64_t *, char **);
 enum store_rc	 device_json(struct store *, int64_t, int,
@@ -367,33 +403,28 @@ enum store_rc	 device_list_json(struct store *, struct json_object **,
 		    char **);
 enum store_rc	 device_lookup(struct store *, const char *, int64_t *,
 		    char **);
-int		 device_sweep(struct store *, int64_t, int64_t, int64_t *,
-		    char **);
-int		 device_list(struct store *, FILE *, char **);
+enum store_rc	 device_list(struct store *, FILE *, char **);
+enum store_rc	 device_sweep(struct store *, int64_t, int64_t,
+		    struct sweep_result *, char **);
 
 /* sms.c */
-enum store_rc	 sms_receive(struct store *, int64_t, const char *,
-		    const struct sms_in *, int64_t, int64_t *, int *, int64_t *,
-		    char **);
+enum store_rc	 sms_receive(struct store *, const struct sms_in *,
+		    const struct sms_recv *, struct sms_stored *, char **);
 enum store_rc	 sms_json(struct store *, int64_t, struct json_object **,
 		    char **);
 enum store_rc	 sms_list_json(struct store *, const struct sms_page *,
 		    struct json_object **, char **);
-enum store_rc	 sms_queue(struct store *, int64_t, const char *,
-		    const struct sms_out *, const char *, const char *,
-		    const uint8_t *, int64_t, int64_t, int64_t *, int *,
-		    int64_t *, char **);
+enum store_rc	 sms_queue(struct store *, const struct sms_out *,
+		    const struct sms_send *, struct sms_stored *, char **);
 enum store_rc	 sms_outbox_lease(struct store *, const struct sms_lease *,
 		    struct json_object **, int64_t *, char **);
 enum store_rc	 sms_report(struct store *, const struct sms_status *, int *,
 		    int64_t *, char **);
-int		 sms_expire(struct store *, int64_t, int64_t *, char **);
-int64_t		 sms_prune(struct store *, int64_t, int64_t *, char **);
+enum store_rc	 sms_expire(struct store *, int64_t, int *, int64_t *,
+		    char **);
 
 /* prune.c */
-int64_t		 prune_window(struct store *, const struct prune_sql *,
-		    int64_t, int64_t *, char **);
-int		 prune_step(struct store *, const struct config *, int64_t,
+enum store_rc	 prune_step(struct store *, const struct config *, int64_t,
 		    struct prune *, char **);
 
 /* stats.c */

@@ -83,15 +83,45 @@ sms_json(struct store *st, int64_t id, struct json_object **out,
 }
 
 /*
- * Store SMS received by device ROWID (device id DEVICE) at NOW inside the
- * caller's transaction, with its sms-received event. A message the device
- * already delivered (same messageId) stores nothing: *DUP is set and *ID is
- * the original id. *EVID gets the event id when one was appended.
+ * Append an event of TYPE (sms-received, sms-status) for message ID, its
+ * payload the message as sms_json() shows it, in the room of the message's
+ * device; *EVID gets the event id.
+ */
+static enum store_rc
+sms_event(struct store *st, enum event_type type, int64_t id, int64_t *evid,
+    char **cause)
+{
+	struct event_new	 ev;
+	struct json_object	*o, *dev;
+	enum store_rc		 rc;
+
+	if ((rc = sms_json(st, id, &o, cause)) != STORE_OK) {
+		if (rc == STORE_NOTFOUND) {
+			xasprintf(cause, "sms: message %lld vanished",
+			    (long long)id);
+			rc = STORE_ERROR;
+		}
+		return rc;
+	}
+	ev.type = type;
+	ev.device = json_object_object_get_ex(o, "deviceId", &dev) ?
+	    json_object_get_string(dev) : NULL;
+	ev.payload = o;
+	rc = evlog_append(st, &ev, evid, cause);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * Store SMS received by device AT->device at AT->now inside the caller's
+ * transaction, with its sms-received event; OUT gets the message id and
+ * the event id. A message the device already delivered (same messageId)
+ * stores nothing: OUT->seen is set, OUT->id is the original id and
+ * OUT->evid 0.
  */
 enum store_rc
-sms_receive(struct store *st, int64_t rowid, const char *device,
-    const struct sms_in *sms, int64_t now, int64_t *id, int *dup,
-    int64_t *evid, char **cause)
+sms_receive(struct store *st, const struct sms_in *sms,
+    const struct sms_recv *at, struct sms_stored *out, char **cause)
 {
 	static const char *const ins = "INSERT INTO sms(device, direction, "
 	    "slot, sender, recipient, text, message_id, received_at, stored_at, "
@@ -100,43 +130,33 @@ sms_receive(struct store *st, int64_t rowid, const char *device,
 	static const char *const sel = "SELECT id FROM sms WHERE device = ? "
 	    "AND message_id = ?";
 	sqlite3_stmt		*stmt;
-	struct json_object	*o;
 	enum store_rc		 rc;
 	int			 r;
 
-	if (store_stmt(st, ins, &stmt, cause) != STORE_OK)
-		return st->lastrc;
-	store_bind(stmt, "lnsszsll", rowid, sms->slot > 0 ? sms->slot : -1,
-	    sms->from, sms->to, sms->text, sms->textlen, sms->message_id,
-	    sms->received_at >= 0 ? sms->received_at : now, now);
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_stmt(st, ins, &stmt, cause)) != STORE_OK)
+		return rc;
+	store_bind(stmt, "lnsszsll", at->device, sms->slot > 0 ? sms->slot :
+	    -1, sms->from, sms->to, sms->text, sms->textlen, sms->message_id,
+	    sms->received_at >= 0 ? sms->received_at : at->now, at->now);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
 	if (sqlite3_changes(st->db) == 0) {
-		if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
-			return st->lastrc;
-		store_bind(stmt, "ls", rowid, sms->message_id);
+		if ((rc = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
+			return rc;
+		store_bind(stmt, "ls", at->device, sms->message_id);
 		r = sqlite3_step(stmt);
 		if (r == SQLITE_ROW)
-			*id = sqlite3_column_int64(stmt, 0);
+			out->id = sqlite3_column_int64(stmt, 0);
 		sqlite3_reset(stmt);
 		if (r != SQLITE_ROW)
 			return store_rc(st, r == SQLITE_DONE ? SQLITE_ERROR :
 			    r, cause);
-		*dup = 1;
+		out->seen = 1;
 		return STORE_OK;
 	}
-	*dup = 0;
-	*id = sqlite3_last_insert_rowid(st->db);
-	if ((rc = sms_json(st, *id, &o, cause)) != STORE_OK) {
-		if (rc == STORE_NOTFOUND) {
-			xasprintf(cause, "sms: stored message vanished");
-			rc = STORE_ERROR;
-		}
-		return rc;
-	}
-	rc = evlog_append(st, EVENT_SMS_RECEIVED, device, o, evid, cause);
-	json_object_put(o);
-	return rc;
+	out->id = sqlite3_last_insert_rowid(st->db);
+	return sms_event(st, EVENT_SMS_RECEIVED, out->id, &out->evid, cause);
 }
 
 /*
@@ -190,40 +210,19 @@ sms_list_json(struct store *st, const struct sms_page *p,
 	return STORE_OK;
 }
 
-/* Append an sms-status event for message ID of device DEVICE. */
-static enum store_rc
-sms_status_event(struct store *st, int64_t id, const char *device,
-    int64_t *evid, char **cause)
-{
-	struct json_object	*o;
-	enum store_rc		 rc;
-
-	if ((rc = sms_json(st, id, &o, cause)) != STORE_OK) {
-		if (rc == STORE_NOTFOUND) {
-			xasprintf(cause, "sms: message %lld vanished",
-			    (long long)id);
-			rc = STORE_ERROR;
-		}
-		return rc;
-	}
-	rc = evlog_append(st, EVENT_SMS_STATUS, device, o, evid, cause);
-	json_object_put(o);
-	return rc;
-}
-
 /*
- * Queue SMS for device ROWID (DEVICE) on behalf of OPERATOR inside the
- * caller's transaction, expiring after EXPIRE ms. With an idempotency KEY,
- * a request already seen with the same HASH (SHA-256 of the request) gives
- * back the original message (*EXISTING set); the same key with another
- * request is STORE_CONFLICT. The sender is the slot's phone number when
- * the device reported one. *ID gets the message id.
+ * Queue SMS for its device (row id BY->device) on behalf of BY->operator
+ * inside the caller's transaction at BY->now, expiring BY->expire ms
+ * later, with its sms-status event; OUT gets the message id and the event
+ * id. With an idempotency BY->key, a request already seen with the same
+ * BY->hash (SHA-256 of the request) gives back the original message
+ * (OUT->seen set, OUT->evid 0); the same key with another request is
+ * STORE_CONFLICT. The sender is the slot's phone number when the device
+ * reported one.
  */
 enum store_rc
-sms_queue(struct store *st, int64_t rowid, const char *device,
-    const struct sms_out *sms, const char *operator, const char *key,
-    const uint8_t *hash, int64_t now, int64_t expire, int64_t *id,
-    int *existing, int64_t *evid, char **cause)
+sms_queue(struct store *st, const struct sms_out *sms,
+    const struct sms_send *by, struct sms_stored *out, char **cause)
 {
 	static const char *const seen = "SELECT id, request_hash FROM sms "
 	    "WHERE operator = ? AND idem_key = ?";
@@ -234,40 +233,41 @@ sms_queue(struct store *st, int64_t rowid, const char *device,
 	    "phone_number FROM sim_slots WHERE device = ?1 AND slot = ?2), ?3, "
 	    "?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?5, ?11, ?5)";
 	sqlite3_stmt	*stmt;
+	enum store_rc	 rc;
 	int		 r, same;
 
-	*existing = 0;
-	if (key != NULL) {
-		if (store_stmt(st, seen, &stmt, cause) != STORE_OK)
-			return st->lastrc;
-		store_bind(stmt, "ss", operator, key);
+	memset(out, 0, sizeof(*out));
+	if (by->key != NULL) {
+		if ((rc = store_stmt(st, seen, &stmt, cause)) != STORE_OK)
+			return rc;
+		store_bind(stmt, "ss", by->operator, by->key);
 		if ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
-			*id = sqlite3_column_int64(stmt, 0);
+			out->id = sqlite3_column_int64(stmt, 0);
 			same = sqlite3_column_bytes(stmt, 1) == 32 &&
-			    util_ct_equal(sqlite3_column_blob(stmt, 1), hash,
-			    32);
+			    util_ct_equal(sqlite3_column_blob(stmt, 1),
+			    by->hash, 32);
 			sqlite3_reset(stmt);
 			if (!same) {
 				xasprintf(cause, "idempotency key reused");
 				return STORE_CONFLICT;
 			}
-			*existing = 1;
+			out->seen = 1;
 			return STORE_OK;
 		}
 		sqlite3_reset(stmt);
 		if (r != SQLITE_DONE)
 			return store_rc(st, r, cause);
 	}
-	if (store_stmt(st, ins, &stmt, cause) != STORE_OK)
-		return st->lastrc;
-	store_bind(stmt, "lizzlisssbl", rowid, sms->slot, sms->to,
-	    strlen(sms->to), sms->text, sms->textlen, now, sms->segments,
-	    sms->encoding, operator, key, key != NULL ? hash : NULL,
-	    now + expire);
-	if ((r = store_run(st, stmt, cause)) != STORE_OK)
-		return r;
-	*id = sqlite3_last_insert_rowid(st->db);
-	return sms_status_event(st, *id, device, evid, cause);
+	if ((rc = store_stmt(st, ins, &stmt, cause)) != STORE_OK)
+		return rc;
+	store_bind(stmt, "lizzlisssbl", by->device, sms->slot, sms->to,
+	    strlen(sms->to), sms->text, sms->textlen, by->now, sms->segments,
+	    sms->encoding, by->operator, by->key, by->key != NULL ? by->hash :
+	    NULL, by->now + by->expire);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	out->id = sqlite3_last_insert_rowid(st->db);
+	return sms_event(st, EVENT_SMS_STATUS, out->id, &out->evid, cause);
 }
 
 /* The order of outbound states: a report never moves a message back. */
@@ -301,12 +301,11 @@ enum store_rc
 sms_outbox_lease(struct store *st, const struct sms_lease *l,
     struct json_object **out, int64_t *evid, char **cause)
 {
-	static const char *const due = "SELECT s.id, s.slot, s.recipient, "
-	    "s.text, s.status, s.attempts, d.device_id FROM sms s JOIN devices "
-	    "d ON d.id = s.device WHERE s.device = ? AND s.status IN "
-	    "('queued', 'sending') AND s.next_attempt <= ?2 AND "
-	    "(s.lease_until IS NULL OR s.lease_until <= ?2) AND "
-	    "s.expires_at > ?2 ORDER BY s.next_attempt, s.id LIMIT ?3";
+	static const char *const due = "SELECT id, slot, recipient, text, "
+	    "status, attempts FROM sms WHERE device = ? AND status IN "
+	    "('queued', 'sending') AND next_attempt <= ?2 AND "
+	    "(lease_until IS NULL OR lease_until <= ?2) AND "
+	    "expires_at > ?2 ORDER BY next_attempt, id LIMIT ?3";
 	static const char *const take = "UPDATE sms SET status = 'sending', "
 	    "attempts = attempts + 1, lease_until = ?2, next_attempt = ?2, "
 	    "updated_at = ?3 WHERE id = ?1";
@@ -319,7 +318,6 @@ sms_outbox_lease(struct store *st, const struct sms_lease *l,
 	}			 row[GOIP_LEASE_MAX];
 	sqlite3_stmt		*stmt;
 	struct json_object	*arr, *o;
-	char			 device[GOIP_DEVICE_ID_MAX + 1] = "";
 	int64_t			 now = l->now;
 	enum store_rc		 rc;
 	int			 n = 0, i, r, max;
@@ -335,8 +333,6 @@ sms_outbox_lease(struct store *st, const struct sms_lease *l,
 		row[n].fail = sqlite3_column_int64(stmt, 5) >= l->attempts;
 		row[n].changed = strcmp((const char *)
 		    sqlite3_column_text(stmt, 4), "sending") != 0;
-		snprintf(device, sizeof(device), "%s",
-		    sqlite3_column_text(stmt, 6));
 		if (!row[n].fail) {
 			o = json_object_new_object();
 			store_json_int(o, "id", stmt, 0);
@@ -362,8 +358,8 @@ sms_outbox_lease(struct store *st, const struct sms_lease *l,
 			store_bind(stmt, "lll", row[i].id, now + l->lease, now);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto fail;
-		if ((row[i].fail || row[i].changed) && (rc = sms_status_event(st,
-		    row[i].id, device, evid, cause)) != STORE_OK)
+		if ((row[i].fail || row[i].changed) && (rc = sms_event(st,
+		    EVENT_SMS_STATUS, row[i].id, evid, cause)) != STORE_OK)
 			goto fail;
 	}
 	*out = arr;
@@ -391,10 +387,9 @@ sms_report(struct store *st, const struct sms_status *rep, int *changed,
 	const int64_t	 rowid = rep->device, id = rep->id, now = rep->now;
 	const int64_t	 attempts = rep->attempts;
 	const char	*status = rep->status, *error = rep->error;
-	static const char *const sel = "SELECT s.status, s.attempts, "
-	    "d.device_id, s.lease_until IS NULL FROM sms s JOIN devices d "
-	    "ON d.id = s.device "
-	    "WHERE s.id = ? AND s.device = ? AND s.direction = 'out'";
+	static const char *const sel = "SELECT status, attempts, "
+	    "lease_until IS NULL FROM sms "
+	    "WHERE id = ? AND device = ? AND direction = 'out'";
 	static const char *const upd = "UPDATE sms SET status = ?2, "
 	    "error = COALESCE(?3, error), lease_until = NULL, updated_at = ?4 "
 	    "WHERE id = ?1";
@@ -402,7 +397,7 @@ sms_report(struct store *st, const struct sms_status *rep, int *changed,
 	    "lease_until = NULL, next_attempt = ?3, updated_at = ?4 "
 	    "WHERE id = ?1";
 	sqlite3_stmt	*stmt;
-	char		 cur[16], device[GOIP_DEVICE_ID_MAX + 1];
+	char		 cur[16];
 	int64_t		 tries, backoff;
 	int		 r, unleased;
 
@@ -417,8 +412,7 @@ sms_report(struct store *st, const struct sms_status *rep, int *changed,
 	}
 	snprintf(cur, sizeof(cur), "%s", sqlite3_column_text(stmt, 0));
 	tries = sqlite3_column_int64(stmt, 1);
-	snprintf(device, sizeof(device), "%s", sqlite3_column_text(stmt, 2));
-	unleased = sqlite3_column_int(stmt, 3);
+	unleased = sqlite3_column_int(stmt, 2);
 	sqlite3_reset(stmt);
 
 	/* Never leased: the device cannot have it (goip-api(7): 404). */
@@ -448,71 +442,48 @@ sms_report(struct store *st, const struct sms_status *rep, int *changed,
 	if ((r = store_run(st, stmt, cause)) != STORE_OK)
 		return r;
 	*changed = 1;
-	return sms_status_event(st, id, device, evid, cause);
+	return sms_event(st, EVENT_SMS_STATUS, id, evid, cause);
 }
 
 /*
  * Expire, inside the caller's transaction, outbound messages not sent by
- * their expiry time, each with its sms-status event. Returns the number
- * expired (at most SMS_EXPIRE_BATCH a call) or -1.
+ * their expiry time NOW, each with its sms-status event (*EVID the last
+ * one's id); *N gets the number expired, at most SMS_EXPIRE_BATCH a call.
+ * Returns STORE_OK or the store_rc of the failure with *cause set.
  */
-int
-sms_expire(struct store *st, int64_t now, int64_t *evid, char **cause)
+enum store_rc
+sms_expire(struct store *st, int64_t now, int *n, int64_t *evid,
+    char **cause)
 {
-	static const char *const sel = "SELECT s.id, d.device_id FROM sms s "
-	    "JOIN devices d ON d.id = s.device WHERE s.status IN ('queued', "
-	    "'sending') AND s.expires_at <= ? LIMIT " SMS_EXPIRE_BATCH_SQL;
+	static const char *const sel = "SELECT id FROM sms WHERE status IN "
+	    "('queued', 'sending') AND expires_at <= ? LIMIT "
+	    SMS_EXPIRE_BATCH_SQL;
 	static const char *const upd = "UPDATE sms SET status = 'expired', "
 	    "lease_until = NULL, updated_at = ?2 WHERE id = ?1";
 	sqlite3_stmt	*stmt;
 	int64_t		 ids[SMS_EXPIRE_BATCH];
-	char		 devs[SMS_EXPIRE_BATCH][GOIP_DEVICE_ID_MAX + 1];
-	int		 n = 0, i, r;
+	enum store_rc	 rc;
+	int		 i, r;
 
-	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
-		return -1;
+	*n = 0;
+	if ((rc = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
+		return rc;
 	store_bind(stmt, "l", now);
 	while ((r = sqlite3_step(stmt)) == SQLITE_ROW &&
-	    n < SMS_EXPIRE_BATCH) {
-		ids[n] = sqlite3_column_int64(stmt, 0);
-		snprintf(devs[n], sizeof(devs[n]), "%s",
-		    sqlite3_column_text(stmt, 1));
-		n++;
+	    *n < SMS_EXPIRE_BATCH) {
+		ids[(*n)++] = sqlite3_column_int64(stmt, 0);
 	}
 	sqlite3_reset(stmt);
-	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
-			return -1;
+	if (r != SQLITE_ROW && (rc = store_rc(st, r, cause)) != STORE_OK)
+		return rc;
+	for (i = 0; i < *n; i++) {
+		if ((rc = store_stmt(st, upd, &stmt, cause)) != STORE_OK)
+			return rc;
 		store_bind(stmt, "ll", ids[i], now);
-		if (store_run(st, stmt, cause) != STORE_OK ||
-		    sms_status_event(st, ids[i], devs[i], evid, cause) !=
-		    STORE_OK)
-			return -1;
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK ||
+		    (rc = sms_event(st, EVENT_SMS_STATUS, ids[i], evid,
+		    cause)) != STORE_OK)
+			return rc;
 	}
-	return n;
-}
-
-/*
- * Delete one batch of SMS stored before BEFORE (unix ms), from the window
- * of at most PRUNE_BATCH rows after *CURSOR (prune_window() sets *CURSOR to
- * where to go on, 0 when done), inside the caller's transaction. Outbound
- * SMS still in flight (queued or sending) stay whatever their age: a device
- * may still lease or report them, and the sms_queued counter counts them.
- * The other counters are running totals kept by triggers on insert and
- * update, so a prune leaves every figure of GET /api/stats as it was.
- * Returns the number deleted, or -1.
- */
-int64_t
-sms_prune(struct store *st, int64_t before, int64_t *cursor, char **cause)
-{
-	static const struct prune_sql sql = {
-		"SELECT id, stored_at FROM sms "
-		    "WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
-		"DELETE FROM sms WHERE id > ?1 AND id <= ?2 AND stored_at < ?3 "
-		    "AND status <> 'queued' AND status <> 'sending'"
-	};
-
-	return prune_window(st, &sql, before, cursor, cause);
+	return STORE_OK;
 }

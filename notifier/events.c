@@ -63,13 +63,13 @@ events_reply_busy(struct conn *c)
 static int
 events_json(struct evbuffer *b, int64_t since)
 {
-	struct event	 evs[EVENTS_MAX];
-	char		*cause = NULL;
-	int64_t		 cursor = ingest_cursor();
-	int		 i, n, k = 0;
+	struct event		 evs[EVENTS_MAX];
+	struct event_page	 page = { since, NULL, EVENTS_MAX };
+	char			*cause = NULL;
+	int64_t			 cursor = ingest_cursor();
+	int			 i, n, k = 0;
 
-	n = evlog_read(nconf.st, since, EVENTS_MAX, evs, EVENTS_MAX, &cause);
-	if (n < 0) {
+	if (evlog_read(nconf.st, &page, evs, &n, &cause) != STORE_OK) {
 		log_warnx("events: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return -1;

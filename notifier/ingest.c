@@ -151,7 +151,7 @@ ingest_init(const char *path)
 	char			*cause = NULL;
 
 	store_set_busy_timeout(nconf.st, NOTIFIER_BUSY_MS);
-	if ((ingest_last = evlog_last(nconf.st, &cause)) < 0) {
+	if (evlog_last(nconf.st, &ingest_last, &cause) != STORE_OK) {
 		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_last");
 		free(cause);
 		return -1;
@@ -311,15 +311,17 @@ ingest_held(void)
 static void
 ingest_pass(void)
 {
-	struct event	 evs[INGEST_BATCH];
-	struct frame	*f;
-	char		*cause = NULL;
-	int		 i, n, want = ingest_nread;
-	int64_t		 now, start;
+	struct event		 evs[INGEST_BATCH];
+	struct event_page	 page;
+	struct frame		*f;
+	char			*cause = NULL;
+	int			 i, n, want = ingest_nread;
+	int64_t			 now, start;
 
-	n = evlog_read(nconf.st, ingest_last, want, evs, INGEST_BATCH,
-	    &cause);
-	if (n < 0) {
+	page.after = ingest_last;
+	page.device = NULL;
+	page.max = want < INGEST_BATCH ? want : INGEST_BATCH;
+	if (evlog_read(nconf.st, &page, evs, &n, &cause) != STORE_OK) {
 		/* Busy past NOTIFIER_BUSY_MS, or worse: read again soon. */
 		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_read");
 		free(cause);
@@ -466,15 +468,16 @@ ingest_stats_now(struct sio *s)
 static enum ingest_step
 ingest_replay_step(struct room_replay *rp)
 {
-	struct event	 evs[INGEST_BATCH];
-	struct frame	*f;
-	char		*cause = NULL;
-	int64_t		 first;
-	int		 i, n, rc = 0, toomuch = 0;
+	struct event		 evs[INGEST_BATCH];
+	struct event_page	 page;
+	struct frame		*f;
+	char			*cause = NULL;
+	int64_t			 first;
+	int			 i, n, rc = 0, toomuch = 0;
 
 	if (rp->at >= ingest_last)
 		return INGEST_STEP_DONE;
-	if ((first = evlog_first(nconf.st, &cause)) < 0)
+	if (evlog_first(nconf.st, &first, &cause) != STORE_OK)
 		goto busy;
 	if (rp->at < first - 1)
 		return sio_resync(rp->s, first) == -1 ? INGEST_STEP_GONE :
@@ -483,13 +486,10 @@ ingest_replay_step(struct room_replay *rp)
 		rp->started = 1;
 		metrics.resumes++;
 	}
-	if (rp->device != NULL)
-		n = evlog_read_device(nconf.st, rp->device, rp->at,
-		    INGEST_BATCH, evs, &cause);
-	else
-		n = evlog_read(nconf.st, rp->at, INGEST_BATCH, evs,
-		    INGEST_BATCH, &cause);
-	if (n < 0)
+	page.after = rp->at;
+	page.device = rp->device;	/* a device room: through its index */
+	page.max = INGEST_BATCH;
+	if (evlog_read(nconf.st, &page, evs, &n, &cause) != STORE_OK)
 		goto busy;
 	for (i = 0; i < n && rc == 0; i++) {
 		if (evs[i].id > ingest_last)

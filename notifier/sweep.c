@@ -33,19 +33,20 @@ static int		 sweep_pruning;	/* a pass is under way */
 static void
 sweep_prune_run(int64_t now)
 {
-	char	*cause = NULL;
-	int64_t	 t0 = util_mono_ms();
-	int	 rc;
+	char		*cause = NULL;
+	int64_t		 t0 = util_mono_ms();
+	enum store_rc	 rc;
 
 	do {
 		rc = prune_step(nconf.st, nconf.cfg, now, &sweep_prune,
 		    &cause);
-	} while (rc == 1 && util_mono_ms() - t0 < SWEEP_PRUNE_BUDGET_MS);
-	if (rc == -1) {
+	} while (rc == STORE_OK && !sweep_prune.done &&
+	    util_mono_ms() - t0 < SWEEP_PRUNE_BUDGET_MS);
+	if (rc != STORE_OK) {
 		log_info("sweep: prune: %s (again next tick)",
 		    cause != NULL ? cause : "?");
 		free(cause);
-	} else if (rc == 0) {
+	} else if (sweep_prune.done) {
 		sweep_pruning = 0;
 		if (sweep_prune.total[PRUNE_EVENTS] > 0 ||
 		    sweep_prune.total[PRUNE_SMS] > 0)
@@ -58,21 +59,23 @@ sweep_prune_run(int64_t now)
 static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char	*cause = NULL;
-	int64_t	 last = 0, now = main_now_ms();
-	int	 n;
+	struct sweep_result	 res;
+	char			*cause = NULL;
+	int64_t			 now = main_now_ms();
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	n = device_sweep(nconf.st, now, nconf.cfg->offline_after, &last,
-	    &cause);
-	if (n < 0) {
+	if (device_sweep(nconf.st, now, nconf.cfg->offline_after, &res,
+	    &cause) != STORE_OK) {
 		log_warnx("sweep: %s", cause != NULL ? cause : "device_sweep");
 		free(cause);
-		cause = NULL;
-	} else if (n > 0) {
-		log_info("sweep: %d device%s offline", n, n == 1 ? "" : "s");
+	} else if (res.evid != 0) {
+		if (res.offline > 0)
+			log_info("sweep: %d device%s offline", res.offline,
+			    res.offline == 1 ? "" : "s");
+		if (res.expired > 0)
+			log_info("sweep: %d sms expired", res.expired);
 		ingest_poll();
 	}
 	if (nconf.cfg != NULL && !sweep_pruning &&

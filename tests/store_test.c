@@ -71,39 +71,40 @@ dev_add(struct store *st, const char *id, char *token)
 	char	*cause = NULL, idbuf[80];
 	int64_t	 rowid;
 
-	ATF_REQUIRE_MSG(device_add(st, id, NULL, token, GOIP_TOKEN_LEN + 1,
-	    &cause) == STORE_OK, "device_add %s: %s", id, cause);
-	ATF_REQUIRE(device_by_token(st, token, &rowid, idbuf, sizeof(idbuf),
-	    &cause) == STORE_OK);
+	ATF_REQUIRE_MSG(device_add(st, id, NULL, token, &cause) == STORE_OK,
+	    "device_add %s: %s", id, cause);
+	ATF_REQUIRE(device_by_token(st, token, &rowid, idbuf, &cause) ==
+	    STORE_OK);
 	ATF_REQUIRE_STREQ(idbuf, id);
 	return rowid;
 }
 
 /*
- * Store heartbeat HB of device ROWID at NOW in its own transaction, with a
- * history row for the first heartbeat of each STEP ms (each one: STEP 0).
+ * Store heartbeat HB as AT says (device, time, history kept, step) in its
+ * own transaction; return the last event id.
  */
 static int64_t
-beat_step(struct store *st, int64_t rowid, const struct heartbeat *hb,
-    int64_t now, int64_t history, int64_t step)
+beat_at(struct store *st, const struct heartbeat *hb,
+    const struct hb_store *at)
 {
-	struct hb_store	 at = { rowid, now, history, step };
 	char		*cause = NULL;
 	int64_t		 evid = 0;
 
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_REQUIRE_MSG(device_heartbeat(st, hb, &at, &evid, &cause) ==
+	ATF_REQUIRE_MSG(device_heartbeat(st, hb, at, &evid, &cause) ==
 	    STORE_OK, "device_heartbeat: %s", cause);
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
 	return evid;
 }
 
-/* The same, with a history row for every heartbeat. */
+/* The same for device ROWID at NOW, with a history row for every one. */
 static int64_t
 beat(struct store *st, int64_t rowid, const struct heartbeat *hb, int64_t now,
     int64_t history)
 {
-	return beat_step(st, rowid, hb, now, history, 0);
+	struct hb_store	 at = { rowid, now, history, 0 };
+
+	return beat_at(st, hb, &at);
 }
 
 static void
@@ -126,14 +127,15 @@ hb_two_slots(struct heartbeat *hb)
 	    -1, NULL };
 }
 
-/* Receive message MID (text TEXT) from device ROWID/ID in one transaction. */
+/* Receive message MID (text TEXT) from device ROWID in one transaction. */
 static int64_t
-recv_sms(struct store *st, int64_t rowid, const char *id, const char *mid,
-    const char *text, int *dup)
+recv_sms(struct store *st, int64_t rowid, const char *mid, const char *text,
+    int *dup)
 {
-	struct sms_in	 s;
-	char		*cause = NULL;
-	int64_t		 smsid = 0, evid = 0;
+	struct sms_in		 s;
+	struct sms_recv		 at = { rowid, util_now_ms() };
+	struct sms_stored	 res;
+	char			*cause = NULL;
 
 	memset(&s, 0, sizeof(s));
 	s.message_id = mid;
@@ -144,10 +146,11 @@ recv_sms(struct store *st, int64_t rowid, const char *id, const char *mid,
 	s.textlen = strlen(text);
 	s.received_at = 1795601698000LL;
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-	ATF_REQUIRE_MSG(sms_receive(st, rowid, id, &s, util_now_ms(), &smsid,
-	    dup, &evid, &cause) == STORE_OK, "sms_receive: %s", cause);
+	ATF_REQUIRE_MSG(sms_receive(st, &s, &at, &res, &cause) == STORE_OK,
+	    "sms_receive: %s", cause);
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
-	return smsid;
+	*dup = res.seen;
+	return res.id;
 }
 
 /* Integer member PATH ("a.b") of OBJ. */
@@ -184,21 +187,40 @@ stats(struct store *st)
 	return o;
 }
 
-/* The page of sms_list_json() for DEVICE, DIR, LIMIT and BEFORE, or NULL. */
+/* The page P of sms_list_json(), or NULL. */
 static struct json_object *
-list_page(struct store *st, int64_t device, const char *dir, int limit,
-    int64_t before, char **cause)
+list_page(struct store *st, const struct sms_page *p, char **cause)
 {
 	struct json_object	*arr;
-	struct sms_page		 p;
 
-	p.device = device;
-	p.direction = dir;
-	p.limit = limit;
-	p.before = before;
-	if (sms_list_json(st, &p, &arr, cause) != STORE_OK)
+	if (sms_list_json(st, p, &arr, cause) != STORE_OK)
 		return NULL;
 	return arr;
+}
+
+/* Read up to MAX events after AFTER into EV; return how many. */
+static int
+evread(struct store *st, int64_t after, int max, struct event *ev)
+{
+	struct event_page	 p = { after, NULL, max };
+	char			*cause = NULL;
+	int			 n;
+
+	ATF_REQUIRE_MSG(evlog_read(st, &p, ev, &n, &cause) == STORE_OK,
+	    "evlog_read: %s", cause);
+	return n;
+}
+
+/* evlog_last() or, with FIRST, evlog_first(), which must not fail. */
+static int64_t
+evid_at(struct store *st, int first)
+{
+	char	*cause = NULL;
+	int64_t	 id = -1;
+
+	ATF_REQUIRE_MSG((first ? evlog_first(st, &id, &cause) :
+	    evlog_last(st, &id, &cause)) == STORE_OK, "evlog: %s", cause);
+	return id;
 }
 
 ATF_TC(store_open__missing_file);
@@ -375,8 +397,7 @@ ATF_TC_BODY(device_add__token_and_hash, tc)
 	size_t		 i;
 
 	st = db_new();
-	ATF_REQUIRE(device_add(st, "goip-01", "Lab \xc5\xbc", tok, sizeof(tok),
-	    &cause) == STORE_OK);
+	ATF_REQUIRE(device_add(st, "goip-01", "Lab \xc5\xbc", tok, &cause) == STORE_OK);
 	ATF_CHECK_EQ(strlen(tok), GOIP_TOKEN_LEN);
 	for (i = 0; i < strlen(tok); i++)
 		ATF_CHECK_MSG(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
@@ -403,20 +424,15 @@ ATF_TC_BODY(device_add__token_and_hash, tc)
 	ATF_CHECK_EQ(sqlite3_column_int(stmt, 0), 0);
 	sqlite3_finalize(stmt);
 
-	ATF_CHECK(device_by_token(st, tok, &rowid, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, tok, &rowid, id, &cause) ==
 	    STORE_OK);
 	ATF_CHECK_STREQ(id, "goip-01");
-	ATF_CHECK(device_add(st, "goip-01", NULL, tok2, sizeof(tok2),
-	    &cause) == STORE_CONFLICT);
+	ATF_CHECK(device_add(st, "goip-01", NULL, tok2, &cause) == STORE_CONFLICT);
 	free(cause);
 	cause = NULL;
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices"), 1);
-	ATF_CHECK(device_add(st, "goip-02", NULL, tok2, sizeof(tok2),
-	    &cause) == STORE_OK);
+	ATF_CHECK(device_add(st, "goip-02", NULL, tok2, &cause) == STORE_OK);
 	ATF_CHECK(strcmp(tok, tok2) != 0);
-	ATF_CHECK(device_add(st, "goip-03", NULL, tok2, 10, &cause) ==
-	    STORE_ERROR);
-	free(cause);
 	store_close(st);
 }
 
@@ -435,19 +451,19 @@ ATF_TC_BODY(device_by_token__unknown, tc)
 
 	st = db_new();
 	dev_add(st, "goip-01", tok);
-	ATF_CHECK(device_by_token(st, "", &rowid, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, "", &rowid, id, &cause) ==
 	    STORE_NOTFOUND);
-	ATF_CHECK(device_by_token(st, "nope", &rowid, id, sizeof(id), &cause)
+	ATF_CHECK(device_by_token(st, "nope", &rowid, id, &cause)
 	    == STORE_NOTFOUND);
 	snprintf(bad, sizeof(bad), "%.*s", GOIP_TOKEN_LEN - 1, tok);
-	ATF_CHECK(device_by_token(st, bad, &rowid, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, bad, &rowid, id, &cause) ==
 	    STORE_NOTFOUND);
 	snprintf(bad, sizeof(bad), "%sx", tok);
-	ATF_CHECK(device_by_token(st, bad, &rowid, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, bad, &rowid, id, &cause) ==
 	    STORE_NOTFOUND);
 	snprintf(bad, sizeof(bad), "%s", tok);
 	bad[0] = bad[0] == 'A' ? 'B' : 'A';
-	ATF_CHECK(device_by_token(st, bad, &rowid, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, bad, &rowid, id, &cause) ==
 	    STORE_NOTFOUND);
 	ATF_CHECK_EQ(rowid, -7);
 	ATF_CHECK_STREQ(id, "untouched");
@@ -471,16 +487,14 @@ ATF_TC_BODY(device_rotate_token__old_stops, tc)
 
 	st = db_new();
 	rowid = dev_add(st, "goip-01", old);
-	ATF_REQUIRE(device_rotate_token(st, "goip-01", new, sizeof(new),
-	    &cause) == STORE_OK);
+	ATF_REQUIRE(device_rotate_token(st, "goip-01", new, &cause) == STORE_OK);
 	ATF_CHECK(strcmp(old, new) != 0);
-	ATF_CHECK(device_by_token(st, old, &r, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, old, &r, id, &cause) ==
 	    STORE_NOTFOUND);
-	ATF_CHECK(device_by_token(st, new, &r, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, new, &r, id, &cause) ==
 	    STORE_OK);
 	ATF_CHECK_EQ(r, rowid);
-	ATF_CHECK(device_rotate_token(st, "goip-99", new, sizeof(new),
-	    &cause) == STORE_NOTFOUND);
+	ATF_CHECK(device_rotate_token(st, "goip-99", new, &cause) == STORE_NOTFOUND);
 	store_close(st);
 }
 
@@ -508,14 +522,14 @@ ATF_TC_BODY(device_remove__cascade, tc)
 	hb.slots[0].slot = 1;
 	hb.slots[0].signal = -1;
 	beat(st, rowid, &hb, util_now_ms(), 100);
-	recv_sms(st, rowid, "goip-01", "m1", "hello", &dup);
+	recv_sms(st, rowid, "m1", "hello", &dup);
 	o = stats(st);
 	ATF_CHECK_EQ(jint(o, "devices", "total"), 2);
 	ATF_CHECK_EQ(jint(o, "devices", "online"), 1);
 	json_object_put(o);
 
 	ATF_REQUIRE(device_remove(st, "goip-01", &cause) == STORE_OK);
-	ATF_CHECK(device_by_token(st, tok, &r, id, sizeof(id), &cause) ==
+	ATF_CHECK(device_by_token(st, tok, &r, id, &cause) ==
 	    STORE_NOTFOUND);
 	ATF_CHECK(device_lookup(st, "goip-01", &r, &cause) == STORE_NOTFOUND);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sim_slots"), 0);
@@ -567,7 +581,7 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	now = util_now_ms();
 	evid = beat(st, rowid, &hb, now, 1000);
 
-	n = evlog_read(st, 0, 8, ev, 8, &cause);
+	n = evread(st, 0, 8, ev);
 	ATF_REQUIRE_EQ_MSG(n, 2, "%d events: %s", n, cause);
 	ATF_CHECK(ev[0].type == EVENT_DEVICE_STATUS_CHANGE);
 	ATF_CHECK_STREQ(ev[0].device, "goip-01");
@@ -627,7 +641,7 @@ ATF_TC_BODY(device_heartbeat__events_and_counters, tc)
 	hb.battery = 50;
 	hb.nslots = -1;			/* simSlots absent: slots kept */
 	beat(st, rowid, &hb, now + 1000, 1000);
-	n = evlog_read(st, evid, 8, ev, 8, &cause);
+	n = evread(st, evid, 8, ev);
 	ATF_REQUIRE_EQ(n, 1);
 	ATF_CHECK(ev[0].type == EVENT_DEVICE_HEARTBEAT);
 	evlog_clear(ev, n);
@@ -693,7 +707,7 @@ ATF_TC_BODY(device_heartbeat__slots_changed, tc)
 	    "1800000004000"), 1);
 	ATF_CHECK_EQ(db_int(st, "SELECT updated_at FROM sim_slots "
 	    "WHERE slot = 1"), t0 + 3000);
-	n = evlog_read(st, evid - 1, 4, ev, 4, &cause);
+	n = evread(st, evid - 1, 4, ev);
 	ATF_REQUIRE_EQ_MSG(n, 1, "%d events: %s", n, cause);
 	ATF_CHECK(strstr(ev[0].payload, "\"operator\":\"Orange\"") != NULL);
 	ATF_CHECK(strstr(ev[0].payload, "\"registration\":\"searching\"") !=
@@ -773,8 +787,10 @@ ATF_TC_BODY(device_heartbeat__history_step, tc)
 	 */
 	for (i = 0; i < 30; i++) {
 		hb.battery = i;
-		beat_step(st, a, &hb, t0 + i * 100, 1000, 1000);
-		beat_step(st, b, &hb, t0 + i * 100, 1000, 1000);
+		beat_at(st, &hb,
+		    &(struct hb_store){ a, t0 + i * 100, 1000, 1000 });
+		beat_at(st, &hb,
+		    &(struct hb_store){ b, t0 + i * 100, 1000, 1000 });
 		ATF_CHECK_EQ(db_int(st, "SELECT battery FROM devices "
 		    "WHERE id = 1"), i);
 	}
@@ -796,12 +812,14 @@ ATF_TC_BODY(device_heartbeat__history_step, tc)
 	ATF_CHECK_EQ(ev - ev0, 60);
 	/* Beats a step or more apart are all kept. */
 	for (i = 0; i < 5; i++)
-		beat_step(st, a, &hb, t0 + 10000 + i * 1000, 1000, 1000);
+		beat_at(st, &hb,
+		    &(struct hb_store){ a, t0 + 10000 + i * 1000, 1000, 1000 });
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats "
 	    "WHERE device = 1"), n + 5);
 	/* Step 0 keeps every heartbeat. */
 	for (i = 0; i < 5; i++)
-		beat_step(st, a, &hb, t0 + 20000 + i, 1000, 0);
+		beat_at(st, &hb,
+		    &(struct hb_store){ a, t0 + 20000 + i, 1000, 0 });
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM heartbeats "
 	    "WHERE device = 1"), n + 10);
 	store_close(st);
@@ -862,19 +880,19 @@ ATF_TC_BODY(sms_receive__dedup, tc)
 	st = db_new();
 	a = dev_add(st, "goip-01", tok);
 	b = dev_add(st, "goip-02", tok);
-	id1 = recv_sms(st, a, "goip-01", "in-1", text, &dup);
+	id1 = recv_sms(st, a, "in-1", text, &dup);
 	ATF_CHECK_EQ(dup, 0);
-	last = evlog_last(st, &cause);
+	last = evid_at(st, 0);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events WHERE type = "
 	    "'sms-received'"), 1);
 
-	id2 = recv_sms(st, a, "goip-01", "in-1", "different text", &dup);
+	id2 = recv_sms(st, a, "in-1", "different text", &dup);
 	ATF_CHECK_EQ(dup, 1);
 	ATF_CHECK_EQ(id2, id1);
-	ATF_CHECK_EQ(evlog_last(st, &cause), last);
+	ATF_CHECK_EQ(evid_at(st, 0), last);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 1);
 
-	id3 = recv_sms(st, b, "goip-02", "in-1", "from b", &dup);
+	id3 = recv_sms(st, b, "in-1", "from b", &dup);
 	ATF_CHECK_EQ(dup, 0);
 	ATF_CHECK(id3 != id1);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 2);
@@ -922,13 +940,13 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 	b = dev_add(st, "goip-02", tok);
 	for (i = 0; i < 10; i++) {
 		snprintf(mid, sizeof(mid), "m%d", i);
-		ids[i] = recv_sms(st, i % 3 == 0 ? b : a, i % 3 == 0 ?
-		    "goip-02" : "goip-01", mid, mid, &dup);
+		ids[i] = recv_sms(st, i % 3 == 0 ? b : a, mid, mid, &dup);
 	}
 	/* All, 4 per page: 4, 4, 2, then empty. */
 	before = 0;
 	for (page = 0; page < 4; page++) {
-		arr = list_page(st, -1, NULL, 4, before, &cause);
+		arr = list_page(st,
+		    &(struct sms_page){ -1, NULL, 4, before }, &cause);
 		ATF_REQUIRE_MSG(arr != NULL, "%s", cause);
 		n = (int)json_object_array_length(arr);
 		ATF_CHECK_EQ(n, page < 2 ? 4 : page == 2 ? 2 : 0);
@@ -941,7 +959,7 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 		json_object_put(arr);
 	}
 	/* Device goip-02 has m0, m3, m6, m9. */
-	arr = list_page(st, b, NULL, 100, 0, &cause);
+	arr = list_page(st, &(struct sms_page){ b, NULL, 100, 0 }, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_REQUIRE_EQ(json_object_array_length(arr), 4);
 	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 0), "id", NULL),
@@ -949,22 +967,23 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 3), "id", NULL),
 	    ids[0]);
 	json_object_put(arr);
-	arr = list_page(st, b, "in", 2, ids[6], &cause);
+	arr = list_page(st, &(struct sms_page){ b, "in", 2, ids[6] }, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_REQUIRE_EQ(json_object_array_length(arr), 2);
 	ATF_CHECK_EQ(jint(json_object_array_get_idx(arr, 0), "id", NULL),
 	    ids[3]);
 	json_object_put(arr);
-	arr = list_page(st, a, "out", 100, 0, &cause);
+	arr = list_page(st, &(struct sms_page){ a, "out", 100, 0 }, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_CHECK_EQ(json_object_array_length(arr), 0);
 	json_object_put(arr);
-	arr = list_page(st, -1, "in", 100, 0, &cause);
+	arr = list_page(st, &(struct sms_page){ -1, "in", 100, 0 }, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_CHECK_EQ(json_object_array_length(arr), 10);
 	json_object_put(arr);
 	/* before= the oldest id: nothing older. */
-	arr = list_page(st, -1, NULL, 100, ids[0], &cause);
+	arr = list_page(st,
+	    &(struct sms_page){ -1, NULL, 100, ids[0] }, &cause);
 	ATF_REQUIRE(arr != NULL);
 	ATF_CHECK_EQ(json_object_array_length(arr), 0);
 	json_object_put(arr);
@@ -975,6 +994,7 @@ ATF_TC_BODY(sms_list_json__paging, tc)
 static int64_t
 append(struct store *st, enum event_type type, const char *device, int n)
 {
+	struct event_new	 ev = { type, device, NULL };
 	struct json_object	*o;
 	char			*cause = NULL;
 	int64_t			 id = -1;
@@ -986,8 +1006,9 @@ append(struct store *st, enum event_type type, const char *device, int n)
 		json_object_object_add(o, "n", json_object_new_int(i));
 		json_object_object_add(o, "t", json_object_new_string(
 		    "a/b \xc5\xbc \"q\""));
-		ATF_REQUIRE_MSG(evlog_append(st, type, device, o, &id,
-		    &cause) == STORE_OK, "evlog_append: %s", cause);
+		ev.payload = o;
+		ATF_REQUIRE_MSG(evlog_append(st, &ev, &id, &cause) ==
+		    STORE_OK, "evlog_append: %s", cause);
 		json_object_put(o);
 	}
 	ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
@@ -995,24 +1016,30 @@ append(struct store *st, enum event_type type, const char *device, int n)
 }
 
 /*
- * Prune events older than BEFORE to the end, one batch per transaction as
- * the notifier does; return how many went. Every batch deletes at most
- * PRUNE_BATCH.
+ * Prune events older than BEFORE to the end with prune_step(), one batch
+ * per transaction as the notifier does; return how many went. Every batch
+ * deletes at most PRUNE_BATCH.
  */
 static int64_t
 evprune(struct store *st, int64_t before)
 {
-	char	*cause = NULL;
-	int64_t	 cursor = 0, n, total = 0;
+	struct config	*cfg;
+	struct prune	 p;
+	char		*cause = NULL;
+	int64_t		 total = 0;
 
+	cfg = config_new();
+	ATF_REQUIRE(config_load(cfg, "/dev/null", &cause) == 0);
+	cfg->event_retention = 1;
+	cfg->sms_retention = 0;
+	memset(&p, 0, sizeof(p));
 	do {
-		ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
-		n = evlog_prune(st, before, &cursor, &cause);
-		ATF_REQUIRE_MSG(n >= 0, "evlog_prune: %s", cause);
-		ATF_CHECK(n <= PRUNE_BATCH);
-		ATF_REQUIRE(store_commit(st, &cause) == STORE_OK);
-		total += n;
-	} while (cursor != 0);
+		ATF_REQUIRE_MSG(prune_step(st, cfg, before + 1, &p, &cause) ==
+		    STORE_OK, "prune_step: %s", cause);
+		ATF_CHECK(p.total[PRUNE_EVENTS] - total <= PRUNE_BATCH);
+		total = p.total[PRUNE_EVENTS];
+	} while (!p.done);
+	config_free(cfg);
 	return total;
 }
 
@@ -1027,6 +1054,7 @@ ATF_TC_BODY(evlog_append__full, tc)
 {
 	struct store		*st;
 	struct json_object	*o;
+	struct event_new	 ev;
 	char			*cause = NULL, sql[64], big[2048];
 	int64_t			 id = 0;
 	enum store_rc		 rc = STORE_OK;
@@ -1041,8 +1069,9 @@ ATF_TC_BODY(evlog_append__full, tc)
 	ATF_REQUIRE(store_begin(st, &cause) == STORE_OK);
 	o = json_object_new_object();
 	json_object_object_add(o, "t", json_object_new_string(big));
+	ev = (struct event_new){ EVENT_STATS_UPDATE, NULL, o };
 	for (i = 0; i < 100 && rc == STORE_OK; i++)
-		rc = evlog_append(st, EVENT_STATS_UPDATE, NULL, o, &id, &cause);
+		rc = evlog_append(st, &ev, &id, &cause);
 	json_object_put(o);
 	ATF_CHECK_EQ_MSG(rc, STORE_FULL, "rc %d after %d events: %s", rc, i,
 	    cause != NULL ? cause : "");
@@ -1058,29 +1087,31 @@ ATF_TC(evlog_read__order_and_limits);
 ATF_TC_HEAD(evlog_read__order_and_limits, tc)
 {
 	atf_tc_set_md_var(tc, "descr", "evlog_read returns events after a "
-	    "cursor in id order, bounded by the limit and the array, with "
-	    "their type, device and payload; unknown types are skipped");
+	    "cursor in id order, bounded by the limit, with their type, "
+	    "device and payload, of one device when asked; unknown types "
+	    "are skipped");
 }
 ATF_TC_BODY(evlog_read__order_and_limits, tc)
 {
-	struct store	*st;
-	struct event	 ev[16];
-	char		*cause = NULL;
-	int64_t		 last;
-	int		 n, i;
+	struct store		*st;
+	struct event		 ev[16];
+	struct event_page	 page;
+	char			*cause = NULL;
+	int64_t			 last;
+	int			 n, i;
 
 	st = db_new();
-	ATF_CHECK_EQ(evlog_last(st, &cause), 0);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
-	ATF_CHECK_EQ(evlog_read(st, 0, 10, ev, 16, &cause), 0);
+	ATF_CHECK_EQ(evid_at(st, 0), 0);
+	ATF_CHECK_EQ(evid_at(st, 1), 1);
+	ATF_CHECK_EQ(evread(st, 0, 10, ev), 0);
 
 	append(st, EVENT_SMS_RECEIVED, "goip-01", 5);
 	last = append(st, EVENT_SMS_STATUS, NULL, 3);
 	ATF_CHECK_EQ(last, 8);
-	ATF_CHECK_EQ(evlog_last(st, &cause), 8);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
+	ATF_CHECK_EQ(evid_at(st, 0), 8);
+	ATF_CHECK_EQ(evid_at(st, 1), 1);
 
-	n = evlog_read(st, 0, 100, ev, 16, &cause);
+	n = evread(st, 0, 16, ev);
 	ATF_REQUIRE_EQ(n, 8);
 	for (i = 0; i < n; i++)
 		ATF_CHECK_EQ(ev[i].id, i + 1);
@@ -1094,21 +1125,30 @@ ATF_TC_BODY(evlog_read__order_and_limits, tc)
 	evlog_clear(ev, n);
 	ATF_CHECK(ev[0].payload == NULL);
 
-	n = evlog_read(st, 3, 2, ev, 16, &cause);
+	n = evread(st, 3, 2, ev);
 	ATF_REQUIRE_EQ(n, 2);
 	ATF_CHECK_EQ(ev[0].id, 4);
 	ATF_CHECK_EQ(ev[1].id, 5);
 	evlog_clear(ev, n);
-	n = evlog_read(st, 0, 100, ev, 3, &cause);
+	n = evread(st, 0, 3, ev);
 	ATF_CHECK_EQ(n, 3);
 	evlog_clear(ev, n);
-	ATF_CHECK_EQ(evlog_read(st, 8, 100, ev, 16, &cause), 0);
+	/* One device's events only, through its index. */
+	page = (struct event_page){ 2, "goip-01", 16 };
+	ATF_REQUIRE(evlog_read(st, &page, ev, &n, &cause) == STORE_OK);
+	ATF_REQUIRE_EQ(n, 3);
+	for (i = 0; i < n; i++) {
+		ATF_CHECK_EQ(ev[i].id, i + 3);
+		ATF_CHECK_STREQ(ev[i].device, "goip-01");
+	}
+	evlog_clear(ev, n);
+	ATF_CHECK_EQ(evread(st, 8, 16, ev), 0);
 
 	/* A row of a type this program does not know is skipped. */
 	db_exec(st, "INSERT INTO events(at, type, device, payload) VALUES "
 	    "(1, 'from-the-future', NULL, '{}')");
 	append(st, EVENT_DEVICE_HEARTBEAT, "goip-01", 1);
-	n = evlog_read(st, 8, 100, ev, 16, &cause);
+	n = evread(st, 8, 16, ev);
 	ATF_REQUIRE_EQ(n, 1);
 	ATF_CHECK_EQ(ev[0].id, 10);
 	ATF_CHECK(ev[0].type == EVENT_DEVICE_HEARTBEAT);
@@ -1155,30 +1195,30 @@ ATF_TC_BODY(evlog_prune__cursor_survives, tc)
 	append(st, EVENT_SMS_RECEIVED, "goip-01", 20);
 	/* Nothing is older than the epoch. */
 	ATF_CHECK_EQ(evprune(st, 0), 0);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 1);
+	ATF_CHECK_EQ(evid_at(st, 1), 1);
 
 	/* Everything is older than the future, but the newest stays. */
 	n = evprune(st, util_now_ms() + 60000);
 	ATF_CHECK_EQ(n, 19);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 20);
-	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
+	ATF_CHECK_EQ(evid_at(st, 1), 20);
+	ATF_CHECK_EQ(evid_at(st, 0), 20);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM events"), 1);
 
 	/* Pruning again never removes the last one. */
 	ATF_CHECK_EQ(evprune(st, util_now_ms() + 60000), 0);
-	ATF_CHECK_EQ(evlog_read(st, 19, 4, ev, 4, &cause), 1);
+	ATF_CHECK_EQ(evread(st, 19, 4, ev), 1);
 	evlog_clear(ev, 1);
 	store_close(st);
 
 	/* ... across a reopen too, and new ids continue after it. */
 	st = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
 	ATF_REQUIRE(st != NULL);
-	ATF_CHECK_EQ(evlog_last(st, &cause), 20);
+	ATF_CHECK_EQ(evid_at(st, 0), 20);
 	id = append(st, EVENT_SMS_STATUS, NULL, 1);
 	ATF_CHECK_EQ(id, 21);
-	ATF_CHECK_EQ(evlog_first(st, &cause), 20);
-	ATF_CHECK_EQ(evlog_last(st, &cause), 21);
-	ATF_REQUIRE_EQ(evlog_read(st, 20, 4, ev, 4, &cause), 1);
+	ATF_CHECK_EQ(evid_at(st, 1), 20);
+	ATF_CHECK_EQ(evid_at(st, 0), 21);
+	ATF_REQUIRE_EQ(evread(st, 20, 4, ev), 1);
 	ATF_CHECK_EQ(ev[0].id, 21);
 	evlog_clear(ev, 1);
 	store_close(st);
@@ -1198,7 +1238,8 @@ ATF_TC_BODY(prune_step__batched_events, tc)
 	struct prune	 p;
 	char		*cause = NULL, sql[160];
 	int64_t		 now = util_now_ms(), before;
-	int		 rc, steps = 0;
+	enum store_rc	 rc;
+	int		 steps = 0;
 
 	st = db_new();
 	cfg = config_new();
@@ -1210,16 +1251,15 @@ ATF_TC_BODY(prune_step__batched_events, tc)
 	    "1200", (long long)(now - 7200 * 1000));
 	db_exec(st, sql);
 	memset(&p, 0, sizeof(p));
-	for (;;) {
+	do {
 		before = db_int(st, "SELECT count(*) FROM events");
-		if ((rc = prune_step(st, cfg, now, &p, &cause)) != 1)
-			break;
+		rc = prune_step(st, cfg, now, &p, &cause);
+		ATF_REQUIRE_MSG(rc == STORE_OK, "prune_step: %s", cause);
 		steps++;
 		ATF_CHECK(before - db_int(st, "SELECT count(*) FROM events") <=
 		    PRUNE_BATCH);
 		ATF_REQUIRE(steps < 100);
-	}
-	ATF_REQUIRE_MSG(rc == 0, "prune_step: %s", cause);
+	} while (!p.done);
 	ATF_CHECK(steps >= 3);
 	ATF_CHECK_EQ(p.total[PRUNE_EVENTS], 1200);
 	ATF_CHECK_EQ(p.total[PRUNE_SMS], 0);
@@ -1245,7 +1285,7 @@ ATF_TC_BODY(prune_step__sms_retention, tc)
 	char		*cause = NULL, token[GOIP_TOKEN_LEN + 1], sql[512];
 	int64_t		 now = util_now_ms(), rowid, old = now - 86400000LL;
 	int64_t		 received, queued, sent;
-	int		 rc;
+	enum store_rc	 rc;
 
 	st = db_new();
 	cfg = config_new();
@@ -1278,16 +1318,18 @@ ATF_TC_BODY(prune_step__sms_retention, tc)
 
 	/* sms_retention = 0: every SMS stays. */
 	memset(&p, 0, sizeof(p));
-	while ((rc = prune_step(st, cfg, now, &p, &cause)) == 1)
+	while ((rc = prune_step(st, cfg, now, &p, &cause)) == STORE_OK &&
+	    !p.done)
 		;
-	ATF_REQUIRE_MSG(rc == 0, "prune_step: %s", cause);
+	ATF_REQUIRE_MSG(rc == STORE_OK, "prune_step: %s", cause);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms"), 1108);
 
 	cfg->sms_retention = 3600 * 1000;
 	memset(&p, 0, sizeof(p));
-	while ((rc = prune_step(st, cfg, now, &p, &cause)) == 1)
+	while ((rc = prune_step(st, cfg, now, &p, &cause)) == STORE_OK &&
+	    !p.done)
 		;
-	ATF_REQUIRE_MSG(rc == 0, "prune_step: %s", cause);
+	ATF_REQUIRE_MSG(rc == STORE_OK, "prune_step: %s", cause);
 	ATF_CHECK_EQ(p.total[PRUNE_SMS], 1101);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM sms WHERE direction = "
 	    "'in'"), 5);
@@ -1320,8 +1362,8 @@ ATF_TC_BODY(device_sweep__marks_silent_offline, tc)
 	struct event		 ev[8];
 	char			 tok[GOIP_TOKEN_LEN + 1];
 	char			*cause = NULL;
-	int64_t			 a, b, now, evid = 0, before;
-	int			 n;
+	struct sweep_result	 res;
+	int64_t			 a, b, now, before;
 
 	st = db_new();
 	a = dev_add(st, "goip-01", tok);
@@ -1333,16 +1375,18 @@ ATF_TC_BODY(device_sweep__marks_silent_offline, tc)
 	o = stats(st);
 	ATF_CHECK_EQ(jint(o, "devices", "online"), 2);
 	json_object_put(o);
-	before = evlog_last(st, &cause);
+	before = evid_at(st, 0);
 
-	n = device_sweep(st, now, 90000, &evid, &cause);
-	ATF_REQUIRE_EQ_MSG(n, 1, "device_sweep: %d %s", n, cause);
-	ATF_CHECK_EQ(evid, before + 1);
+	ATF_REQUIRE_MSG(device_sweep(st, now, 90000, &res, &cause) ==
+	    STORE_OK, "device_sweep: %s", cause);
+	ATF_CHECK_EQ(res.offline, 1);
+	ATF_CHECK_EQ(res.expired, 0);
+	ATF_CHECK_EQ(res.evid, before + 1);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices WHERE "
 	    "device_id = 'goip-01' AND status = 'offline'"), 1);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices WHERE "
 	    "device_id = 'goip-02' AND status = 'online'"), 1);
-	ATF_REQUIRE_EQ(evlog_read(st, before, 8, ev, 8, &cause), 1);
+	ATF_REQUIRE_EQ(evread(st, before, 8, ev), 1);
 	ATF_CHECK(ev[0].type == EVENT_DEVICE_STATUS_CHANGE);
 	ATF_CHECK_STREQ(ev[0].device, "goip-01");
 	ATF_CHECK(strstr(ev[0].payload, "\"status\":\"offline\"") != NULL);
@@ -1355,8 +1399,10 @@ ATF_TC_BODY(device_sweep__marks_silent_offline, tc)
 	json_object_put(o);
 
 	/* Nothing more to do: no change, no event. */
-	ATF_CHECK_EQ(device_sweep(st, now, 90000, &evid, &cause), 0);
-	ATF_CHECK_EQ(evlog_last(st, &cause), before + 1);
+	ATF_CHECK(device_sweep(st, now, 90000, &res, &cause) == STORE_OK);
+	ATF_CHECK_EQ(res.offline, 0);
+	ATF_CHECK_EQ(res.evid, 0);
+	ATF_CHECK_EQ(evid_at(st, 0), before + 1);
 
 	/* A heartbeat brings it back online with a status change. */
 	beat(st, a, &hb, now, 100);
@@ -1368,8 +1414,9 @@ ATF_TC_BODY(device_sweep__marks_silent_offline, tc)
 	json_object_put(o);
 
 	/* Much later, both are silent. */
-	ATF_CHECK_EQ(device_sweep(st, now + 1000000, 90000, &evid, &cause),
-	    2);
+	ATF_CHECK(device_sweep(st, now + 1000000, 90000, &res, &cause) ==
+	    STORE_OK);
+	ATF_CHECK_EQ(res.offline, 2);
 	o = stats(st);
 	ATF_CHECK_EQ(jint(o, "devices", "online"), 0);
 	ATF_CHECK_EQ(jint(o, "devices", "offline"), 2);
