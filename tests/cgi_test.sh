@@ -500,28 +500,52 @@ outbound__happy_body()
 
 # --- faults ------------------------------------------------------------------
 
-cgi_case busy__503_retry_after "a write meeting a locked database past busy_timeout answers 503 with Retry-After, stores nothing, and succeeds once the lock is gone"
-busy__503_retry_after_body()
+# lock_take [SQL]: hold the database's write lock from a sqlite3 shell in
+# the background (SQL first, such as a locking mode; then BEGIN IMMEDIATE)
+# until lock_release, and return once another writer can no longer begin.
+# The probe takes the lock for a moment too: the holder waits for it.
+lock_take()
 {
-	local before tries=50 t0 t1
+	local tries=50
 
-	setup "busy_timeout = 200ms"
-	before=$(snapshot)
 	mkfifo hold
-	# Hold the write lock: BEGIN IMMEDIATE, then wait for COMMIT on fd 3.
 	sqlite3 -batch goip.db <hold >holder.out 2>&1 &
 	echo $! >holder.pid
 	exec 3>hold
-	# The probe below takes the lock for a moment too: the holder waits.
-	echo '.timeout 5000' >&3
-	echo 'BEGIN IMMEDIATE;' >&3
-	# Locked once another writer can no longer begin.
+	printf '%s\n' '.timeout 5000' "${1:-}" 'BEGIN IMMEDIATE;' >&3
 	while sqlite3 -batch goip.db 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null &&
 	    [ "${tries}" -gt 0 ]; do
 		sleep 0.1
 		tries=$((tries - 1))
 	done
 	[ "${tries}" -gt 0 ] || atf_fail "could not take the lock: $(cat holder.out)"
+}
+
+# lock_release: end the holder's transaction (nothing written) and wait for
+# its shell to exit.
+lock_release()
+{
+	echo 'ROLLBACK;' >&3
+	exec 3>&-
+	wait "$(cat holder.pid)"
+	rm -f holder.pid
+}
+
+# lock_cleanup: stop a holder a failed case left.
+lock_cleanup()
+{
+	[ -f holder.pid ] && kill "$(cat holder.pid)" 2>/dev/null
+	return 0
+}
+
+cgi_case busy__503_retry_after "a write meeting a locked database past busy_timeout answers 503 with Retry-After, stores nothing, and succeeds once the lock is gone"
+busy__503_retry_after_body()
+{
+	local before t0 t1
+
+	setup "busy_timeout = 200ms"
+	before=$(snapshot)
+	lock_take
 
 	t0=$(date +%s%N)
 	expect 503 POST /api/device/heartbeat "${HEARTBEAT}"
@@ -535,16 +559,44 @@ busy__503_retry_after_body()
 	expect 200 GET /api/devices
 	[ "$(snapshot)" = "${before}" ] || atf_fail "a busy write stored something"
 
-	echo 'COMMIT;' >&3
-	exec 3>&-
-	wait "$(cat holder.pid)"
+	lock_release
 	expect 200 POST /api/device/heartbeat "${HEARTBEAT}"
 	expect 201 POST /api/sms/receive "$(sms locked-1)"
 }
 busy__503_retry_after_cleanup()
 {
-	[ -f holder.pid ] && kill "$(cat holder.pid)" 2>/dev/null
-	return 0
+	lock_cleanup
+}
+
+cgi_case busy__read_503 "a dashboard read (GET /api/devices, /api/stats) meeting a database locked past busy_timeout answers 503 with Retry-After and a JSON error, and the same request answers 200 once the lock is released"
+busy__read_503_body()
+{
+	local path t0 t1
+
+	setup "busy_timeout = 200ms"
+	expect 200 GET /api/devices
+	expect 200 GET /api/stats
+	# BEGIN IMMEDIATE alone leaves WAL readers alone; a writer in exclusive
+	# locking mode keeps every other connection out, readers too.
+	lock_take 'PRAGMA locking_mode = EXCLUSIVE;'
+	for path in /api/devices /api/stats; do
+		t0=$(date +%s%N)
+		expect 503 GET "${path}"
+		t1=$(date +%s%N)
+		header 'Retry-After: [0-9]+'
+		json '.error | type == "string" and length > 0'
+		[ $(((t1 - t0) / 1000000)) -ge 150 ] ||
+		    atf_fail "${path}: gave up before busy_timeout"
+	done
+	lock_release
+	expect 200 GET /api/devices
+	json 'length == 2 and .[0].deviceId == "goip-01"'
+	expect 200 GET /api/stats
+	json '.devices.total == 2'
+}
+busy__read_503_cleanup()
+{
+	lock_cleanup
 }
 
 cgi_case store__unavailable "without a usable database every route answers 503 with Retry-After, and goip-cgi does not crash"
@@ -867,6 +919,7 @@ atf_init_test_cases()
 	atf_add_test_case dashboard__auth_none
 	atf_add_test_case outbound__happy
 	atf_add_test_case busy__503_retry_after
+	atf_add_test_case busy__read_503
 	atf_add_test_case store__unavailable
 	atf_add_test_case logs__no_secrets
 	atf_add_test_case bad_input__auth
