@@ -145,25 +145,23 @@ device_by_token(struct store *st, const char *token, int64_t *rowid,
 	    "FROM devices WHERE token_hash = ?";
 	sqlite3_stmt	*stmt;
 	uint8_t		 hash[32];
-	int		 rc;
-	enum store_rc	 ret = STORE_NOTFOUND;
+	enum store_rc	 rc;
 
 	token_hash(token, strlen(token), hash);
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return st->lastrc;
+	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return rc;
 	store_bind(stmt, "b", hash);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	if ((rc = store_row(st, stmt, cause)) == STORE_OK) {
 		if (sqlite3_column_bytes(stmt, 2) == 32 &&
 		    util_ct_equal(sqlite3_column_blob(stmt, 2), hash, 32)) {
 			*rowid = sqlite3_column_int64(stmt, 0);
 			snprintf(id, GOIP_DEVICE_ID_MAX + 1, "%s",
 			    (const char *)sqlite3_column_text(stmt, 1));
-			ret = STORE_OK;
-		}
-	} else if (rc != SQLITE_DONE)
-		ret = store_rc(st, rc, cause);
+		} else
+			rc = STORE_NOTFOUND;
+	}
 	sqlite3_reset(stmt);
-	return ret;
+	return rc;
 }
 
 /* The row id of device ID; STORE_NOTFOUND when there is none. */
@@ -173,19 +171,15 @@ device_lookup(struct store *st, const char *id, int64_t *rowid, char **cause)
 	static const char *const sql = "SELECT id FROM devices "
 	    "WHERE device_id = ?";
 	sqlite3_stmt	*stmt;
-	int		 rc;
-	enum store_rc	 ret = STORE_NOTFOUND;
+	enum store_rc	 rc;
 
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return st->lastrc;
+	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return rc;
 	store_bind(stmt, "s", id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	if ((rc = store_row(st, stmt, cause)) == STORE_OK)
 		*rowid = sqlite3_column_int64(stmt, 0);
-		ret = STORE_OK;
-	} else if (rc != SQLITE_DONE)
-		ret = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
-	return ret;
+	return rc;
 }
 
 /* Whether text column COL of STMT holds S (NULL: the column is null). */
@@ -304,7 +298,6 @@ static enum store_rc
 device_status_event(struct store *st, const struct device_change *ch,
     int64_t *evid, char **cause)
 {
-	struct event_new	 ev;
 	struct json_object	*o;
 	enum store_rc		 rc;
 
@@ -317,10 +310,8 @@ device_status_event(struct store *st, const struct device_change *ch,
 	json_object_object_add(o, "previousStatus", ch->previous == NULL ?
 	    NULL : json_object_new_string(ch->previous));
 	json_object_object_add(o, "at", store_json_timeval(ch->now));
-	ev.type = EVENT_DEVICE_STATUS_CHANGE;
-	ev.device = ch->id;
-	ev.payload = o;
-	rc = evlog_append(st, &ev, evid, cause);
+	rc = evlog_append(st, &(struct event_new){ EVENT_DEVICE_STATUS_CHANGE,
+	    ch->id, o }, evid, cause);
 	json_object_put(o);
 	return rc;
 }
@@ -360,7 +351,6 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 	sqlite3_stmt		*stmt;
 	struct json_object	*dev;
 	struct device_change	 ch;
-	struct event_new	 ev;
 	char			 id[GOIP_DEVICE_ID_MAX + 1], prev[16];
 	int64_t			 seq, last, phase;
 	enum store_rc		 rc;
@@ -430,13 +420,32 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 	if (strcmp(prev, "online") != 0 &&
 	    (rc = device_status_event(st, &ch, evid, cause)) != STORE_OK)
 		goto out;
-	ev = (struct event_new){ EVENT_DEVICE_HEARTBEAT, id, dev };
-	rc = evlog_append(st, &ev, evid, cause);
+	rc = evlog_append(st, &(struct event_new){ EVENT_DEVICE_HEARTBEAT, id,
+	    dev }, evid, cause);
 out:
 	json_object_put(dev);
 	return rc;
 }
 
+/* One SIM slot of a device_slots_json() row. */
+static struct json_object *
+device_slot_row(sqlite3_stmt *stmt)
+{
+	struct json_object	*o;
+
+	o = json_object_new_object();
+	store_json_int(o, "slot", stmt, 0);
+	store_json_text(o, "status", stmt, 1);
+	store_json_text(o, "operator", stmt, 2);
+	store_json_text(o, "phoneNumber", stmt, 3);
+	store_json_text(o, "iccid", stmt, 4);
+	store_json_text(o, "imsi", stmt, 5);
+	store_json_int(o, "signal", stmt, 6);
+	store_json_text(o, "registration", stmt, 7);
+	return o;
+}
+
+/* Set *OUT to the array of device ROWID's SIM slots, in slot order. */
 static enum store_rc
 device_slots_json(struct store *st, int64_t rowid, struct json_object **out,
     char **cause)
@@ -444,37 +453,31 @@ device_slots_json(struct store *st, int64_t rowid, struct json_object **out,
 	static const char *const sql = "SELECT slot, status, operator, "
 	    "phone_number, iccid, imsi, signal, registration FROM sim_slots "
 	    "WHERE device = ? ORDER BY slot";
-	sqlite3_stmt		*stmt;
-	struct json_object	*arr, *o;
-	enum store_rc		 src;
-	int			 rc;
+	sqlite3_stmt	*stmt;
+	enum store_rc	 src;
 
 	*out = NULL;
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", rowid);
-	arr = json_object_new_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		o = json_object_new_object();
-		store_json_int(o, "slot", stmt, 0);
-		store_json_text(o, "status", stmt, 1);
-		store_json_text(o, "operator", stmt, 2);
-		store_json_text(o, "phoneNumber", stmt, 3);
-		store_json_text(o, "iccid", stmt, 4);
-		store_json_text(o, "imsi", stmt, 5);
-		store_json_int(o, "signal", stmt, 6);
-		store_json_text(o, "registration", stmt, 7);
-		json_object_array_add(arr, o);
-	}
-	sqlite3_reset(stmt);
-	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
-		json_object_put(arr);
-		return src;
-	}
-	*out = arr;
-	return STORE_OK;
+	return store_json_rows(st, stmt, device_slot_row, out, cause);
 }
 
+/* One chart point of a device_history_json() row. */
+static struct json_object *
+device_history_row(sqlite3_stmt *stmt)
+{
+	struct json_object	*o;
+
+	o = json_object_new_object();
+	store_json_time(o, "at", stmt, 0);
+	store_json_int(o, "battery", stmt, 1);
+	store_json_bool(o, "charging", stmt, 2);
+	store_json_int(o, "signal", stmt, 3);
+	return o;
+}
+
+/* Set *OUT to the array of device ROWID's last heartbeats, oldest first. */
 static enum store_rc
 device_history_json(struct store *st, int64_t rowid,
     struct json_object **out, char **cause)
@@ -482,31 +485,14 @@ device_history_json(struct store *st, int64_t rowid,
 	static const char *const sql = "SELECT at, battery, charging, signal "
 	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY seq DESC "
 	    "LIMIT ?) ORDER BY seq";
-	sqlite3_stmt		*stmt;
-	struct json_object	*arr, *o;
-	enum store_rc		 src;
-	int			 rc;
+	sqlite3_stmt	*stmt;
+	enum store_rc	 src;
 
 	*out = NULL;
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "li", rowid, DEVICE_HISTORY_SHOWN);
-	arr = json_object_new_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		o = json_object_new_object();
-		store_json_time(o, "at", stmt, 0);
-		store_json_int(o, "battery", stmt, 1);
-		store_json_bool(o, "charging", stmt, 2);
-		store_json_int(o, "signal", stmt, 3);
-		json_object_array_add(arr, o);
-	}
-	sqlite3_reset(stmt);
-	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
-		json_object_put(arr);
-		return src;
-	}
-	*out = arr;
-	return STORE_OK;
+	return store_json_rows(st, stmt, device_history_row, out, cause);
 }
 
 /* Build *OUT, the device object of the current row of a device query. */
@@ -554,18 +540,13 @@ device_json(struct store *st, int64_t rowid, int history,
 	sqlite3_stmt		*stmt;
 	struct json_object	*o = NULL, *h;
 	enum store_rc		 src;
-	int			 rc;
 
 	*out = NULL;
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", rowid);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		src = device_row_json(st, stmt, rowid, &o, cause);
-	else if (rc == SQLITE_DONE)
-		src = STORE_NOTFOUND;
-	else
-		src = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
 	if (src != STORE_OK)
 		return src;

@@ -171,17 +171,14 @@ evlog_scalar(struct store *st, const char *sql, int64_t *v, char **cause)
 {
 	sqlite3_stmt	*stmt;
 	enum store_rc	 src;
-	int		 rc;
 
 	*v = 0;
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		*v = sqlite3_column_int64(stmt, 0);
-	else
-		src = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
-	return src;
+	return src == STORE_NOTFOUND ? STORE_OK : src;
 }
 
 /*

@@ -328,6 +328,7 @@ void		 store_rollback(struct store *);
 enum store_rc	 store_rc(struct store *, int, char **);
 void		 store_bind(struct sqlite3_stmt *, const char *, ...);
 enum store_rc	 store_run(struct store *, struct sqlite3_stmt *, char **);
+enum store_rc	 store_row(struct store *, struct sqlite3_stmt *, char **);
 int		 store_group_members(const struct store *);
 enum store_rc	 store_quick_check(struct store *, char **);
 void		 store_json_text(struct json_object *, const char *,
@@ -339,6 +340,9 @@ void		 store_json_bool(struct json_object *, const char *,
 void		 store_json_time(struct json_object *, const char *,
 		    struct sqlite3_stmt *, int);
 struct json_object *store_json_timeval(int64_t);
+enum store_rc	 store_json_rows(struct store *, struct sqlite3_stmt *,
+		    struct json_object *(*)(struct sqlite3_stmt *),
+		    struct json_object **, char **);
 
 /* checkpoint.c */
 struct checkpointer;

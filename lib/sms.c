@@ -26,6 +26,15 @@
 #define SMS_COLUMNS "s.id, d.device_id, s.direction, s.slot, s.sender, " \
 	"s.recipient, s.text, s.received_at, s.stored_at, s.status, " \
 	"s.segments, s.error, s.updated_at, s.attempts"
+#define SMS_FROM " FROM sms s JOIN devices d ON d.id = s.device "
+
+/*
+ * A page of sms_list_json(), newest first: ?1 the id to stay below, ?4 the
+ * limit, and FILTER ("" or conditions ending in AND) on ?2 the device and
+ * ?3 the direction.
+ */
+#define SMS_PAGE(filter) "SELECT " SMS_COLUMNS SMS_FROM "WHERE " filter \
+	"s.id < ?1 ORDER BY s.id DESC LIMIT ?4"
 
 /* The SMS of the current row of an SMS_COLUMNS query, as the API shows it. */
 static struct json_object *
@@ -62,22 +71,17 @@ enum store_rc
 sms_json(struct store *st, int64_t id, struct json_object **out,
     char **cause)
 {
-	static const char *const sql = "SELECT " SMS_COLUMNS " FROM sms s "
-	    "JOIN devices d ON d.id = s.device WHERE s.id = ?";
+	static const char *const sql = "SELECT " SMS_COLUMNS SMS_FROM
+	    "WHERE s.id = ?";
 	sqlite3_stmt		*stmt;
 	enum store_rc		 src;
-	int			 rc;
 
 	*out = NULL;
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		*out = sms_row_json(stmt);
-	else if (rc == SQLITE_DONE)
-		src = STORE_NOTFOUND;
-	else
-		src = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
 	return src;
 }
@@ -91,8 +95,8 @@ static enum store_rc
 sms_event(struct store *st, enum event_type type, int64_t id, int64_t *evid,
     char **cause)
 {
-	struct event_new	 ev;
 	struct json_object	*o, *dev;
+	const char		*device;
 	enum store_rc		 rc;
 
 	if ((rc = sms_json(st, id, &o, cause)) != STORE_OK) {
@@ -103,11 +107,10 @@ sms_event(struct store *st, enum event_type type, int64_t id, int64_t *evid,
 		}
 		return rc;
 	}
-	ev.type = type;
-	ev.device = json_object_object_get_ex(o, "deviceId", &dev) ?
+	device = json_object_object_get_ex(o, "deviceId", &dev) ?
 	    json_object_get_string(dev) : NULL;
-	ev.payload = o;
-	rc = evlog_append(st, &ev, evid, cause);
+	rc = evlog_append(st, &(struct event_new){ type, device, o }, evid,
+	    cause);
 	json_object_put(o);
 	return rc;
 }
@@ -171,23 +174,14 @@ enum store_rc
 sms_list_json(struct store *st, const struct sms_page *p,
     struct json_object **out, char **cause)
 {
-	static const char *const q_all = "SELECT " SMS_COLUMNS " FROM sms s "
-	    "JOIN devices d ON d.id = s.device WHERE s.id < ?1 "
-	    "ORDER BY s.id DESC LIMIT ?4";
-	static const char *const q_dev = "SELECT " SMS_COLUMNS " FROM sms s "
-	    "JOIN devices d ON d.id = s.device WHERE s.device = ?2 AND "
-	    "s.id < ?1 ORDER BY s.id DESC LIMIT ?4";
-	static const char *const q_dir = "SELECT " SMS_COLUMNS " FROM sms s "
-	    "JOIN devices d ON d.id = s.device WHERE s.direction = ?3 AND "
-	    "s.id < ?1 ORDER BY s.id DESC LIMIT ?4";
-	static const char *const q_both = "SELECT " SMS_COLUMNS " FROM sms s "
-	    "JOIN devices d ON d.id = s.device WHERE s.device = ?2 AND "
-	    "s.direction = ?3 AND s.id < ?1 ORDER BY s.id DESC LIMIT ?4";
+	static const char *const q_all = SMS_PAGE("");
+	static const char *const q_dev = SMS_PAGE("s.device = ?2 AND ");
+	static const char *const q_dir = SMS_PAGE("s.direction = ?3 AND ");
+	static const char *const q_both = SMS_PAGE("s.device = ?2 AND "
+	    "s.direction = ?3 AND ");
 	const char		*sql;
 	sqlite3_stmt		*stmt;
-	struct json_object	*arr;
 	enum store_rc		 src;
-	int			 rc;
 
 	*out = NULL;
 	if (p->device < 0)
@@ -198,16 +192,7 @@ sms_list_json(struct store *st, const struct sms_page *p,
 		return src;
 	store_bind(stmt, "llsi", p->before > 0 ? p->before : INT64_MAX,
 	    p->device, p->direction, p->limit);
-	arr = json_object_new_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_object_array_add(arr, sms_row_json(stmt));
-	sqlite3_reset(stmt);
-	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
-		json_object_put(arr);
-		return src;
-	}
-	*out = arr;
-	return STORE_OK;
+	return store_json_rows(st, stmt, sms_row_json, out, cause);
 }
 
 /*

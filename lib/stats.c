@@ -94,16 +94,14 @@ stats_outbox_pending(struct store *st, int64_t rowid, int64_t *n,
 	    "WHERE device = ? AND status IN ('queued', 'sending')";
 	sqlite3_stmt	*stmt;
 	enum store_rc	 src;
-	int		 rc;
 
+	*n = 0;
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", rowid);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	/* count(*) has a row: STORE_NOTFOUND cannot be. */
+	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		*n = sqlite3_column_int64(stmt, 0);
-	else
-		src = store_rc(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
-		    cause);
 	sqlite3_reset(stmt);
 	return src;
 }

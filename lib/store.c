@@ -467,6 +467,54 @@ store_run(struct store *st, sqlite3_stmt *stmt, char **cause)
 	return rc;
 }
 
+/*
+ * Step STMT to its first row. Returns STORE_OK with the row's columns to
+ * read, STORE_NOTFOUND when there is no row, or the store_rc of the failure
+ * with *cause set. The caller resets STMT in every case.
+ */
+enum store_rc
+store_row(struct store *st, sqlite3_stmt *stmt, char **cause)
+{
+	int	 rc;
+
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return store_rc(st, rc, cause);
+}
+
+/*
+ * Set *OUT to a new array of ROW's object for each row of STMT (bound, not
+ * yet stepped), and reset STMT. Returns STORE_OK, or the store_rc of the
+ * failure with *cause set and *OUT NULL.
+ */
+enum store_rc
+store_json_rows(struct store *st, sqlite3_stmt *stmt,
+    struct json_object *(*row)(sqlite3_stmt *), struct json_object **out,
+    char **cause)
+{
+	struct json_object	*arr;
+	enum store_rc		 src;
+	int			 rc;
+
+	*out = NULL;
+	if ((arr = json_object_new_array()) == NULL) {
+		sqlite3_reset(stmt);
+		xasprintf(cause, "out of memory");
+		return STORE_ERROR;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_object_array_add(arr, row(stmt));
+	sqlite3_reset(stmt);
+	if ((src = store_rc(st, rc, cause)) != STORE_OK) {
+		json_object_put(arr);
+		return src;
+	}
+	*out = arr;
+	return STORE_OK;
+}
+
 /* Add column COL of the current row to OBJ as KEY: text, or null. */
 void
 store_json_text(struct json_object *obj, const char *key, sqlite3_stmt *stmt,
