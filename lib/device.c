@@ -672,7 +672,8 @@ device_sweep(struct store *st, int64_t now, int64_t offline_after,
 	sqlite3_stmt		*stmt;
 	struct device_change	 ch;
 	int64_t			 ids[DEVICE_SWEEP_BATCH];
-	char			 names[DEVICE_SWEEP_BATCH][GOIP_DEVICE_ID_MAX + 1];
+	char			 names[DEVICE_SWEEP_BATCH]
+				    [GOIP_DEVICE_ID_MAX + 1];
 	int			 n = 0, i, rc, clamped;
 	enum store_rc		 src;
 

@@ -122,14 +122,14 @@ struct event {
 /* An event to append (evlog_append()). */
 struct event_new {
 	enum event_type		 type;
-	const char		*device;	/* device id (its room), NULL: global */
+	const char		*device;	/* device id, NULL: global */
 	struct json_object	*payload;	/* serialized, not kept */
 };
 
 /* Which events evlog_read() reads. */
 struct event_page {
 	int64_t		 after;		/* ids above this one */
-	const char	*device;	/* this device's only, NULL: every one */
+	const char	*device;	/* one device's only, NULL: all */
 	int		 max;		/* events at most: room in the array */
 };
 

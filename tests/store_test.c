@@ -23,6 +23,18 @@
 
 #define DB	"goip.db"
 
+/* A connection to DB with BUSY ms of busy timeout, opened as MODE says. */
+static struct store *
+db_open(int64_t busy, int mode)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	st = store_open(DB, busy, mode, &cause);
+	ATF_REQUIRE_MSG(st != NULL, "store_open: %s", cause);
+	return st;
+}
+
 /* A fresh database with the whole schema. */
 static struct store *
 db_new(void)
@@ -31,8 +43,7 @@ db_new(void)
 	char		*cause = NULL;
 	int		 applied;
 
-	st = store_open(DB, 1000, STORE_OPEN_CREATE, &cause);
-	ATF_REQUIRE_MSG(st != NULL, "store_open: %s", cause);
+	st = db_open(1000, STORE_OPEN_CREATE);
 	ATF_REQUIRE_MSG(store_migrate(st, &applied, &cause) == 0,
 	    "store_migrate: %s", cause);
 	ATF_REQUIRE_EQ(applied, nmigrations);
@@ -255,8 +266,7 @@ ATF_TC_BODY(store_open__no_schema, tc)
 	struct store	*st;
 	char		*cause = NULL;
 
-	st = store_open(DB, 100, STORE_OPEN_CREATE, &cause);
-	ATF_REQUIRE_MSG(st != NULL, "%s", cause);
+	st = db_open(100, STORE_OPEN_CREATE);
 	ATF_CHECK_EQ(store_version(st), 0);
 	store_close(st);
 	ATF_CHECK(store_open(DB, 100, STORE_OPEN_CHECK, &cause) == NULL);
@@ -284,8 +294,7 @@ ATF_TC_BODY(store_migrate__fresh_and_again, tc)
 	ATF_CHECK(store_migrate(st, &applied, &cause) == 0);
 	ATF_CHECK_EQ(applied, 0);
 	store_close(st);
-	st = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
-	ATF_REQUIRE_MSG(st != NULL, "%s", cause);
+	st = db_open(100, STORE_OPEN_CHECK);
 	ATF_CHECK(store_check_version(st, &cause) == 0);
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM pragma_journal_mode "
 	    "WHERE journal_mode = 'wal'"), 1);
@@ -322,8 +331,7 @@ ATF_TC_BODY(store_open__newer_schema_refused, tc)
 	free(cause);
 	cause = NULL;
 
-	st = store_open(DB, 100, STORE_OPEN_ANY, &cause);
-	ATF_REQUIRE_MSG(st != NULL, "%s", cause);
+	st = db_open(100, STORE_OPEN_ANY);
 	ATF_CHECK(store_migrate(st, &applied, &cause) == -1);
 	ATF_REQUIRE(cause != NULL);
 	ATF_CHECK(strstr(cause, "newer") != NULL);
@@ -359,8 +367,7 @@ ATF_TC_BODY(store_begin__busy, tc)
 	int64_t		 t0;
 
 	a = db_new();
-	b = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
-	ATF_REQUIRE_MSG(b != NULL, "%s", cause);
+	b = db_open(100, STORE_OPEN_CHECK);
 	ATF_REQUIRE(store_begin(a, &cause) == STORE_OK);
 	t0 = util_now_ms();
 	ATF_CHECK(store_begin(b, &cause) == STORE_BUSY);
@@ -397,7 +404,8 @@ ATF_TC_BODY(device_add__token_and_hash, tc)
 	size_t		 i;
 
 	st = db_new();
-	ATF_REQUIRE(device_add(st, "goip-01", "Lab \xc5\xbc", tok, &cause) == STORE_OK);
+	ATF_REQUIRE(device_add(st, "goip-01", "Lab \xc5\xbc", tok, &cause) ==
+	    STORE_OK);
 	ATF_CHECK_EQ(strlen(tok), GOIP_TOKEN_LEN);
 	for (i = 0; i < strlen(tok); i++)
 		ATF_CHECK_MSG(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
@@ -427,7 +435,8 @@ ATF_TC_BODY(device_add__token_and_hash, tc)
 	ATF_CHECK(device_by_token(st, tok, &rowid, id, &cause) ==
 	    STORE_OK);
 	ATF_CHECK_STREQ(id, "goip-01");
-	ATF_CHECK(device_add(st, "goip-01", NULL, tok2, &cause) == STORE_CONFLICT);
+	ATF_CHECK(device_add(st, "goip-01", NULL, tok2, &cause) ==
+	    STORE_CONFLICT);
 	free(cause);
 	cause = NULL;
 	ATF_CHECK_EQ(db_int(st, "SELECT count(*) FROM devices"), 1);
@@ -487,14 +496,16 @@ ATF_TC_BODY(device_rotate_token__old_stops, tc)
 
 	st = db_new();
 	rowid = dev_add(st, "goip-01", old);
-	ATF_REQUIRE(device_rotate_token(st, "goip-01", new, &cause) == STORE_OK);
+	ATF_REQUIRE(device_rotate_token(st, "goip-01", new, &cause) ==
+	    STORE_OK);
 	ATF_CHECK(strcmp(old, new) != 0);
 	ATF_CHECK(device_by_token(st, old, &r, id, &cause) ==
 	    STORE_NOTFOUND);
 	ATF_CHECK(device_by_token(st, new, &r, id, &cause) ==
 	    STORE_OK);
 	ATF_CHECK_EQ(r, rowid);
-	ATF_CHECK(device_rotate_token(st, "goip-99", new, &cause) == STORE_NOTFOUND);
+	ATF_CHECK(device_rotate_token(st, "goip-99", new, &cause) ==
+	    STORE_NOTFOUND);
 	store_close(st);
 }
 
@@ -1177,18 +1188,17 @@ ATF_TC_BODY(evlog_type_name__table, tc)
 	ATF_CHECK_STREQ(evlog_type_name(EVENT_TYPE__MAX), "unknown");
 }
 
-ATF_TC(evlog_prune__cursor_survives);
-ATF_TC_HEAD(evlog_prune__cursor_survives, tc)
+ATF_TC(prune_step__cursor_survives);
+ATF_TC_HEAD(prune_step__cursor_survives, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "evlog_prune deletes old events but "
+	atf_tc_set_md_var(tc, "descr", "prune_step deletes old events but "
 	    "keeps the newest, so the cursor (evlog_last) survives any prune "
 	    "and a reopen, and new ids continue after it");
 }
-ATF_TC_BODY(evlog_prune__cursor_survives, tc)
+ATF_TC_BODY(prune_step__cursor_survives, tc)
 {
 	struct store	*st;
 	struct event	 ev[4];
-	char		*cause = NULL;
 	int64_t		 n, id;
 
 	st = db_new();
@@ -1211,8 +1221,7 @@ ATF_TC_BODY(evlog_prune__cursor_survives, tc)
 	store_close(st);
 
 	/* ... across a reopen too, and new ids continue after it. */
-	st = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
-	ATF_REQUIRE(st != NULL);
+	st = db_open(100, STORE_OPEN_CHECK);
 	ATF_CHECK_EQ(evid_at(st, 0), 20);
 	id = append(st, EVENT_SMS_STATUS, NULL, 1);
 	ATF_CHECK_EQ(id, 21);
@@ -1464,8 +1473,7 @@ ATF_TC_BODY(group__savepoints_and_one_commit, tc)
 	char		*cause = NULL;
 
 	w = db_new();
-	r = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
-	ATF_REQUIRE_MSG(r != NULL, "%s", cause);
+	r = db_open(100, STORE_OPEN_CHECK);
 	group_start(w);
 	ATF_REQUIRE(store_begin(w, &cause) == STORE_OK);
 	db_exec(w, "INSERT INTO devices(device_id, token_hash, created_at) "
@@ -1511,8 +1519,7 @@ ATF_TC_BODY(group__busy_waits_once, tc)
 	int64_t		 t0;
 
 	w = db_new();
-	other = store_open(DB, 100, STORE_OPEN_CHECK, &cause);
-	ATF_REQUIRE_MSG(other != NULL, "%s", cause);
+	other = db_open(100, STORE_OPEN_CHECK);
 	ATF_REQUIRE(store_begin(other, &cause) == STORE_OK);
 	group_start(w);
 	t0 = util_now_ms();
@@ -1603,8 +1610,7 @@ ATF_TC_BODY(checkpoint__paced, tc)
 	db_exec(w, "CREATE TABLE filler (b BLOB)");
 	db_exec(w, "INSERT INTO filler VALUES (1)");
 	/* A reader holding its snapshot: no checkpoint can complete. */
-	r = store_open(DB, 5000, STORE_OPEN_ANY, &cause);
-	ATF_REQUIRE_MSG(r != NULL, "%s", cause);
+	r = db_open(5000, STORE_OPEN_ANY);
 	ATF_REQUIRE(sqlite3_prepare_v2(r->db, "SELECT b FROM filler", -1,
 	    &stmt, NULL) == SQLITE_OK);
 	ATF_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -1652,7 +1658,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, evlog_append__full);
 	ATF_TP_ADD_TC(tp, evlog_read__order_and_limits);
 	ATF_TP_ADD_TC(tp, evlog_type_name__table);
-	ATF_TP_ADD_TC(tp, evlog_prune__cursor_survives);
+	ATF_TP_ADD_TC(tp, prune_step__cursor_survives);
 	ATF_TP_ADD_TC(tp, prune_step__batched_events);
 	ATF_TP_ADD_TC(tp, prune_step__sms_retention);
 	ATF_TP_ADD_TC(tp, device_sweep__marks_silent_offline);
