@@ -1,21 +1,18 @@
 /*
  * http.c: HTTP/1.1 on a connection server.c accepted, until it is upgraded
  * to a WebSocket: request parsing with libhttp-parser (keep-alive, bounded
- * target, headers and body), the checks of who may ask (Host, the proxy's
- * secret, X-Forwarded-For, CORS), dispatch through the table of paths to
- * the Engine.IO transports, the events long-poll and the metrics page, and
- * the answers. Over 700 lines, but one concern: an HTTP request, from its
- * first byte to its answer.
+ * target, headers and body), dispatch through the table of paths to the
+ * Engine.IO transports, the events long-poll and the metrics page, and the
+ * answers. Who may ask (Host, the proxy's secret, X-Forwarded-For, CORS)
+ * is http_trust.c's.
  */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <assert.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,56 +25,37 @@
 
 #include "goip.h"
 #include "notifier.h"
+#include "http_int.h"
 
-enum http_hdr {
-	HDR_NONE,
-	HDR_ORIGIN,
-	HDR_HOST,
-	HDR_WSKEY,
-	HDR_WSVER,
-	HDR_SECRET,
-	HDR_XFF
-};
+/* A header kept in a buffer of struct http_req. */
+#define HTTP_HDR(name, hdr, field)					\
+	{ name, hdr, offsetof(struct http_req, field),			\
+	    sizeof(((struct http_req *)NULL)->field) }
 
-/* The request headers the notifier keeps, by name (any case). */
+/*
+ * The request headers the notifier keeps, by name (any case), and where:
+ * X-Forwarded-For is kept by http_trust_xff_add(), the others are copied
+ * whole into their buffer (too long a value is refused 431).
+ */
 static const struct {
 	const char	*name;
 	enum http_hdr	 hdr;
+	size_t		 off;		/* of its buffer in struct http_req */
+	size_t		 size;
 } http_hdrs[] = {
-	{ "origin", HDR_ORIGIN },
-	{ "host", HDR_HOST },
-	{ "sec-websocket-key", HDR_WSKEY },
-	{ "sec-websocket-version", HDR_WSVER },
-	{ "x-goip-proxy-secret", HDR_SECRET },
-	{ "x-forwarded-for", HDR_XFF },
-};
-
-/* What the parser keeps of the request being read. */
-struct http_req {
-	http_parser	 parser;
-	char		 url[NOTIFIER_URL_MAX + 1];
-	size_t		 urllen;
-	size_t		 hdrbytes;
-	char		 field[32];
-	size_t		 fieldlen;
-	int		 hdr;		/* header being read */
-	char		 origin[256];
-	char		 host[256];
-	char		 wskey[64];
-	char		 wsver[8];
-	char		 secret[256];	/* X-Goip-Proxy-Secret */
-	int		 seen;		/* bit per enum http_hdr seen */
-	char		 xff[64];	/* last X-Forwarded-For hop */
-	int		 xffbad;	/* that hop did not fit */
+	HTTP_HDR("origin", HDR_ORIGIN, origin),
+	HTTP_HDR("host", HDR_HOST, host),
+	HTTP_HDR("sec-websocket-key", HDR_WSKEY, wskey),
+	HTTP_HDR("sec-websocket-version", HDR_WSVER, wsver),
+	HTTP_HDR("x-goip-proxy-secret", HDR_SECRET, secret),
+	{ "x-forwarded-for", HDR_XFF, 0, 0 },
 };
 
 
 static http_parser_settings	 http_settings;
 
-static void	http_xff_add(struct http_req *, const char *, size_t);
 static void	http_dispatch(struct conn *);
 static void	http_request_reset(struct conn *);
-static int	http_trust_ok(struct conn *);
 
 static int
 http_on_url(http_parser *p, const char *at, size_t len)
@@ -154,33 +132,18 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 			c->req->seen |= 1 << c->req->hdr;
 		}
 	}
-	switch (c->req->hdr) {
-	case HDR_XFF:
-		http_xff_add(c->req, at, len);
-		return 0;
-	case HDR_ORIGIN:
-		dst = c->req->origin;
-		dstsz = sizeof(c->req->origin);
-		break;
-	case HDR_HOST:
-		dst = c->req->host;
-		dstsz = sizeof(c->req->host);
-		break;
-	case HDR_WSKEY:
-		dst = c->req->wskey;
-		dstsz = sizeof(c->req->wskey);
-		break;
-	case HDR_WSVER:
-		dst = c->req->wsver;
-		dstsz = sizeof(c->req->wsver);
-		break;
-	case HDR_SECRET:
-		dst = c->req->secret;
-		dstsz = sizeof(c->req->secret);
-		break;
-	default:
+	if (c->req->hdr == HDR_XFF) {
+		http_trust_xff_add(c->req, at, len);
 		return 0;
 	}
+	for (i = 0; i < sizeof(http_hdrs) / sizeof(http_hdrs[0]); i++) {
+		if ((int)http_hdrs[i].hdr == c->req->hdr) {
+			dst = (char *)c->req + http_hdrs[i].off;
+			dstsz = http_hdrs[i].size;
+		}
+	}
+	if (dst == NULL || dstsz == 0)
+		return 0;
 	cur = strlen(dst);
 	if (cur + len >= dstsz) {
 		c->toolarge = 431;
@@ -189,61 +152,6 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 	memcpy(dst + cur, at, len);
 	dst[cur + len] = '\0';
 	return 0;
-}
-
-/*
- * Add LEN bytes of an X-Forwarded-For value, which may come in pieces, to
- * R: only what follows its last comma is kept, the last hop (the address
- * the proxy saw). A hop too long for an address is marked bad.
- */
-static void
-http_xff_add(struct http_req *r, const char *at, size_t len)
-{
-	const char	*comma;
-	size_t		 cur;
-
-	while ((comma = memchr(at, ',', len)) != NULL) {
-		len -= comma + 1 - at;
-		at = comma + 1;
-		r->xff[0] = '\0';
-		r->xffbad = 0;
-	}
-	cur = strlen(r->xff);
-	if (r->xffbad || cur + len >= sizeof(r->xff)) {
-		r->xffbad = 1;
-		return;
-	}
-	memcpy(r->xff + cur, at, len);
-	r->xff[cur + len] = '\0';
-}
-
-/*
- * Set the client address of the request on C: from a local peer (the
- * reverse proxy: lighttpd's mod_proxy and Apache's mod_proxy_http both
- * add X-Forwarded-For) the last hop of X-Forwarded-For when it is an IPv4
- * or IPv6 address, else the peer's own address.
- */
-static void
-http_client_set(struct conn *c)
-{
-	struct in6_addr	 a6;
-	char		 hop[sizeof(c->req->xff)];
-	size_t		 b, e;
-
-	strlcpy(c->client, c->addr, sizeof(c->client));
-	if (c->req->xffbad || c->req->xff[0] == '\0' ||
-	    !server_addr_local(c->addr))
-		return;
-	for (b = 0; c->req->xff[b] == ' ' || c->req->xff[b] == '\t'; b++)
-		;
-	for (e = strlen(c->req->xff); e > b && (c->req->xff[e - 1] == ' ' ||
-	    c->req->xff[e - 1] == '\t'); e--)
-		;
-	memcpy(hop, c->req->xff + b, e - b);
-	hop[e - b] = '\0';
-	if (inet_pton(AF_INET, hop, &a6) == 1 ||
-	    inet_pton(AF_INET6, hop, &a6) == 1)
-		strlcpy(c->client, hop, sizeof(c->client));
 }
 
 static int
@@ -410,119 +318,6 @@ http_path_is(const char *path, size_t len, const char *p)
 }
 
 /*
- * Is the name LEN bytes at NAME in the list LIST (separated by spaces,
- * tabs or commas), ignoring case?
- */
-static int
-http_name_listed(const char *list, const char *name, size_t len)
-{
-	const char	*w;
-	size_t		 wlen;
-
-	while ((w = config_list_next(&list, &wlen)) != NULL)
-		if (wlen == len && len > 0 && strncasecmp(w, name, len) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Is HOST (a Host header: name, "name:port", "[v6]" or "[v6]:port") one
- * the notifier answers on TCP? An entry of allowed_hosts matches the name
- * without its port, or the whole value. An empty allowed_hosts means the
- * host of the listen address plus localhost, 127.0.0.1 and [::1]. A DNS
- * rebinding page sends its own name, which is in neither.
- */
-static int
-http_host_ok(const char *host)
-{
-	const char	*end, *lp;
-	size_t		 len;
-
-	if (host[0] == '[')
-		end = (end = strchr(host, ']')) != NULL ? end + 1 :
-		    host + strlen(host);
-	else if ((end = strchr(host, ':')) == NULL)
-		end = host + strlen(host);
-	len = (size_t)(end - host);
-	if (nconf.cfg != NULL && nconf.cfg->allowed_hosts[0] != '\0')
-		return http_name_listed(nconf.cfg->allowed_hosts, host, len) ||
-		    http_name_listed(nconf.cfg->allowed_hosts, host,
-		    strlen(host));
-	if (http_name_listed("localhost 127.0.0.1 [::1]", host, len))
-		return 1;
-	/* The host part of the listen address ("[::1]:8081" keeps []). */
-	if ((lp = strrchr(nconf.listen, ':')) != NULL &&
-	    (size_t)(lp - nconf.listen) == len && len > 0 &&
-	    strncasecmp(nconf.listen, host, len) == 0)
-		return 1;
-	return 0;
-}
-
-/*
- * Compare the secret A with B in time that depends on B's length only
- * (B is what the client sent). Returns 1 when equal.
- */
-static int
-http_secret_eq(const char *a, const char *b)
-{
-	size_t			 alen = strlen(a), blen = strlen(b), i;
-	volatile unsigned char	 diff = alen != blen;
-
-	for (i = 0; i < blen; i++)
-		diff |= (unsigned char)b[i] ^ (unsigned char)a[i % alen];
-	return diff == 0;
-}
-
-/*
- * May this request be served at all? Connections on the Unix socket come
- * from the web server, which authenticated them: always. On TCP, the Host
- * header must name us (none at all is refused for HTTP/1.1), and with
- * dashboard_auth = web the request must carry X-Goip-Proxy-Secret equal
- * to proxy_secret, which the web server adds after its authentication.
- * Compliance mode and the metrics listener are not checked. When refused,
- * the request is answered (400 or 403 with a JSON error, connection
- * closed) and 0 is returned.
- */
-static int
-http_trust_ok(struct conn *c)
-{
-	const struct config	*cfg = nconf.cfg;
-
-	if (nconf.compliance || cfg == NULL || c->kind != CONN_MAIN ||
-	    c->local)
-		return 1;
-	if (c->req->host[0] == '\0') {
-		if (c->req->parser.http_major == 1 &&
-		    c->req->parser.http_minor == 0)
-			goto secret;
-		c->keepalive = 0;
-		http_reply(c, 400, "application/json",
-		    LIT("{\"error\":\"Host header required\"}"), NULL);
-		return 0;
-	}
-	if (!http_host_ok(c->req->host)) {
-		log_info("http: %s: Host %s not allowed", c->addr,
-		    c->req->host);
-		c->keepalive = 0;
-		http_reply(c, 403, "application/json",
-		    LIT("{\"error\":\"host not allowed\"}"), NULL);
-		return 0;
-	}
-secret:
-	if (cfg->dashboard_auth == AUTH_NONE)
-		return 1;
-	if (cfg->proxy_secret[0] == '\0' ||
-	    !http_secret_eq(cfg->proxy_secret, c->req->secret)) {
-		c->keepalive = 0;
-		http_reply(c, 403, "application/json",
-		    LIT("{\"error\":\"only served through the "
-		    "authenticating web server\"}"), NULL);
-		return 0;
-	}
-	return 1;
-}
-
-/*
  * Serve an Engine.IO request on C for a session carrying H: a WebSocket
  * upgrade, a CORS preflight, or a request of the long-polling transport.
  */
@@ -532,7 +327,7 @@ http_serve_eio(struct conn *c, const char *query, enum eio_handler h)
 	char	*body = NULL;
 	size_t	 blen = 0;
 
-	if (!http_cors_ok(c)) {
+	if (!http_trust_cors_ok(c)) {
 		http_reply_error(c, 403, EIO_ERR_FORBIDDEN);
 		return;
 	}
@@ -569,7 +364,7 @@ http_serve_engineio(struct conn *c, const char *query)
 static void
 http_serve_events(struct conn *c, const char *query)
 {
-	if (!http_cors_ok(c)) {
+	if (!http_trust_cors_ok(c)) {
 		http_reply(c, 403, "application/json",
 		    LIT("{\"error\":\"origin not allowed\"}"), NULL);
 		return;
@@ -647,7 +442,7 @@ http_route_find(struct conn *c, const char *path, size_t plen)
 }
 
 /*
- * A whole request is in on C: check who asks (http_trust_ok(), on the
+ * A whole request is in on C: check who asks (http_trust_check(), on the
  * main listener), find its row in http_routes and serve it.
  */
 static void
@@ -675,9 +470,9 @@ http_dispatch(struct conn *c)
 		query = qbuf;
 	}
 	if (c->kind == CONN_MAIN) {
-		if (!http_trust_ok(c))
+		if (!http_trust_check(c))
 			return;
-		http_client_set(c);
+		http_trust_client(c);
 	}
 	r = http_route_find(c, path, plen);
 	if (c->upgrade && (r == NULL || !r->upgrade)) {
@@ -691,47 +486,6 @@ http_dispatch(struct conn *c)
 		return;
 	}
 	r->serve(c, query);
-}
-
-/*
- * Is the request's Origin acceptable? No Origin (not a browser, or same
- * origin GET), an Origin whose host is the Host header, or one listed in
- * cors_origins. Compliance mode accepts any.
- */
-int
-http_cors_ok(struct conn *c)
-{
-	const char	*h;
-
-	if (c->req->origin[0] == '\0' || nconf.compliance)
-		return 1;
-	if (nconf.cfg != NULL && config_origin_allowed(nconf.cfg, c->req->origin))
-		return 1;
-	if ((h = strstr(c->req->origin, "://")) != NULL && c->req->host[0] != '\0' &&
-	    strcasecmp(h + 3, c->req->host) == 0)
-		return 1;
-	return 0;
-}
-
-/*
- * Append the CORS answer headers for an allowed Origin to OUT. With
- * dashboard_auth = none and "*" in cors_origins, any origin is answered
- * with "*" and no credentials (config.c refuses "*" with
- * dashboard_auth = web); otherwise the origin is reflected, with
- * credentials (the browser's Basic authentication or cookies).
- */
-int
-http_add_cors(struct conn *c, struct evbuffer *out)
-{
-	if (c->req->origin[0] == '\0' || !http_cors_ok(c))
-		return 0;
-	if (nconf.cfg != NULL && nconf.cfg->dashboard_auth == AUTH_NONE &&
-	    config_origin_allowed(nconf.cfg, "*"))
-		return evbuffer_add_printf(out,
-		    "Access-Control-Allow-Origin: *\r\n") < 0 ? -1 : 0;
-	return evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n"
-	    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
-	    c->req->origin) < 0 ? -1 : 0;
 }
 
 static const char *
@@ -828,7 +582,7 @@ http_reply_buffer(struct conn *c, int status, const char *ctype,
 	    "Content-Type: %s\r\n", ctype) < 0) ||
 	    (status != 204 && status != 101 && evbuffer_add_printf(out,
 	    "Content-Length: %zu\r\n", len) < 0) ||
-	    http_add_cors(c, out) == -1 ||
+	    http_trust_cors_add(c, out) == -1 ||
 	    evbuffer_add_printf(out, "Cache-Control: no-store\r\n%s%s\r\n",
 	    extra != NULL ? extra : "",
 	    c->keepalive ? "" : "Connection: close\r\n") < 0 ||

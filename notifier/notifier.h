@@ -270,8 +270,6 @@ int		 http_reply_buffer(struct conn *, int, const char *,
 		    struct evbuffer *, const char *);
 int		 http_reply_error(struct conn *, int, enum eio_error);
 const char	*http_addr(struct conn *);
-int		 http_cors_ok(struct conn *);
-int		 http_add_cors(struct conn *, struct evbuffer *);
 int		 http_query_get(const char *, const char *, char *, size_t);
 
 /* ws.c */
