@@ -1,12 +1,11 @@
 /*
- * eio.c: Engine.IO protocol v4 sessions. A session has a random id and one
- * transport: HTTP long-polling (one pending GET answered with the packets
- * queued since, 0x1e-separated, binary ones as "b" + base64; POSTs carry
- * the client's packets) or a WebSocket (one packet per message). A polling
- * session may upgrade: the probe WebSocket exchanges "2probe"/"3probe", the
- * pending poll is ended with a noop, and "5" moves the session over. The
- * server pings every pingInterval and closes a session whose pong does not
- * arrive within pingTimeout.
+ * eio.c: Engine.IO protocol v4 sessions and packets. A session has a random
+ * id and one transport: HTTP long-polling (eio_poll.c) or a WebSocket
+ * (eio_ws.c), to which a polling session may upgrade. This file keeps the
+ * sessions by id, decodes the client's packets and hands messages to the
+ * session's handler (Socket.IO, or the compliance echo), sends through the
+ * transport, and pings: the server pings every pingInterval and closes a
+ * session whose pong does not arrive within pingTimeout.
  *
  * Pings are driven by one timer for all sessions, not one per session (a
  * libevent timer costs about 130 bytes, a good part of an idle
@@ -15,13 +14,12 @@
  * appending keeps each queue in deadline order, and the timer only looks at
  * their heads.
  *
- * Memory per client is bounded: a polling session's queue counts what
- * each packet costs (frame and list node as allocated, eio_pkt_cost()),
- * up to NOTIFIER_OUT_MAX, and holds at most NOTIFIER_OUT_PKTS packets;
- * a pong that would follow an identical pong still waiting to be written
- * is not queued again (a client's pings answered while it does not read
- * cost one pong, on either transport); and max_per_address bounds the
- * sessions of one client address.
+ * Memory per client is bounded: a polling session's queue by
+ * eio_poll_queue(), a WebSocket's output by ws_send(); a pong that would
+ * follow an identical pong still waiting to be written is not queued
+ * again (a client's pings answered while it does not read cost one pong,
+ * on either transport); and max_per_address bounds the sessions of one
+ * client address.
  */
 #include "config.h"
 
@@ -30,30 +28,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <http_parser.h>
 
 #include "goip.h"
 #include "notifier.h"
+#include "eio_int.h"
 
 #ifndef __unused
 #define __unused __attribute__((__unused__))
 #endif
-
-enum eio_transport {
-	EIO_POLLING,
-	EIO_WEBSOCKET
-};
-
-struct eio_pkt {
-	TAILQ_ENTRY(eio_pkt)	 entry;
-	struct frame		*f;
-};
-TAILQ_HEAD(eio_pktq, eio_pkt);
 
 /* The sessions of one client address, for max_per_address. */
 struct eio_addr {
@@ -62,30 +46,6 @@ struct eio_addr {
 	char			 addr[64];
 };
 
-struct eio {
-	RB_ENTRY(eio)		 entry;
-	TAILQ_ENTRY(eio)	 fentry;	/* flush list */
-	int			 flushing;
-	char			 sid[NOTIFIER_SID_LEN + 1];
-	enum eio_handler	 handler;
-	enum eio_transport	 transport;
-	struct conn		*poll;		/* pending GET */
-	struct conn		*ws;		/* transport or probe */
-	int			 upgrading;	/* probe answered */
-	int			 closed;
-	int			 inuse;
-	struct eio_pktq		 queue;
-	size_t			 queued;	/* eio_pkt_cost() of queue */
-	size_t			 npkts;		/* packets in queue */
-	struct frame		*pong;		/* last sent, if a pong */
-	struct eio_addr		*ea;
-	TAILQ_ENTRY(eio)	 pentry;	/* eio_pingq or eio_pongq */
-	int			 awaiting_pong;	/* on eio_pongq, else pingq */
-	int64_t			 ping_due;	/* when the ping was scheduled */
-	int64_t			 deadline;	/* ping sent + pingTimeout */
-	struct sio		*sio;
-	char			 addr[64];
-};
 
 RB_HEAD(eio_tree, eio);
 
@@ -109,9 +69,6 @@ RB_GENERATE_STATIC(eio_addr_tree, eio_addr, entry, eio_addr_cmp);
 
 static struct eio_tree			 eio_sessions =
     RB_INITIALIZER(&eio_sessions);
-static TAILQ_HEAD(, eio)		 eio_flushq =
-    TAILQ_HEAD_INITIALIZER(eio_flushq);
-static struct event			*eio_flush_ev;
 static TAILQ_HEAD(, eio)		 eio_pingq =
     TAILQ_HEAD_INITIALIZER(eio_pingq);
 static TAILQ_HEAD(, eio)		 eio_pongq =
@@ -121,24 +78,7 @@ static int64_t				 eio_nsessions;
 static struct eio_addr_tree		 eio_addrs =
     RB_INITIALIZER(&eio_addrs);
 
-/*
- * Sessions the client closed while no poll was pending. Its concurrent
- * poll, arriving just after, is answered with a noop like one that was
- * pending, instead of "Session ID unknown".
- */
-#define EIO_LINGER_MAX	32
-#define EIO_LINGER_MS	1000
-static struct {
-	char	 sid[NOTIFIER_SID_LEN + 1];
-	int64_t	 at;
-}					 eio_linger[EIO_LINGER_MAX];
-static int				 eio_nlinger;
-
 static void	eio_ping_cb(evutil_socket_t, short, void *);
-static void	eio_flush_cb(evutil_socket_t, short, void *);
-static void	eio_end(struct eio *, int);
-static void	eio_release(struct eio *);
-static int	eio_packet(struct eio *, int, const char *, size_t);
 
 /*
  * Write the handshake packet ("0" + JSON) of session SID into BUF.
@@ -198,7 +138,7 @@ eio_decode_payload(const char *p, size_t len,
 	return 0;
 }
 
-static void
+void
 eio_hold(struct eio *e)
 {
 	e->inuse++;
@@ -208,7 +148,7 @@ eio_hold(struct eio *e)
  * Drop one hold on E; the last one of a closed session frees it and its
  * Socket.IO state, which therefore stays valid while a caller holds E.
  */
-static void
+void
 eio_release(struct eio *e)
 {
 	if (--e->inuse > 0 || !e->closed)
@@ -277,7 +217,7 @@ eio_ping_schedule(struct eio *e)
  * the timer runs (the timer itself, like Node's, allows pingTimeout from
  * when it sent the ping).
  */
-static int
+int
 eio_expired(struct eio *e)
 {
 	return util_mono_ms() >= e->ping_due + nconf.ping_timeout;
@@ -332,7 +272,7 @@ eio_addr_put(struct eio_addr *ea)
  * Returns it with one hold, or NULL when a limit (max_connections
  * sessions in all, max_per_address of ADDR) is reached or memory is short.
  */
-static struct eio *
+struct eio *
 eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 {
 	struct eio	*e;
@@ -374,7 +314,7 @@ eio_new(enum eio_handler h, enum eio_transport t, const char *addr)
 }
 
 /* Attach the upper layer once the handshake is sent. */
-static int
+int
 eio_open(struct eio *e)
 {
 	eio_ping_schedule(e);
@@ -385,7 +325,7 @@ eio_open(struct eio *e)
 	return 0;
 }
 
-static struct eio *
+struct eio *
 eio_find(const char *sid)
 {
 	struct eio	key;
@@ -409,7 +349,7 @@ eio_addr(struct eio *e)
 }
 
 /* Check the EIO and transport query parameters; answer errors on C. */
-static int
+int
 eio_query(struct conn *c, const char *query, const char *want, char *sid,
     size_t sidsz)
 {
@@ -439,259 +379,6 @@ eio_query(struct conn *c, const char *query, const char *want, char *sid,
 		http_reply_error(c, 400, EIO_ERR_SESSION);
 		return -1;
 	}
-	return 0;
-}
-
-/* Answer the pending poll of E with the single packet TEXT. */
-static void
-eio_poll_answer(struct eio *e, const char *text)
-{
-	struct conn	*c;
-
-	if ((c = e->poll) == NULL)
-		return;
-	e->poll = NULL;
-	c->eio = NULL;
-	http_reply(c, 200, "text/plain; charset=UTF-8", text, strlen(text),
-	    NULL);
-}
-
-/* Was SID closed by its client a moment ago? Forgets it when so. */
-static int
-eio_lingering(const char *sid)
-{
-	int64_t	now = main_now_ms();
-	int	i;
-
-	for (i = 0; i < EIO_LINGER_MAX; i++) {
-		if (eio_linger[i].at + EIO_LINGER_MS >= now &&
-		    strcmp(eio_linger[i].sid, sid) == 0) {
-			eio_linger[i].at = 0;
-			eio_linger[i].sid[0] = '\0';
-			return 1;
-		}
-	}
-	return 0;
-}
-
-struct eio_post {
-	struct eio	*e;
-};
-
-static int
-eio_post_cb(void *arg, int binary, const char *p, size_t len)
-{
-	struct eio_post	*ep = arg;
-
-	if (ep->e->closed)
-		return 0;
-	return eio_packet(ep->e, binary, p, len);
-}
-
-/*
- * Serve one HTTP request of the long-polling transport (or a handshake)
- * on C: query parameters in QUERY, a POST body of LEN bytes in BODY.
- */
-void
-eio_request(struct conn *c, int method, const char *query, const char *body,
-    size_t len, enum eio_handler h)
-{
-	struct eio	*e;
-	struct eio_post	 ep;
-	char		 sid[64], buf[256];
-	int		 n, rc;
-
-	if (eio_query(c, query, "polling", sid, sizeof(sid)) == -1)
-		return;
-	if (sid[0] == '\0') {
-		if (method != HTTP_GET) {
-			http_reply_error(c, 400, EIO_ERR_METHOD);
-			return;
-		}
-		if ((e = eio_new(h, EIO_POLLING, http_addr(c))) == NULL) {
-			http_reply(c, 503, "application/json",
-			    "{\"code\":3,\"message\":\"Bad request\"}", 34,
-			    "Retry-After: 1\r\n");
-			return;
-		}
-		n = eio_handshake_json(buf, sizeof(buf), e->sid, 1);
-		http_reply(c, 200, "text/plain; charset=UTF-8", buf, n, NULL);
-		eio_open(e);
-		return;
-	}
-	/*
-	 * A poll after the pong deadline finds the session gone even when the
-	 * timer is late; a POST (which may carry the pong) is given the
-	 * timer's slack.
-	 */
-	if ((e = eio_find(sid)) != NULL && method == HTTP_GET &&
-	    eio_expired(e)) {
-		eio_end(e, 0);
-		e = NULL;
-	}
-	if (e == NULL) {
-		if (method == HTTP_GET && eio_lingering(sid)) {
-			http_reply(c, 200, "text/plain; charset=UTF-8", "6", 1,
-			    NULL);
-			return;
-		}
-		http_reply_error(c, 400, EIO_ERR_SESSION);
-		return;
-	}
-	if (e->transport != EIO_POLLING) {
-		http_reply_error(c, 400, EIO_ERR_REQUEST);
-		return;
-	}
-	if (method == HTTP_GET) {
-		if (e->poll != NULL) {
-			/* Duplicate poll: the session ends. */
-			http_reply_error(c, 400, EIO_ERR_REQUEST);
-			eio_end(e, 0);
-			return;
-		}
-		e->poll = c;
-		c->eio = e;
-		if (e->upgrading)
-			eio_poll_answer(e, "6");
-		else if (!TAILQ_EMPTY(&e->queue))
-			eio_flush_cb(-1, 0, e);
-		return;
-	}
-	if (method != HTTP_POST) {
-		http_reply_error(c, 400, EIO_ERR_REQUEST);
-		return;
-	}
-	eio_hold(e);
-	ep.e = e;
-	rc = eio_decode_payload(body, len, eio_post_cb, &ep);
-	if (rc == -1) {
-		http_reply_error(c, 400, EIO_ERR_REQUEST);
-		if (!e->closed)
-			eio_end(e, 0);
-	} else
-		http_reply(c, 200, "text/html", "ok", 2, NULL);
-	eio_release(e);
-}
-
-/*
- * Serve a WebSocket upgrade request on C (Sec-WebSocket-Key KEY and
- * -Version VERSION): a new session, or the probe of an existing polling
- * session named by the sid parameter.
- */
-void
-eio_ws_request(struct conn *c, const char *query, const char *key,
-    const char *version, enum eio_handler h)
-{
-	struct eio	*e;
-	struct frame	*f;
-	char		 sid[64], buf[256];
-	int		 n;
-
-	c->keepalive = 0;
-	if (eio_query(c, query, "websocket", sid, sizeof(sid)) == -1)
-		return;
-	if (sid[0] != '\0') {
-		if ((e = eio_find(sid)) != NULL && eio_expired(e)) {
-			eio_end(e, 0);
-			e = NULL;
-		}
-		if (e == NULL) {
-			http_reply_error(c, 400, EIO_ERR_SESSION);
-			return;
-		}
-		if (ws_upgrade(c, key, version) == -1)
-			return;
-		if (e->transport != EIO_POLLING || e->ws != NULL) {
-			/* Already upgraded or probing: refuse this one. */
-			ws_close(c, 1008);
-			return;
-		}
-		e->ws = c;
-		c->eio = e;
-		return;
-	}
-	if (ws_upgrade(c, key, version) == -1)
-		return;
-	if ((e = eio_new(h, EIO_WEBSOCKET, http_addr(c))) == NULL) {
-		ws_close(c, 1011);
-		return;
-	}
-	e->ws = c;
-	c->eio = e;
-	n = eio_handshake_json(buf, sizeof(buf), e->sid, 0);
-	if ((f = frame_new(0, buf, n)) == NULL) {
-		eio_end(e, 0);
-		return;
-	}
-	ws_send(c, f);
-	frame_unref(f);
-	eio_open(e);
-}
-
-/* The probe WebSocket C of E said "5": move the session over to it. */
-static void
-eio_upgrade(struct eio *e)
-{
-	struct eio_pkt	*p;
-
-	e->transport = EIO_WEBSOCKET;
-	e->upgrading = 0;
-	metrics.sessions_polling--;
-	metrics.sessions_websocket++;
-	eio_poll_answer(e, "6");
-	if (e->flushing) {
-		TAILQ_REMOVE(&eio_flushq, e, fentry);
-		e->flushing = 0;
-		eio_release(e);
-	}
-	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
-		TAILQ_REMOVE(&e->queue, p, entry);
-		if (!e->closed && e->ws != NULL)
-			ws_send(e->ws, p->f);
-		frame_unref(p->f);
-		free(p);
-	}
-	e->queued = 0;
-	e->npkts = 0;
-}
-
-/*
- * A WebSocket message arrived on C for session E. Returns 0, or -1 when it
- * was not valid (the caller closes C).
- */
-int
-eio_ws_message(struct eio *e, struct conn *c, int binary, const char *p,
-    size_t len)
-{
-	struct frame	*f;
-	int		 rc;
-
-	if (e->closed)
-		return 0;
-	if (e->transport == EIO_POLLING) {
-		/* The probe. */
-		if (c != e->ws || binary)
-			return -1;
-		if (len == 6 && memcmp(p, "2probe", 6) == 0) {
-			if ((f = frame_new(0, "3probe", 6)) == NULL)
-				return -1;
-			ws_send(c, f);
-			frame_unref(f);
-			e->upgrading = 1;
-			eio_poll_answer(e, "6");
-			return 0;
-		}
-		if (len == 1 && p[0] == '5' && e->upgrading) {
-			eio_upgrade(e);
-			return 0;
-		}
-		return -1;
-	}
-	eio_hold(e);
-	rc = eio_packet(e, binary, p, len);
-	if (rc == -1 && !e->closed)
-		eio_end(e, 0);
-	eio_release(e);
 	return 0;
 }
 
@@ -744,7 +431,7 @@ eio_pong_waiting(struct eio *e, const char *p, size_t len)
  * One packet from the client. Returns 0, or -1 when it is not a valid
  * Engine.IO packet (the caller ends the session).
  */
-static int
+int
 eio_packet(struct eio *e, int binary, const char *p, size_t len)
 {
 	struct frame	*f;
@@ -816,28 +503,13 @@ eio_ping_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * What queueing frame F costs a polling session: the frame (counted whole
- * even when shared) and the list node, as allocated.
- */
-static size_t
-eio_pkt_cost(const struct frame *f)
-{
-	return frame_cost(f) + frame_alloc_cost(sizeof(struct eio_pkt));
-}
-
-/*
- * Queue or write frame F to session E. A polling session whose queue
- * would cost more than NOTIFIER_OUT_MAX bytes (eio_pkt_cost()) or hold
- * more than NOTIFIER_OUT_PKTS packets is closed as a slow client; a
- * WebSocket is bounded by ws_send(). Returns 0, or -1 when the session is
- * (now) closed.
+ * Queue or write frame F to session E: on a WebSocket through ws_send(),
+ * which bounds its output, else in the poll queue (eio_poll_queue(),
+ * bounded too). Returns 0, or -1 when the session is (now) closed.
  */
 int
 eio_send(struct eio *e, struct frame *f)
 {
-	struct eio_pkt	*p;
-	size_t		 cost;
-
 	if (e->closed)
 		return -1;
 	if (e->pong != NULL) {
@@ -850,47 +522,12 @@ eio_send(struct eio *e, struct frame *f)
 			return -1;
 		return ws_send(e->ws, f);
 	}
-	cost = eio_pkt_cost(f);
-	if (e->npkts >= NOTIFIER_OUT_PKTS) {
-		metrics.queue_overflows++;
-		log_info("eio: %s: slow client disconnected: more than %d "
-		    "packets queued", e->addr, NOTIFIER_OUT_PKTS);
-		eio_end(e, 0);
-		return -1;
-	}
-	if (e->queued + cost > NOTIFIER_OUT_MAX) {
-		metrics.slow_disconnects++;
-		log_info("eio: %s: slow client disconnected", e->addr);
-		eio_end(e, 0);
-		return -1;
-	}
-	if ((p = malloc(sizeof(*p))) == NULL) {
-		eio_end(e, 0);
-		return -1;
-	}
-	p->f = frame_ref(f);
-	TAILQ_INSERT_TAIL(&e->queue, p, entry);
-	e->queued += cost;
-	e->npkts++;
-	if (e->poll != NULL && !e->flushing) {
-		if (eio_flush_ev == NULL)
-			eio_flush_ev = event_new(notifier_base, -1, 0,
-			    eio_flush_cb, NULL);
-		if (eio_flush_ev == NULL) {
-			eio_end(e, 0);
-			return -1;
-		}
-		TAILQ_INSERT_TAIL(&eio_flushq, e, fentry);
-		e->flushing = 1;
-		eio_hold(e);
-		event_active(eio_flush_ev, 0, 0);
-	}
-	return 0;
+	return eio_poll_queue(e, f);
 }
 
 /*
  * What the output queued for E and not yet written costs, in bytes: on
- * the polling transport eio_pkt_cost() of each packet, on a WebSocket the
+ * the polling transport eio_poll_cost() of each packet, on a WebSocket the
  * bytes in its output.
  */
 size_t
@@ -917,86 +554,6 @@ eio_send_text(struct eio *e, const char *p, size_t len)
 	return rc;
 }
 
-/* Answer the pending poll of one session with everything queued. */
-static void
-eio_flush_one(struct eio *e)
-{
-	struct evbuffer	*b;
-	struct eio_pkt	*p;
-	struct conn	*c;
-	int		 first = 1;
-
-	if (e->closed || (c = e->poll) == NULL || TAILQ_EMPTY(&e->queue))
-		return;
-	if ((b = evbuffer_new()) == NULL) {
-		eio_end(e, 0);
-		return;
-	}
-	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
-		TAILQ_REMOVE(&e->queue, p, entry);
-		if (!first)
-			evbuffer_add(b, "\x1e", 1);
-		first = 0;
-		if (p->f->binary) {
-			evbuffer_add(b, "b", 1);
-			frame_base64(p->f->data, p->f->len, b);
-		} else
-			evbuffer_add(b, p->f->data, p->f->len);
-		metrics.frames_out++;
-		frame_unref(p->f);
-		free(p);
-	}
-	e->queued = 0;
-	e->npkts = 0;
-	e->poll = NULL;
-	c->eio = NULL;
-	http_reply_buffer(c, 200, "text/plain; charset=UTF-8", b, NULL);
-	evbuffer_free(b);
-}
-
-/*
- * Flush the sessions queued for it, or (FD -1) the session ARG at once.
- */
-static void
-eio_flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct eio	*e;
-
-	(void)what;
-	if (fd == -1 && arg != NULL) {
-		eio_flush_one(arg);
-		return;
-	}
-	while ((e = TAILQ_FIRST(&eio_flushq)) != NULL) {
-		TAILQ_REMOVE(&eio_flushq, e, fentry);
-		e->flushing = 0;
-		eio_flush_one(e);
-		eio_release(e);
-	}
-}
-
-/*
- * Connection C of session E is going away (closed by the peer, cancelled
- * poll, WebSocket closed). A lost poll or WebSocket transport ends the
- * session; a lost probe only ends the upgrade.
- */
-void
-eio_conn_gone(struct eio *e, struct conn *c)
-{
-	if (e->closed)
-		return;
-	if (c == e->poll) {
-		e->poll = NULL;
-		eio_end(e, 0);
-	} else if (c == e->ws) {
-		e->ws = NULL;
-		if (e->transport == EIO_WEBSOCKET)
-			eio_end(e, 0);
-		else
-			e->upgrading = 0;
-	}
-}
-
 /* Close session E from the server side (ping timeout, protocol error). */
 void
 eio_close(struct eio *e, const char *why)
@@ -1009,15 +566,13 @@ eio_close(struct eio *e, const char *why)
 
 /*
  * End session E: answer its pending poll ("6" when the client asked to
- * close, else "1"), close its WebSockets, free its queue. The struct and
- * its upper layer go when the last hold is released.
+ * close, else "1"), close its WebSocket, free its queue (eio_poll_end(),
+ * eio_ws_end()). The struct and its upper layer go when the last hold is
+ * released.
  */
-static void
+void
 eio_end(struct eio *e, int byclient)
 {
-	struct eio_pkt	*p;
-	struct conn	*c;
-
 	if (e->closed)
 		return;
 	e->closed = 1;
@@ -1032,34 +587,8 @@ eio_end(struct eio *e, int byclient)
 	else
 		metrics.sessions_websocket--;
 	eio_ping_unlink(e);
-	if (e->flushing) {
-		TAILQ_REMOVE(&eio_flushq, e, fentry);
-		e->flushing = 0;
-		e->inuse--;
-	}
-	while ((p = TAILQ_FIRST(&e->queue)) != NULL) {
-		TAILQ_REMOVE(&e->queue, p, entry);
-		frame_unref(p->f);
-		free(p);
-	}
-	e->queued = 0;
-	e->npkts = 0;
-	if (e->poll != NULL) {
-		c = e->poll;
-		e->poll = NULL;
-		c->eio = NULL;
-		http_reply(c, 200, "text/plain; charset=UTF-8",
-		    byclient ? "6" : "1", 1, NULL);
-	} else if (byclient && e->transport == EIO_POLLING) {
-		memcpy(eio_linger[eio_nlinger].sid, e->sid, sizeof(e->sid));
-		eio_linger[eio_nlinger].at = main_now_ms();
-		eio_nlinger = (eio_nlinger + 1) % EIO_LINGER_MAX;
-	}
-	if ((c = e->ws) != NULL) {
-		e->ws = NULL;
-		c->eio = NULL;
-		ws_close(c, 1000);
-	}
+	eio_poll_end(e, byclient);
+	eio_ws_end(e);
 	eio_release(e);
 }
 

@@ -136,6 +136,7 @@ events_park(struct conn *c, int64_t since, long long wait)
 	w->c = c;
 	w->since = since;
 	c->ewait = w;
+	server_attach(c, events_gone);
 	TAILQ_INSERT_TAIL(&events_waiters, w, entry);
 	return 0;
 }
@@ -177,7 +178,7 @@ events_request(struct conn *c, const char *query)
 	}
 	if (since < ingest_cursor()) {
 		if ((b = evbuffer_new()) == NULL) {
-			http_close(c);
+			server_close(c);
 			return;
 		}
 		if ((n = events_json(b, since)) < 0) {
@@ -200,13 +201,13 @@ events_request(struct conn *c, const char *query)
 		return;
 	}
 	if (events_park(c, since, wait) == -1)
-		http_close(c);
+		server_close(c);
 }
 
 /*
- * C no longer waits: it was answered, or is being closed. Its parked
- * request, if any, is taken off the list and freed with its timer. Safe
- * to call for a connection that does not wait.
+ * C no longer waits: it was answered, or is being closed (its gone hook,
+ * server_detach()). Its parked request, if any, is taken off the list and
+ * freed with its timer. Safe to call for a connection that does not wait.
  */
 void
 events_gone(struct conn *c)
@@ -216,6 +217,7 @@ events_gone(struct conn *c)
 	if ((w = c->ewait) == NULL)
 		return;
 	c->ewait = NULL;
+	server_release(c);
 	TAILQ_REMOVE(&events_waiters, w, entry);
 	event_free(w->timer);
 	free(w);

@@ -1,110 +1,61 @@
 /*
- * http.c: the HTTP/1.1 side of every connection: listeners, request parsing
- * with libhttp-parser (keep-alive, bounded target, headers and body), answers,
- * dispatch to Engine.IO, the events long-poll and the metrics page, and the
- * one path that frees a connection.
+ * http.c: HTTP/1.1 on a connection server.c accepted, until it is upgraded
+ * to a WebSocket: request parsing with libhttp-parser (keep-alive, bounded
+ * target, headers and body), dispatch through the table of paths to the
+ * Engine.IO transports, the events long-poll and the metrics page, and the
+ * answers. Who may ask (Host, the proxy's secret, X-Forwarded-For, CORS)
+ * is http_trust.c's.
  */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <assert.h>
-#include <errno.h>
-#include <malloc.h>
 #include <limits.h>
-#include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <http_parser.h>
 
 #include "goip.h"
 #include "notifier.h"
+#include "http_int.h"
 
-enum http_hdr {
-	HDR_NONE,
-	HDR_ORIGIN,
-	HDR_HOST,
-	HDR_WSKEY,
-	HDR_WSVER,
-	HDR_SECRET,
-	HDR_XFF
-};
+/* A header kept in a buffer of struct http_req. */
+#define HTTP_HDR(name, hdr, field)					\
+	{ name, hdr, offsetof(struct http_req, field),			\
+	    sizeof(((struct http_req *)NULL)->field) }
 
-/* The request headers the notifier keeps, by name (any case). */
+/*
+ * The request headers the notifier keeps, by name (any case), and where:
+ * X-Forwarded-For is kept by http_trust_xff_add(), the others are copied
+ * whole into their buffer (too long a value is refused 431).
+ */
 static const struct {
 	const char	*name;
 	enum http_hdr	 hdr;
+	size_t		 off;		/* of its buffer in struct http_req */
+	size_t		 size;
 } http_hdrs[] = {
-	{ "origin", HDR_ORIGIN },
-	{ "host", HDR_HOST },
-	{ "sec-websocket-key", HDR_WSKEY },
-	{ "sec-websocket-version", HDR_WSVER },
-	{ "x-goip-proxy-secret", HDR_SECRET },
-	{ "x-forwarded-for", HDR_XFF },
+	HTTP_HDR("origin", HDR_ORIGIN, origin),
+	HTTP_HDR("host", HDR_HOST, host),
+	HTTP_HDR("sec-websocket-key", HDR_WSKEY, wskey),
+	HTTP_HDR("sec-websocket-version", HDR_WSVER, wsver),
+	HTTP_HDR("x-goip-proxy-secret", HDR_SECRET, secret),
+	{ "x-forwarded-for", HDR_XFF, 0, 0 },
 };
 
-/* A string literal and its length, counted by the compiler. */
-#define HTTP_LIT(s)	(s), (sizeof(s) - 1)
 
-/* What the parser keeps of the request being read. */
-struct http_req {
-	http_parser	 parser;
-	char		 url[NOTIFIER_URL_MAX + 1];
-	size_t		 urllen;
-	size_t		 hdrbytes;
-	char		 field[32];
-	size_t		 fieldlen;
-	int		 hdr;		/* header being read */
-	char		 origin[256];
-	char		 host[256];
-	char		 wskey[64];
-	char		 wsver[8];
-	char		 secret[256];	/* X-Goip-Proxy-Secret */
-	int		 seen;		/* bit per enum http_hdr seen */
-	char		 xff[64];	/* last X-Forwarded-For hop */
-	int		 xffbad;	/* that hop did not fit */
-};
+static http_parser_settings	 http_settings;
 
-#define HTTP_TRIM_DROP	512	/* connections gone before a heap trim */
-
-struct http_listener {
-	TAILQ_ENTRY(http_listener)	 entry;
-	struct evconnlistener		*lev;
-	enum conn_kind			 kind;
-	char				*path;	/* Unix socket, or NULL */
-};
-
-static TAILQ_HEAD(, conn)		 http_conns_list =
-    TAILQ_HEAD_INITIALIZER(http_conns_list);
-static TAILQ_HEAD(, http_listener)	 http_listeners =
-    TAILQ_HEAD_INITIALIZER(http_listeners);
-static size_t				 http_nconns;
-static size_t				 http_peak;	/* since the last trim */
-static int				 http_trim_pending;
-static http_parser_settings		 http_settings;
-
-static void	http_accept_cb(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
-static void	http_read_cb(struct bufferevent *, void *);
-static void	http_write_cb(struct bufferevent *, void *);
-static void	http_event_cb(struct bufferevent *, short, void *);
-static void	http_parse(struct conn *);
-static void	http_xff_add(struct http_req *, const char *, size_t);
 static void	http_dispatch(struct conn *);
 static void	http_request_reset(struct conn *);
-static int	http_trust_ok(struct conn *);
-static void	http_free(struct conn *);
 
 static int
 http_on_url(http_parser *p, const char *at, size_t len)
@@ -181,33 +132,18 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 			c->req->seen |= 1 << c->req->hdr;
 		}
 	}
-	switch (c->req->hdr) {
-	case HDR_XFF:
-		http_xff_add(c->req, at, len);
-		return 0;
-	case HDR_ORIGIN:
-		dst = c->req->origin;
-		dstsz = sizeof(c->req->origin);
-		break;
-	case HDR_HOST:
-		dst = c->req->host;
-		dstsz = sizeof(c->req->host);
-		break;
-	case HDR_WSKEY:
-		dst = c->req->wskey;
-		dstsz = sizeof(c->req->wskey);
-		break;
-	case HDR_WSVER:
-		dst = c->req->wsver;
-		dstsz = sizeof(c->req->wsver);
-		break;
-	case HDR_SECRET:
-		dst = c->req->secret;
-		dstsz = sizeof(c->req->secret);
-		break;
-	default:
+	if (c->req->hdr == HDR_XFF) {
+		http_trust_xff_add(c->req, at, len);
 		return 0;
 	}
+	for (i = 0; i < sizeof(http_hdrs) / sizeof(http_hdrs[0]); i++) {
+		if ((int)http_hdrs[i].hdr == c->req->hdr) {
+			dst = (char *)c->req + http_hdrs[i].off;
+			dstsz = http_hdrs[i].size;
+		}
+	}
+	if (dst == NULL || dstsz == 0)
+		return 0;
 	cur = strlen(dst);
 	if (cur + len >= dstsz) {
 		c->toolarge = 431;
@@ -216,80 +152,6 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 	memcpy(dst + cur, at, len);
 	dst[cur + len] = '\0';
 	return 0;
-}
-
-/*
- * Add LEN bytes of an X-Forwarded-For value, which may come in pieces, to
- * R: only what follows its last comma is kept, the last hop (the address
- * the proxy saw). A hop too long for an address is marked bad.
- */
-static void
-http_xff_add(struct http_req *r, const char *at, size_t len)
-{
-	const char	*comma;
-	size_t		 cur;
-
-	while ((comma = memchr(at, ',', len)) != NULL) {
-		len -= comma + 1 - at;
-		at = comma + 1;
-		r->xff[0] = '\0';
-		r->xffbad = 0;
-	}
-	cur = strlen(r->xff);
-	if (r->xffbad || cur + len >= sizeof(r->xff)) {
-		r->xffbad = 1;
-		return;
-	}
-	memcpy(r->xff + cur, at, len);
-	r->xff[cur + len] = '\0';
-}
-
-/*
- * Is ADDR (a numeric host from getnameinfo(), or anything else for a
- * peer that is not on IP, such as a Unix socket) a local peer, that is
- * the reverse proxy? IPv4 127/8, ::1 and IPv4-mapped 127/8 are.
- */
-static int
-http_addr_local(const char *addr)
-{
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-
-	if (inet_pton(AF_INET, addr, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, addr, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6) ||
-		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
-	return 1;
-}
-
-/*
- * Set the client address of the request on C: from a local peer (the
- * reverse proxy: lighttpd's mod_proxy and Apache's mod_proxy_http both
- * add X-Forwarded-For) the last hop of X-Forwarded-For when it is an IPv4
- * or IPv6 address, else the peer's own address.
- */
-static void
-http_client_set(struct conn *c)
-{
-	struct in6_addr	 a6;
-	char		 hop[sizeof(c->req->xff)];
-	size_t		 b, e;
-
-	strlcpy(c->client, c->addr, sizeof(c->client));
-	if (c->req->xffbad || c->req->xff[0] == '\0' ||
-	    !http_addr_local(c->addr))
-		return;
-	for (b = 0; c->req->xff[b] == ' ' || c->req->xff[b] == '\t'; b++)
-		;
-	for (e = strlen(c->req->xff); e > b && (c->req->xff[e - 1] == ' ' ||
-	    c->req->xff[e - 1] == '\t'); e--)
-		;
-	memcpy(hop, c->req->xff + b, e - b);
-	hop[e - b] = '\0';
-	if (inet_pton(AF_INET, hop, &a6) == 1 ||
-	    inet_pton(AF_INET6, hop, &a6) == 1)
-		strlcpy(c->client, hop, sizeof(c->client));
 }
 
 static int
@@ -335,188 +197,13 @@ http_on_message_complete(http_parser *p)
 }
 
 /*
- * Listen on the Unix socket PATH (mode 0660, group nconf.listen_gid; see
- * sock_unix()) for connections of KIND. Returns 0, or -1 with a warning
- * logged.
- */
-static int
-http_listen_unix(const char *path, int kind)
-{
-	struct http_listener	*hl;
-	char			*cause = NULL;
-	int			 fd;
-
-	if ((fd = sock_unix(path, SOCK_STREAM, nconf.listen_gid,
-	    &cause)) == -1) {
-		log_warnx("http: %s", cause);
-		free(cause);
-		return -1;
-	}
-	hl = xcalloc(1, sizeof(*hl));
-	hl->kind = kind;
-	hl->path = xstrdup(path);
-	/* A backlog of 0: sock_unix() called listen() already. */
-	hl->lev = evconnlistener_new(notifier_base, http_accept_cb, hl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (hl->lev == NULL) {
-		log_warn("http: listen %s", path);
-		close(fd);
-		unlink(path);
-		free(hl->path);
-		free(hl);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(&http_listeners, hl, entry);
-	return 0;
-}
-
-/*
- * Listen on ADDR ("host:port", "[v6]:port", or an absolute path: a Unix
- * socket) for connections of KIND. Returns 0, or -1 with a warning logged.
+ * Make the HTTP state of the new connection C (server_conn_new(), before
+ * its bufferevent exists): the parser and the request being read.
+ * Returns 0, or -1 when memory is short.
  */
 int
-http_listen(const char *addr, int kind)
+http_start(struct conn *c)
 {
-	struct addrinfo		 hints, *res, *ai;
-	struct http_listener	*hl;
-	char			*host, *port, *copy;
-	int			 error, n = 0;
-
-	if (addr[0] == '/')
-		return http_listen_unix(addr, kind);
-	copy = xstrdup(addr);
-	if (copy[0] == '[') {
-		host = copy + 1;
-		if ((port = strchr(host, ']')) == NULL || port[1] != ':') {
-			log_warnx("http: bad listen address %s", addr);
-			free(copy);
-			return -1;
-		}
-		*port = '\0';
-		port += 2;
-	} else {
-		host = copy;
-		if ((port = strrchr(copy, ':')) == NULL) {
-			log_warnx("http: bad listen address %s", addr);
-			free(copy);
-			return -1;
-		}
-		*port++ = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((error = getaddrinfo(*host == '\0' ? NULL : host, port, &hints,
-	    &res)) != 0) {
-		log_warnx("http: %s: %s", addr, gai_strerror(error));
-		free(copy);
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		hl = xcalloc(1, sizeof(*hl));
-		hl->kind = kind;
-		hl->lev = evconnlistener_new_bind(notifier_base,
-		    http_accept_cb, hl, LEV_OPT_CLOSE_ON_FREE |
-		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-		    ai->ai_addr, ai->ai_addrlen);
-		if (hl->lev == NULL) {
-			log_warn("http: listen %s", addr);
-			free(hl);
-			continue;
-		}
-		TAILQ_INSERT_TAIL(&http_listeners, hl, entry);
-		n++;
-	}
-	freeaddrinfo(res);
-	free(copy);
-	return n > 0 ? 0 : -1;
-}
-
-/*
- * Stop listening; connections already open stay. A Unix socket's file is
- * removed when we still may (after dropping privileges we may not: the
- * next start replaces it, see sock_unix()).
- */
-void
-http_shutdown(void)
-{
-	struct http_listener	*hl;
-
-	while ((hl = TAILQ_FIRST(&http_listeners)) != NULL) {
-		TAILQ_REMOVE(&http_listeners, hl, entry);
-		evconnlistener_free(hl->lev);
-		if (hl->path != NULL && unlink(hl->path) == -1)
-			log_debug("http: unlink %s: %s", hl->path,
-			    strerror(errno));
-		free(hl->path);
-		free(hl);
-	}
-}
-
-size_t
-http_conns(void)
-{
-	return http_nconns;
-}
-
-static void
-http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct http_listener	*hl = arg;
-	struct conn		*o;
-	char			 host[NI_MAXHOST];
-	int64_t			 same = 0;
-
-	(void)lev;
-	if (hl->path != NULL)
-		strlcpy(host, "unix", sizeof(host));
-	else if (getnameinfo(sa, salen, host, sizeof(host), NULL, 0,
-	    NI_NUMERICHOST) != 0)
-		strlcpy(host, "?", sizeof(host));
-	if (hl->kind == CONN_MAIN && nconf.max_connections > 0 &&
-	    (int64_t)http_nconns >= nconf.max_connections) {
-		metrics.rejected++;
-		evutil_closesocket(fd);
-		return;
-	}
-	/*
-	 * Connections of one address: a local peer (the Unix socket, or
-	 * loopback) is the reverse proxy, carrying everyone's; its clients
-	 * are told apart by X-Forwarded-For and capped per session (eio.c).
-	 */
-	if (hl->kind == CONN_MAIN && nconf.max_per_address > 0 &&
-	    !http_addr_local(host)) {
-		TAILQ_FOREACH(o, &http_conns_list, entry) {
-			if (strcmp(o->addr, host) == 0)
-				same++;
-		}
-		if (same >= nconf.max_per_address) {
-			metrics.rejected++;
-			evutil_closesocket(fd);
-			return;
-		}
-	}
-	if ((o = http_conn_new(fd, hl->kind, host)) == NULL)
-		evutil_closesocket(fd);
-	else
-		o->local = hl->path != NULL;
-}
-
-/*
- * Make the connection of KIND from client ADDR on the connected socket FD
- * and start reading HTTP requests from it. Returns the connection, owned by
- * http.c (freed through http_close()), or NULL with FD left open. The
- * listener calls it on each accept; the fuzzing harnesses on one end of a
- * socket pair.
- */
-struct conn *
-http_conn_new(int fd, enum conn_kind kind, const char *addr)
-{
-	struct conn		*c;
-	struct timeval		 tv;
-
 	if (http_settings.on_url == NULL) {
 		http_settings.on_url = http_on_url;
 		http_settings.on_header_field = http_on_header_field;
@@ -525,62 +212,23 @@ http_conn_new(int fd, enum conn_kind kind, const char *addr)
 		http_settings.on_body = http_on_body;
 		http_settings.on_message_complete = http_on_message_complete;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->req = malloc(sizeof(*c->req))) == NULL) {
-		free(c);
-		return NULL;
-	}
-	c->kind = kind;
-	c->state = CONN_HTTP;
-	strlcpy(c->addr, addr, sizeof(c->addr));
-	c->bev = bufferevent_socket_new(notifier_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		free(c->req);
-		free(c);
-		return NULL;
-	}
+	if ((c->req = malloc(sizeof(*c->req))) == NULL)
+		return -1;
 	http_parser_init(&c->req->parser, HTTP_REQUEST);
 	c->req->parser.data = c;
 	http_request_reset(c);
-	bufferevent_setcb(c->bev, http_read_cb, http_write_cb, http_event_cb,
-	    c);
-	tv.tv_sec = NOTIFIER_IDLE_MS / 1000;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    NOTIFIER_HEADERS_MAX + nconf.max_payload + 4096);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&http_conns_list, c, entry);
-	if (++http_nconns > http_peak)
-		http_peak = http_nconns;
-	metrics.conns_total++;
-	metrics.conns_open++;
-	return c;
+	return 0;
 }
 
-/*
- * Close every connection at once, without flushing (fuzzing, shutdown).
- * Closing one may close others (its session's), so the walk restarts.
- */
+/* Free the HTTP state of C, if any (server_free()). */
 void
-http_close_all(void)
+http_end(struct conn *c)
 {
-	struct conn	*c, *cn;
-
-	for (;;) {
-		TAILQ_FOREACH(c, &http_conns_list, entry) {
-			if (!c->dead)
-				break;
-		}
-		if (c == NULL)
-			break;
-		http_close(c);
-	}
-	TAILQ_FOREACH_SAFE(c, &http_conns_list, entry, cn) {
-		if (c->inuse == 0)
-			http_free(c);
-	}
+	if (c->body != NULL)
+		evbuffer_free(c->body);
+	c->body = NULL;
+	free(c->req);
+	c->req = NULL;
 }
 
 static void
@@ -605,34 +253,14 @@ http_request_reset(struct conn *c)
 		evbuffer_drain(c->body, evbuffer_get_length(c->body));
 }
 
-static void
-http_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	c->inuse++;
-	if (c->state == CONN_HTTP)
-		http_parse(c);
-	else if (c->state == CONN_WS)
-		ws_read(c);
-	else {
-		/* Closing: discard what still arrives. */
-		evbuffer_drain(bufferevent_get_input(c->bev),
-		    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	}
-	c->inuse--;
-	if (c->dead && c->inuse == 0)
-		http_free(c);
-}
-
 /*
- * Feed the input to the parser until one request is complete, then
- * dispatch it. A connection answering a request (busy) reads no further
- * requests until the answer is written (no pipelining in parallel).
+ * Input arrived on C (server.c): feed it to the parser until one request
+ * is complete, then dispatch it. A connection answering a request (busy)
+ * reads no further requests until the answer is written (no pipelining in
+ * parallel).
  */
-static void
-http_parse(struct conn *c)
+void
+http_read(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer_iovec	 v;
@@ -672,7 +300,7 @@ http_parse(struct conn *c)
 	}
 	if (c->busy && evbuffer_get_length(in) >
 	    (size_t)NOTIFIER_HEADERS_MAX + nconf.max_payload)
-		http_close(c);
+		server_close(c);
 }
 
 /* Does PATH match the prefix P ("/x/y/"), with or without its slash? */
@@ -690,128 +318,141 @@ http_path_is(const char *path, size_t len, const char *p)
 }
 
 /*
- * Is the name LEN bytes at NAME in the list LIST (separated by spaces,
- * tabs or commas), ignoring case?
+ * Serve an Engine.IO request on C for a session carrying H: a WebSocket
+ * upgrade, a CORS preflight, or a request of the long-polling transport.
  */
-static int
-http_name_listed(const char *list, const char *name, size_t len)
+static void
+http_serve_eio(struct conn *c, const char *query, enum eio_handler h)
 {
-	const char	*w;
-	size_t		 wlen;
+	char	*body = NULL;
+	size_t	 blen = 0;
 
-	while ((w = config_list_next(&list, &wlen)) != NULL)
-		if (wlen == len && len > 0 && strncasecmp(w, name, len) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Is HOST (a Host header: name, "name:port", "[v6]" or "[v6]:port") one
- * the notifier answers on TCP? An entry of allowed_hosts matches the name
- * without its port, or the whole value. An empty allowed_hosts means the
- * host of the listen address plus localhost, 127.0.0.1 and [::1]. A DNS
- * rebinding page sends its own name, which is in neither.
- */
-static int
-http_host_ok(const char *host)
-{
-	const char	*end, *lp;
-	size_t		 len;
-
-	if (host[0] == '[')
-		end = (end = strchr(host, ']')) != NULL ? end + 1 :
-		    host + strlen(host);
-	else if ((end = strchr(host, ':')) == NULL)
-		end = host + strlen(host);
-	len = (size_t)(end - host);
-	if (nconf.cfg != NULL && nconf.cfg->allowed_hosts[0] != '\0')
-		return http_name_listed(nconf.cfg->allowed_hosts, host, len) ||
-		    http_name_listed(nconf.cfg->allowed_hosts, host,
-		    strlen(host));
-	if (http_name_listed("localhost 127.0.0.1 [::1]", host, len))
-		return 1;
-	/* The host part of the listen address ("[::1]:8081" keeps []). */
-	if ((lp = strrchr(nconf.listen, ':')) != NULL &&
-	    (size_t)(lp - nconf.listen) == len && len > 0 &&
-	    strncasecmp(nconf.listen, host, len) == 0)
-		return 1;
-	return 0;
-}
-
-/*
- * Compare the secret A with B in time that depends on B's length only
- * (B is what the client sent). Returns 1 when equal.
- */
-static int
-http_secret_eq(const char *a, const char *b)
-{
-	size_t			 alen = strlen(a), blen = strlen(b), i;
-	volatile unsigned char	 diff = alen != blen;
-
-	for (i = 0; i < blen; i++)
-		diff |= (unsigned char)b[i] ^ (unsigned char)a[i % alen];
-	return diff == 0;
-}
-
-/*
- * May this request be served at all? Connections on the Unix socket come
- * from the web server, which authenticated them: always. On TCP, the Host
- * header must name us (none at all is refused for HTTP/1.1), and with
- * dashboard_auth = web the request must carry X-Goip-Proxy-Secret equal
- * to proxy_secret, which the web server adds after its authentication.
- * Compliance mode and the metrics listener are not checked. When refused,
- * the request is answered (400 or 403 with a JSON error, connection
- * closed) and 0 is returned.
- */
-static int
-http_trust_ok(struct conn *c)
-{
-	const struct config	*cfg = nconf.cfg;
-
-	if (nconf.compliance || cfg == NULL || c->kind != CONN_MAIN ||
-	    c->local)
-		return 1;
-	if (c->req->host[0] == '\0') {
-		if (c->req->parser.http_major == 1 &&
-		    c->req->parser.http_minor == 0)
-			goto secret;
-		c->keepalive = 0;
-		http_reply(c, 400, "application/json",
-		    HTTP_LIT("{\"error\":\"Host header required\"}"), NULL);
-		return 0;
+	if (!http_trust_cors_ok(c)) {
+		http_reply_error(c, 403, EIO_ERR_FORBIDDEN);
+		return;
 	}
-	if (!http_host_ok(c->req->host)) {
-		log_info("http: %s: Host %s not allowed", c->addr,
-		    c->req->host);
-		c->keepalive = 0;
-		http_reply(c, 403, "application/json",
-		    HTTP_LIT("{\"error\":\"host not allowed\"}"), NULL);
-		return 0;
+	if (c->upgrade) {
+		eio_ws_request(c, query, c->req->wskey, c->req->wsver, h);
+		return;
 	}
-secret:
-	if (cfg->dashboard_auth == AUTH_NONE)
-		return 1;
-	if (cfg->proxy_secret[0] == '\0' ||
-	    !http_secret_eq(cfg->proxy_secret, c->req->secret)) {
-		c->keepalive = 0;
-		http_reply(c, 403, "application/json",
-		    HTTP_LIT("{\"error\":\"only served through the "
-		    "authenticating web server\"}"), NULL);
-		return 0;
+	if (c->method == HTTP_OPTIONS) {
+		http_reply(c, 204, NULL, "", 0,
+		    "Access-Control-Allow-Methods: GET, POST\r\n"
+		    "Access-Control-Allow-Headers: Content-Type\r\n");
+		return;
 	}
-	return 1;
+	if (c->body != NULL) {
+		blen = evbuffer_get_length(c->body);
+		body = (char *)evbuffer_pullup(c->body, -1);
+	}
+	eio_poll_request(c, c->method, query, body, blen, h);
 }
 
 static void
+http_serve_socketio(struct conn *c, const char *query)
+{
+	http_serve_eio(c, query, EIO_SIO);
+}
+
+static void
+http_serve_engineio(struct conn *c, const char *query)
+{
+	http_serve_eio(c, query, EIO_ECHO);
+}
+
+/* GET events_path: the plain long-poll of events.c. */
+static void
+http_serve_events(struct conn *c, const char *query)
+{
+	if (!http_trust_cors_ok(c)) {
+		http_reply(c, 403, "application/json",
+		    LIT("{\"error\":\"origin not allowed\"}"), NULL);
+		return;
+	}
+	if (c->method != HTTP_GET) {
+		http_reply(c, 405, "application/json",
+		    LIT("{\"error\":\"method not allowed\"}"),
+		    "Allow: GET\r\n");
+		return;
+	}
+	events_request(c, query);
+}
+
+enum http_mode {
+	HTTP_MODE_APP,		/* with goip.conf */
+	HTTP_MODE_COMPLIANCE,	/* -C: the official test suites */
+	HTTP_MODE_ANY
+};
+
+/*
+ * What the notifier serves, by listener kind, mode and path. A path is
+ * fixed, or one of nconf's (a row whose path is NULL there is skipped);
+ * a row marked slash matches its path with or without the last slash
+ * (http_path_is()), else the path must be equal; a row without any path
+ * takes every request. Only rows marked upgrade take a WebSocket upgrade:
+ * any other is refused 400 (the metrics page answers whatever asks, as
+ * it always did). The first row that matches serves; none: 404.
+ */
+static const struct http_route {
+	enum conn_kind		 kind;
+	enum http_mode		 mode;
+	const char		*path;
+	const char *const	*confpath;	/* or a path of nconf */
+	int			 slash;
+	int			 upgrade;
+	void			 (*serve)(struct conn *, const char *);
+} http_routes[] = {
+	{ CONN_METRICS, HTTP_MODE_ANY, NULL, NULL, 0, 1, metrics_request },
+	{ CONN_MAIN, HTTP_MODE_COMPLIANCE, "/engine.io/", NULL, 1, 1,
+	    http_serve_engineio },
+	{ CONN_MAIN, HTTP_MODE_COMPLIANCE, "/socket.io/", NULL, 1, 1,
+	    http_serve_socketio },
+	{ CONN_MAIN, HTTP_MODE_APP, NULL, &nconf.socket_path, 1, 1,
+	    http_serve_socketio },
+	{ CONN_MAIN, HTTP_MODE_APP, NULL, &nconf.events_path, 0, 0,
+	    http_serve_events },
+};
+
+/* The row of http_routes serving PLEN bytes of PATH on C, or NULL. */
+static const struct http_route *
+http_route_find(struct conn *c, const char *path, size_t plen)
+{
+	const struct http_route	*r;
+	const char		*p;
+	enum http_mode		 mode;
+	size_t			 i;
+
+	mode = nconf.compliance ? HTTP_MODE_COMPLIANCE : HTTP_MODE_APP;
+	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
+		r = &http_routes[i];
+		if (r->kind != c->kind ||
+		    (r->mode != HTTP_MODE_ANY && r->mode != mode))
+			continue;
+		p = r->confpath != NULL ? *r->confpath : r->path;
+		if (p == NULL) {
+			if (r->confpath == NULL)
+				return r;
+			continue;
+		}
+		if (r->slash ? http_path_is(path, plen, p) :
+		    plen == strlen(p) && memcmp(path, p, plen) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * A whole request is in on C: check who asks (http_trust_check(), on the
+ * main listener), find its row in http_routes and serve it.
+ */
+static void
 http_dispatch(struct conn *c)
 {
+	const struct http_route	*r;
 	struct http_parser_url	 u;
 	const char		*path, *query = "";
 	char			 qbuf[NOTIFIER_URL_MAX + 1];
-	char			*body = NULL;
-	size_t			 plen, blen = 0;
-	enum eio_handler	 h = EIO_SIO;
-	int			 eio = 0;
+	size_t			 plen;
 
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(c->req->url, c->req->urllen, 0, &u) != 0 ||
@@ -828,112 +469,26 @@ http_dispatch(struct conn *c)
 		qbuf[u.field_data[UF_QUERY].len] = '\0';
 		query = qbuf;
 	}
-	if (c->kind == CONN_METRICS) {
-		metrics_request(c);
-		return;
+	if (c->kind == CONN_MAIN) {
+		if (!http_trust_check(c))
+			return;
+		http_trust_client(c);
 	}
-	if (!http_trust_ok(c))
-		return;
-	http_client_set(c);
-	if (nconf.compliance) {
-		if (http_path_is(path, plen, "/engine.io/")) {
-			eio = 1;
-			h = EIO_ECHO;
-		} else if (http_path_is(path, plen, "/socket.io/"))
-			eio = 1;
-	} else if (http_path_is(path, plen, nconf.socket_path))
-		eio = 1;
-	if (eio) {
-		if (!http_cors_ok(c)) {
-			http_reply_error(c, 403, EIO_ERR_FORBIDDEN);
-			return;
-		}
-		if (c->upgrade) {
-			eio_ws_request(c, query, c->req->wskey, c->req->wsver,
-			    h);
-			return;
-		}
-		if (c->method == HTTP_OPTIONS) {
-			http_reply(c, 204, NULL, "", 0,
-			    "Access-Control-Allow-Methods: GET, POST\r\n"
-			    "Access-Control-Allow-Headers: Content-Type\r\n");
-			return;
-		}
-		if (c->body != NULL) {
-			blen = evbuffer_get_length(c->body);
-			body = (char *)evbuffer_pullup(c->body, -1);
-		}
-		eio_request(c, c->method, query, body, blen, h);
-		return;
-	}
-	if (c->upgrade) {
+	r = http_route_find(c, path, plen);
+	if (c->upgrade && (r == NULL || !r->upgrade)) {
 		c->keepalive = 0;
 		http_reply(c, 400, "text/plain", "", 0, NULL);
 		return;
 	}
-	if (!nconf.compliance && nconf.events_path != NULL &&
-	    plen == strlen(nconf.events_path) &&
-	    memcmp(path, nconf.events_path, plen) == 0) {
-		if (!http_cors_ok(c)) {
-			http_reply(c, 403, "application/json",
-			    HTTP_LIT("{\"error\":\"origin not allowed\"}"), NULL);
-			return;
-		}
-		if (c->method != HTTP_GET) {
-			http_reply(c, 405, "application/json",
-			    HTTP_LIT("{\"error\":\"method not allowed\"}"),
-			    "Allow: GET\r\n");
-			return;
-		}
-		events_request(c, query);
+	if (r == NULL) {
+		http_reply(c, 404, "application/json",
+		    LIT("{\"error\":\"not found\"}"), NULL);
 		return;
 	}
-	http_reply(c, 404, "application/json",
-	    HTTP_LIT("{\"error\":\"not found\"}"), NULL);
+	r->serve(c, query);
 }
 
-/*
- * Is the request's Origin acceptable? No Origin (not a browser, or same
- * origin GET), an Origin whose host is the Host header, or one listed in
- * cors_origins. Compliance mode accepts any.
- */
-int
-http_cors_ok(struct conn *c)
-{
-	const char	*h;
-
-	if (c->req->origin[0] == '\0' || nconf.compliance)
-		return 1;
-	if (nconf.cfg != NULL && config_origin_allowed(nconf.cfg, c->req->origin))
-		return 1;
-	if ((h = strstr(c->req->origin, "://")) != NULL && c->req->host[0] != '\0' &&
-	    strcasecmp(h + 3, c->req->host) == 0)
-		return 1;
-	return 0;
-}
-
-/*
- * Append the CORS answer headers for an allowed Origin to OUT. With
- * dashboard_auth = none and "*" in cors_origins, any origin is answered
- * with "*" and no credentials (config.c refuses "*" with
- * dashboard_auth = web); otherwise the origin is reflected, with
- * credentials (the browser's Basic authentication or cookies).
- */
-int
-http_add_cors(struct conn *c, struct evbuffer *out)
-{
-	if (c->req->origin[0] == '\0' || !http_cors_ok(c))
-		return 0;
-	if (nconf.cfg != NULL && nconf.cfg->dashboard_auth == AUTH_NONE &&
-	    config_origin_allowed(nconf.cfg, "*"))
-		return evbuffer_add_printf(out,
-		    "Access-Control-Allow-Origin: *\r\n") < 0 ? -1 : 0;
-	return evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n"
-	    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
-	    c->req->origin) < 0 ? -1 : 0;
-}
-
-const char *
+static const char *
 http_status_text(int status)
 {
 	switch (status) {
@@ -973,7 +528,7 @@ http_request_done(struct conn *c)
 	http_request_reset(c);
 	c->busy = 0;
 	if (!c->keepalive) {
-		http_linger(c);
+		server_linger(c);
 		return;
 	}
 	http_parser_pause(&c->req->parser, 0);
@@ -996,12 +551,12 @@ http_reply(struct conn *c, int status, const char *ctype, const char *body,
 	int		 rc;
 
 	if ((b = evbuffer_new()) == NULL) {
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	if (len > 0 && evbuffer_add(b, body, len) == -1) {
 		evbuffer_free(b);
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	rc = http_reply_buffer(c, status, ctype, b, extra);
@@ -1027,12 +582,12 @@ http_reply_buffer(struct conn *c, int status, const char *ctype,
 	    "Content-Type: %s\r\n", ctype) < 0) ||
 	    (status != 204 && status != 101 && evbuffer_add_printf(out,
 	    "Content-Length: %zu\r\n", len) < 0) ||
-	    http_add_cors(c, out) == -1 ||
+	    http_trust_cors_add(c, out) == -1 ||
 	    evbuffer_add_printf(out, "Cache-Control: no-store\r\n%s%s\r\n",
 	    extra != NULL ? extra : "",
 	    c->keepalive ? "" : "Connection: close\r\n") < 0 ||
 	    evbuffer_add_buffer(out, b) == -1) {
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	http_request_done(c);
@@ -1065,116 +620,6 @@ http_reply_error(struct conn *c, int status, enum eio_error err)
 	if (c->upgrade)
 		c->keepalive = 0;
 	return http_reply(c, status, "application/json", buf, n, NULL);
-}
-
-/*
- * Stop reading requests on C, flush its output (for at most ten seconds)
- * and close it.
- */
-void
-http_linger(struct conn *c)
-{
-	struct timeval	tv = { 10, 0 };
-
-	if (c->dead)
-		return;
-	c->state = CONN_CLOSING;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	/* A WebSocket wrote its own output (ws.c); now the bufferevent does. */
-	bufferevent_enable(c->bev, EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		http_close(c);
-}
-
-/*
- * The bufferevent wrote all of C's output: a lingering connection closes;
- * a WebSocket goes back to being written by ws.c.
- */
-static void
-http_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	if (c->state == CONN_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		http_close(c);
-	else if (c->state == CONN_WS)
-		ws_written(c);
-}
-
-static void
-http_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		http_close(c);
-}
-
-/*
- * The one way a connection ends: detach it from its session, its events
- * wait and the connection list, and free it now or, when one of its
- * callbacks is on the stack, when that returns. Safe to call twice.
- */
-void
-http_close(struct conn *c)
-{
-	struct eio	*e;
-
-	if (c->dead)
-		return;
-	c->dead = 1;
-	if ((e = c->eio) != NULL) {
-		c->eio = NULL;
-		eio_conn_gone(e, c);
-	}
-	events_gone(c);
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	if (c->inuse == 0)
-		http_free(c);
-}
-
-/*
- * Give the heap back to the system a second after many connections went:
- * glibc keeps freed memory below its top, and a burst of thousands of
- * clients that leave would otherwise stay resident.
- */
-static void
-http_trim_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	http_trim_pending = 0;
-	http_peak = http_nconns;
-	malloc_trim(0);
-}
-
-static void
-http_free(struct conn *c)
-{
-	struct timeval	tv = { 1, 0 };
-
-	TAILQ_REMOVE(&http_conns_list, c, entry);
-	http_nconns--;
-	if (!http_trim_pending && http_peak >= http_nconns + HTTP_TRIM_DROP &&
-	    event_base_once(notifier_base, -1, EV_TIMEOUT, http_trim_cb, NULL,
-	    &tv) == 0)
-		http_trim_pending = 1;
-	metrics.conns_open--;
-	ws_free(c);
-	if (c->body != NULL)
-		evbuffer_free(c->body);
-	bufferevent_free(c->bev);
-	free(c->req);
-	free(c);
-}
-
-struct bufferevent *
-http_bev(struct conn *c)
-{
-	return c->bev;
 }
 
 /*

@@ -106,7 +106,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	main_stopping = 1;
 	log_info("main: signal %d: draining", (int)sig);
-	http_shutdown();
+	server_shutdown();
 	if (!nconf.compliance) {
 		ingest_shutdown();
 		sweep_shutdown();
@@ -289,7 +289,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if ((notifier_base = event_base_new()) == NULL)
 		fatalx("main: event_base_new");
-	if (http_listen(nconf.listen, CONN_MAIN) == -1)
+	if (server_listen(nconf.listen, CONN_MAIN) == -1)
 		fatalx("main: cannot listen on %s", nconf.listen);
 	if (!nconf.compliance) {
 		if (cfg->metrics_listen != NULL &&

@@ -1,10 +1,11 @@
 /*
  * notifier.h: goip-notifier, the real-time half of goip-dashboard.
  *
- * One TCP connection is a struct conn (http.c); it speaks HTTP/1.1 until it
- * is upgraded to a WebSocket (ws.c). An Engine.IO session (eio.c) outlives
- * the HTTP requests of its long-polling transport and is carried by at most
- * one WebSocket; Socket.IO (sio.c: codec, namespaces, attachments) runs on
+ * One TCP connection is a struct conn (server.c: accept, limits, linger,
+ * free); it speaks HTTP/1.1 (http.c) until it is upgraded to a WebSocket
+ * (ws.c). An Engine.IO session (eio.c) outlives the HTTP requests of its
+ * long-polling transport (eio_poll.c) and is carried by at most one
+ * WebSocket (eio_ws.c); Socket.IO (sio.c: codec, namespaces, attachments) runs on
  * top of it and hands each event, parsed once, to a table of handlers:
  * compliance.c's in compliance mode, else the application's (app.c), which
  * also owns a client's resume (lastEventId, pid/offset recovery) and starts
@@ -63,15 +64,20 @@ enum conn_kind {
 	CONN_METRICS		/* Prometheus text */
 };
 
+/* What a connection speaks now; indexes server.c's table of protocols. */
 enum conn_state {
 	CONN_HTTP,		/* reading or answering HTTP requests */
 	CONN_WS,		/* upgraded to a WebSocket */
-	CONN_CLOSING		/* flushing its output, then freed */
+	CONN_CLOSING,		/* flushing its output, then freed */
+	CONN_STATE__MAX
 };
 
 /*
- * One accepted TCP connection. It is freed through http_close() only, which
- * defers the free while one of its callbacks is running.
+ * One accepted TCP connection, owned by server.c. It is freed through
+ * server_close() only, which defers the free while one of its callbacks is
+ * running. A layer that points at it (eio, events) holds it with a gone
+ * hook (server_attach()), called once by server_detach() when the
+ * connection goes first.
  */
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -91,6 +97,7 @@ struct conn {
 	struct eio		*eio;		/* pending poll or websocket */
 	struct events_wait	*ewait;		/* parked long-poll, events.c */
 	struct ws		*ws;
+	void			(*gone)(struct conn *); /* its holder's */
 	char			 addr[64];	/* the peer's */
 	int			 local;		/* came in on the Unix socket */
 	char			 client[64];	/* X-Forwarded-For via a local proxy */
@@ -241,31 +248,35 @@ int		 frame_unbase64(const char *, size_t, char **, size_t *);
 int		 sock_group(const char *, gid_t *, char **);
 int		 sock_unix(const char *, int, gid_t, char **);
 
+/* server.c */
+int		 server_addr_local(const char *);
+int		 server_listen(const char *, enum conn_kind);
+void		 server_shutdown(void);
+struct conn	*server_conn_new(int, enum conn_kind, const char *);
+void		 server_close_all(void);
+void		 server_attach(struct conn *, void (*)(struct conn *));
+void		 server_release(struct conn *);
+void		 server_detach(struct conn *);
+void		 server_linger(struct conn *);
+void		 server_close(struct conn *);
+
 /* http.c */
-int		 http_listen(const char *, int);
-void		 http_shutdown(void);
-struct conn	*http_conn_new(int, enum conn_kind, const char *);
-void		 http_close_all(void);
+int		 http_start(struct conn *);
+void		 http_end(struct conn *);
+void		 http_read(struct conn *);
 int		 http_reply(struct conn *, int, const char *, const char *,
 		    size_t, const char *);
 int		 http_reply_buffer(struct conn *, int, const char *,
 		    struct evbuffer *, const char *);
 int		 http_reply_error(struct conn *, int, enum eio_error);
-void		 http_close(struct conn *);
-void		 http_linger(struct conn *);
-struct bufferevent *http_bev(struct conn *);
 const char	*http_addr(struct conn *);
-int		 http_cors_ok(struct conn *);
-int		 http_add_cors(struct conn *, struct evbuffer *);
-const char	*http_status_text(int);
 int		 http_query_get(const char *, const char *, char *, size_t);
-size_t		 http_conns(void);
 
 /* ws.c */
 int		 ws_accept_key(const char *, char *, size_t);
 size_t		 ws_frame_header(unsigned char *, int, size_t);
 int		 ws_upgrade(struct conn *, const char *, const char *);
-int		 ws_read(struct conn *);
+void		 ws_read(struct conn *);
 int		 ws_send(struct conn *, struct frame *);
 void		 ws_batch_add(struct frame *);
 void		 ws_flush_all(void);
@@ -275,16 +286,8 @@ size_t		 ws_conn_queued(struct conn *);
 void		 ws_close(struct conn *, int);
 void		 ws_free(struct conn *);
 void		 ws_shutdown(void);
-size_t		 ws_pending(struct conn *);
 
 /* eio.c */
-void		 eio_request(struct conn *, int, const char *, const char *,
-		    size_t, enum eio_handler);
-void		 eio_ws_request(struct conn *, const char *, const char *,
-		    const char *, enum eio_handler);
-int		 eio_ws_message(struct eio *, struct conn *, int,
-		    const char *, size_t);
-void		 eio_conn_gone(struct eio *, struct conn *);
 int		 eio_send(struct eio *, struct frame *);
 size_t		 eio_queued(struct eio *);
 int		 eio_send_text(struct eio *, const char *, size_t);
@@ -295,6 +298,16 @@ const char	*eio_addr(struct eio *);
 int		 eio_decode_payload(const char *, size_t,
 		    int (*)(void *, int, const char *, size_t), void *);
 int		 eio_handshake_json(char *, size_t, const char *, int);
+
+/* eio_poll.c */
+void		 eio_poll_request(struct conn *, int, const char *,
+		    const char *, size_t, enum eio_handler);
+
+/* eio_ws.c */
+void		 eio_ws_request(struct conn *, const char *, const char *,
+		    const char *, enum eio_handler);
+int		 eio_ws_message(struct eio *, struct conn *, int,
+		    const char *, size_t);
 
 /* sio.c */
 int		 sio_parse(const char *, size_t, struct sio_packet *);
@@ -372,7 +385,7 @@ void		 sweep_shutdown(void);
 
 /* metrics.c */
 int		 metrics_listen(const char *);
-void		 metrics_request(struct conn *);
+void		 metrics_request(struct conn *, const char *);
 void		 metrics_latency(int64_t);
 
 #endif /* NOTIFIER_H */

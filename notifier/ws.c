@@ -27,6 +27,10 @@
  * a frame arrives and freed again once every byte handed to it belongs to
  * a complete frame of a complete message, so an idle connection holds
  * none.
+ *
+ * Just over 700 lines, but one concern: the WebSocket of a connection,
+ * from the upgrade to the closing handshake. The connection itself is
+ * server.c's: ws.c asks it to linger or close, never frees it.
  */
 #include "config.h"
 
@@ -284,12 +288,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 			ws_close(c, 1002);
 	} else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
 		/* wslay answers the close; the session loses its transport. */
-		if (c->eio != NULL) {
-			struct eio *e = c->eio;
-
-			c->eio = NULL;
-			eio_conn_gone(e, c);
-		}
+		server_detach(c);
 	}
 }
 
@@ -312,13 +311,13 @@ ws_upgrade(struct conn *c, const char *key, const char *version)
 		return -1;
 	}
 	if ((c->ws = calloc(1, sizeof(*c->ws))) == NULL) {
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	if (evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept) < 0) {
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	c->state = CONN_WS;
@@ -340,54 +339,40 @@ ws_flush(struct conn *c)
 	if (c->dead || c->ws == NULL || c->ws->ctx == NULL)
 		return;
 	if (wslay_event_send(c->ws->ctx) != 0) {
-		http_close(c);
+		server_close(c);
 		return;
 	}
 	if (!wslay_event_want_read(c->ws->ctx) &&
 	    !wslay_event_want_write(c->ws->ctx)) {
-		if (c->eio != NULL) {
-			struct eio *e = c->eio;
-
-			c->eio = NULL;
-			eio_conn_gone(e, c);
-		}
-		if (!c->dead)
-			http_linger(c);
+		server_linger(c);
 		return;
 	}
 	ws_ctx_idle(c);
 }
 
 /*
- * Read the frames waiting on C, handing each complete message to its
- * Engine.IO session. Returns 0, or -1 when C was closed.
+ * Input arrived on the WebSocket C (server.c): read the frames waiting,
+ * handing each complete message to its Engine.IO session. A protocol
+ * error closes C.
  */
-int
+void
 ws_read(struct conn *c)
 {
 	if (c->ws == NULL)
-		return -1;
+		return;
 	if (c->ws->ctx == NULL) {
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
-			return 0;
+			return;
 		if (ws_ctx_new(c) == -1) {
-			http_close(c);
-			return -1;
+			server_close(c);
+			return;
 		}
 	}
 	if (wslay_event_recv(c->ws->ctx) != 0) {
-		http_close(c);
-		return -1;
+		server_close(c);
+		return;
 	}
 	ws_flush(c);
-	return c->dead ? -1 : 0;
-}
-
-/* How many bytes wait in C's output. */
-size_t
-ws_pending(struct conn *c)
-{
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 /*
@@ -458,7 +443,7 @@ ws_send(struct conn *c, struct frame *f)
 	if (evbuffer_get_length(out) > NOTIFIER_OUT_MAX) {
 		metrics.slow_disconnects++;
 		log_info("ws: %s: slow client disconnected", c->addr);
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	if (f->batch >= 0 && f->batch < ws_nbatch &&
@@ -470,7 +455,7 @@ ws_send(struct conn *c, struct frame *f)
 		return 0;
 	}
 	if (ws_unbatch(c) == -1 || ws_append(out, f, 0) == -1) {
-		http_close(c);
+		server_close(c);
 		return -1;
 	}
 	ws_dirty_add(c);
@@ -580,7 +565,7 @@ ws_write(struct conn *c, uint64_t mask)
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			log_debug("ws: %s: write: %s", c->addr,
 			    strerror(errno));
-			http_close(c);
+			server_close(c);
 			return;
 		}
 		n = 0;
@@ -593,7 +578,7 @@ ws_write(struct conn *c, uint64_t mask)
 			continue;
 		}
 		if (ws_append(out, fr[i], n) == -1) {
-			http_close(c);
+			server_close(c);
 			return;
 		}
 		n = 0;
@@ -678,20 +663,17 @@ ws_conn_queued(struct conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
-/* Start the closing handshake with CODE; C is freed once it is flushed. */
+/*
+ * Start the closing handshake with CODE; C lingers (server_linger():
+ * detached from its session) and is freed once it is flushed.
+ */
 void
 ws_close(struct conn *c, int code)
 {
 	if (c->dead || c->ws == NULL)
 		return;
-	if (c->eio != NULL) {
-		struct eio *e = c->eio;
-
-		c->eio = NULL;
-		eio_conn_gone(e, c);
-	}
 	if (ws_unbatch(c) == -1) {
-		http_close(c);
+		server_close(c);
 		return;
 	}
 	if (c->ws->ctx != NULL) {
@@ -710,8 +692,7 @@ ws_close(struct conn *c, int code)
 		evbuffer_add(bufferevent_get_output(c->bev), f, sizeof(f));
 	}
 	c->ws->closing = 1;
-	if (!c->dead)
-		http_linger(c);
+	server_linger(c);
 }
 
 /* Free the WebSocket state of C, if any. */

@@ -113,7 +113,7 @@ fuzz_app_request(const char *head, const char *body, size_t bodylen)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		abort();
-	if (http_conn_new(sv[0], CONN_MAIN, "127.0.0.1") == NULL) {
+	if (server_conn_new(sv[0], CONN_MAIN, "127.0.0.1") == NULL) {
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -178,9 +178,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < fuzz_app_nfds; i++)
 		close(fuzz_app_fds[i]);
 	fuzz_app_nfds = 0;
-	http_close_all();
+	server_close_all();
 	eio_close_all();
 	fuzz_app_run(4);
-	http_close_all();
+	server_close_all();
 	return 0;
 }

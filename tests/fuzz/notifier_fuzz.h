@@ -2,7 +2,7 @@
  * notifier_fuzz.h: what the notifier's libFuzzer harnesses share: the
  * globals main.c provides to the daemon (compliance-mode settings: no
  * configuration file, no database), and a driver that runs untrusted bytes
- * through a real connection: http_conn_new() on one end of a socket pair,
+ * through a real connection: server_conn_new() on one end of a socket pair,
  * the bytes written to the other end while the event loop runs, then
  * everything closed and freed so that each input starts afresh and leaks
  * show.
@@ -86,7 +86,7 @@ fuzz_connection(const char *prefix, const uint8_t *data, size_t size)
 	fuzz_ids = 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		abort();
-	if (http_conn_new(sv[0], CONN_MAIN, "127.0.0.1") == NULL) {
+	if (server_conn_new(sv[0], CONN_MAIN, "127.0.0.1") == NULL) {
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -110,11 +110,11 @@ fuzz_connection(const char *prefix, const uint8_t *data, size_t size)
 		fuzz_drain(sv[1]);
 	}
 	close(sv[1]);
-	http_close_all();
+	server_close_all();
 	eio_close_all();
 	for (i = 0; i < 4; i++)
 		event_base_loop(notifier_base, EVLOOP_NONBLOCK);
-	http_close_all();
+	server_close_all();
 }
 
 #endif /* NOTIFIER_FUZZ_H */
