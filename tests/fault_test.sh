@@ -50,14 +50,14 @@ f_post()
 	    -H 'Content-Type: application/json' --data-binary "$4" "$1$3"
 }
 
-# f_cgi TOKEN PATH BODY: run goip-cgi as plain CGI; print its Status code.
+# f_cgi TOKEN PATH BODY: run goip-cgi as plain CGI, with the variables of
+# F_PRELOAD (NAME=VALUE words) added; print its Status code.
 f_cgi()
 {
-	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO="$2" CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
-	    ${F_PRELOAD:-} "${GOIP_CGI}" >cgi.out 2>cgi.err
-	sed -n 's/^Status: \([0-9]*\).*/\1/p' cgi.out | head -n 1
+	# shellcheck disable=SC2086
+	goip_cgi "${DIR}" POST "$2" "$3" HTTP_AUTHORIZATION="Bearer $1" \
+	    ${F_PRELOAD:-} >cgi.out 2>cgi.err
+	goip_cgi_status cgi.out
 }
 
 # f_sql SQL: run SQL on the instance's database.
@@ -626,7 +626,7 @@ clock__jumps_body()
 	# The notifier and every goip-cgi see the same faked wall clock, as
 	# after an NTP step on the host; libevent's monotonic timers are not
 	# faked, so the sweep keeps running every second.
-	F_PRELOAD="env LD_PRELOAD=${lib} FAKETIME_TIMESTAMP_FILE=${DIR}/faketime.rc FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+	F_PRELOAD="LD_PRELOAD=${lib} FAKETIME_TIMESTAMP_FILE=${DIR}/faketime.rc FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
 	export LD_PRELOAD="${lib}" FAKETIME_TIMESTAMP_FILE="${DIR}/faketime.rc" \
 	    FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
 	goip_notifier_start "${DIR}"

@@ -42,11 +42,8 @@ t_instance()
 	goip_instance "${DIR}" "${mode}"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	body='{"deviceId":"goip-01","messageId":"m1","slot":1,"from":"+447700900123","text":"PrivateText"}'
-	printf '%s' "${body}" |
-	    GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO=/api/sms/receive CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#body} HTTP_AUTHORIZATION="Bearer ${T1}" \
-	    "${GOIP_CGI}" >cgi.out 2>&1
+	goip_cgi "${DIR}" POST /api/sms/receive "${body}" \
+	    HTTP_AUTHORIZATION="Bearer ${T1}" >cgi.out 2>&1
 	grep -q '^Status: 201' cgi.out || atf_fail "sms: $(cat cgi.out)"
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
 	return 0
@@ -386,10 +383,8 @@ replay_heartbeat()
 {
 	local body="{\"deviceId\":\"$2\",\"battery\":80,\"signal\":50}"
 
-	printf '%s' "${body}" | GOIP_CONF="${DIR}/goip.conf" \
-	    REQUEST_METHOD=POST PATH_INFO=/api/device/heartbeat \
-	    CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
-	    HTTP_AUTHORIZATION="Bearer $1" "${GOIP_CGI}" >cgi.out 2>&1 ||
+	goip_cgi "${DIR}" POST /api/device/heartbeat "${body}" \
+	    HTTP_AUTHORIZATION="Bearer $1" >cgi.out 2>&1 ||
 	    atf_fail "goip-cgi heartbeat failed: $(cat cgi.out)"
 	grep -q '^Status: 200' cgi.out || atf_fail "heartbeat: $(cat cgi.out)"
 }
@@ -1365,8 +1360,8 @@ cgi__route_second_api_body()
 	done
 	[ "$(cgi_sql "SELECT count(*) FROM sms")" = 0 ] ||
 	    atf_fail "a nested route stored an SMS"
-	out=$(GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET \
-	    SCRIPT_NAME=/api/device/x/api/devices "${GOIP_CGI}")
+	out=$(goip_cgi "${DIR}" GET "" "" -REQUEST_URI \
+	    SCRIPT_NAME=/api/device/x/api/devices)
 	echo "${out}" | grep -q '^Status: 404' ||
 	    atf_fail "plain CGI: ${out}"
 }
@@ -1449,15 +1444,12 @@ INSERT INTO sms(device, direction, recipient, text, stored_at, status)
 	    atf_fail "cannot fill the sms table"
 	for body in new-1 new-2; do
 		body="{\"deviceId\":\"goip-01\",\"messageId\":\"${body}\",\"slot\":1,\"from\":\"+447700900123\",\"text\":\"recent\"}"
-		printf '%s' "${body}" | GOIP_CONF="${DIR}/goip.conf" \
-		    REQUEST_METHOD=POST PATH_INFO=/api/sms/receive \
-		    CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
-		    HTTP_AUTHORIZATION="Bearer ${t1}" "${GOIP_CGI}" >cgi.out 2>&1
+		goip_cgi "${DIR}" POST /api/sms/receive "${body}" \
+		    HTTP_AUTHORIZATION="Bearer ${t1}" >cgi.out 2>&1
 		grep -q '^Status: 201' cgi.out || atf_fail "receive: $(cat cgi.out)"
 	done
 	stats() {
-		GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET \
-		    PATH_INFO=/api/stats REMOTE_USER=admin "${GOIP_CGI}" |
+		goip_cgi "${DIR}" GET /api/stats "" REMOTE_USER=admin |
 		    sed '1,/^\r*$/d' | jq -c .sms
 	}
 	before=$(stats)

@@ -31,10 +31,8 @@ app_start()
 # cgi_post TOKEN PATH BODY: run goip-cgi as a plain CGI program.
 cgi_post()
 {
-	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO="$2" CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
-	    "${GOIP_CGI}" >cgi.out 2>&1 ||
+	goip_cgi "${DIR}" POST "$2" "$3" HTTP_AUTHORIZATION="Bearer $1" \
+	    >cgi.out 2>&1 ||
 	    atf_fail "goip-cgi $2 failed: $(cat cgi.out)"
 	grep -q '^Status: 20[01]' cgi.out ||
 	    atf_fail "goip-cgi $2: $(cat cgi.out)"

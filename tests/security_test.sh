@@ -43,11 +43,9 @@ s_post()
 # logging (-d -v), its log appended to cgi-debug.log; print the status.
 s_cgi()
 {
-	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO="$2" CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
-	    REMOTE_ADDR=127.0.0.1 "${GOIP_CGI}" -d -v >cgi.out 2>>cgi-debug.log
-	sed -n 's/^Status: \([0-9]*\).*/\1/p' cgi.out | head -n 1
+	goip_cgi "${DIR}" POST "$2" "$3" HTTP_AUTHORIZATION="Bearer $1" \
+	    -- -d -v >cgi.out 2>>cgi-debug.log
+	goip_cgi_status cgi.out
 }
 
 # s_no_trace SECRET WHAT FILE...: fail when SECRET occurs in any FILE.
@@ -207,14 +205,12 @@ dashboard__auth_required_body()
 	[ "${code}" = 401 ] || atf_fail "GET /api/events without auth: ${code}"
 	# goip-cgi fails closed when the web server forgot authentication.
 	for r in /api/devices /api/stats; do
-		GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET PATH_INFO="${r}" \
-		    "${GOIP_CGI}" >cgi.out 2>&1
+		goip_cgi "${DIR}" GET "${r}" >cgi.out 2>&1
 		grep -q '^Status: 401' cgi.out ||
 		    atf_fail "CGI ${r} without REMOTE_USER: $(head -n 1 cgi.out)"
 	done
 	echo "dashboard_auth = none" >>"${DIR}/goip.conf"
-	GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET PATH_INFO=/api/stats \
-	    "${GOIP_CGI}" >cgi.out 2>&1
+	goip_cgi "${DIR}" GET /api/stats >cgi.out 2>&1
 	grep -q '^Status: 200' cgi.out ||
 	    atf_fail "dashboard_auth = none: $(head -n 1 cgi.out)"
 }
