@@ -79,9 +79,7 @@ f_client()
 	local name="$1"
 
 	shift
-	env "$@" node "${GOIP_SRCDIR}/tests/node/app.cjs" "${CURL}" \
-	    "${name}.out" >"${name}.log" 2>&1 &
-	echo $! >"${name}.cpid"
+	goip_app_start "${name}" "${CURL}" "${name}.cpid" "$@"
 	# A client resuming far back may be done (EXIT_AFTER) before the
 	# acknowledgement of its join: f_client_check judges it then.
 	goip_client_ready "${name}" "${name}.cpid" exited-ok

@@ -58,9 +58,7 @@ client()
 	local name="$1"
 
 	shift
-	env "$@" node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" \
-	    "${name}.out" >"${name}.log" 2>&1 &
-	echo $! >"${name}.pid"
+	goip_app_start "${name}" "${URL}" "${name}.pid" "$@"
 	goip_client_ready "${name}" "${name}.pid"
 }
 
