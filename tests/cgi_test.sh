@@ -48,46 +48,34 @@ EOF
 #   R  REMOTE_ADDR (default 127.0.0.1)
 #   G  goip-cgi arguments (e.g. "-d -v": log to standard error)
 
-# cgi METHOD URI [BODY]: run goip-cgi with BODY (a string, or @FILE) on
-# standard input.  Headers go to ./headers (CR stripped), the body to ./body;
-# prints the status code.
+# cgi METHOD URI [BODY]: run goip-cgi (goip_cgi of lib.subr) with BODY (a
+# string, or @FILE) on standard input and the knobs above.  Headers go to
+# ./headers (CR stripped), the body to ./body; prints the status code.
 cgi()
 {
-	local method="$1" uri="$2" body="${3-}" qs="" len
-	local -a env
+	local method="$1" uri="$2" body="${3-}"
+	local -a var
 
-	if [ "${body#@}" != "${body}" ]; then
-		cp "${body#@}" req
-	else
-		printf '%s' "${body}" >req
-	fi
-	len=$(stat -c %s req)
-	case "${uri}" in
-	*\?*) qs="${uri#*\?}" ;;
+	[ -n "${S:-}" ] &&
+	    var+=(-REQUEST_URI SCRIPT_NAME="${S%%|*}" PATH_INFO="${S#*|}")
+	[ -n "${R:-}" ] && var+=(REMOTE_ADDR="${R}")
+	[ "${A:-}" = none ] || var+=(HTTP_AUTHORIZATION="${A:-Bearer ${TOKEN}}")
+	[ "${U:-}" = none ] || var+=(REMOTE_USER="${U:-admin}")
+	case "${T:-}" in
+	none)	var+=(-CONTENT_TYPE) ;;
+	?*)	var+=(CONTENT_TYPE="${T}") ;;
 	esac
-	env=(PATH="${PATH}" GOIP_CONF="${DIR}/goip.conf"
-	    GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1
-	    REMOTE_ADDR="${R:-127.0.0.1}" REQUEST_METHOD="${method}"
-	    QUERY_STRING="${qs}")
-	if [ -n "${S:-}" ]; then
-		env+=(SCRIPT_NAME="${S%%|*}" PATH_INFO="${S#*|}")
-	else
-		env+=(REQUEST_URI="${uri}")
-	fi
-	[ "${A:-}" = none ] || env+=(HTTP_AUTHORIZATION="${A:-Bearer ${TOKEN}}")
-	[ "${U:-}" = none ] || env+=(REMOTE_USER="${U:-admin}")
-	if [ "${method}" = POST ] || [ -n "${T:-}" ]; then
-		[ "${T:-}" = none ] || env+=(CONTENT_TYPE="${T:-application/json}")
-	fi
-	if [ "${method}" = POST ] || [ -n "${L:-}" ]; then
-		[ "${L:-}" = none ] || env+=(CONTENT_LENGTH="${L:-${len}}")
-	fi
+	case "${L:-}" in
+	none)	var+=(-CONTENT_LENGTH) ;;
+	?*)	var+=(CONTENT_LENGTH="${L}") ;;
+	esac
 	# shellcheck disable=SC2206
-	[ -n "${X:-}" ] && env+=(${X})
+	[ -n "${X:-}" ] && var+=(${X})
 	# shellcheck disable=SC2086
 	set -- ${G:-}
 	A= U= T= L= X= S= R= G=
-	env -i "${env[@]}" "${GOIP_CGI}" "$@" <req >out 2>cgi.err
+	goip_cgi "${DIR}" "${method}" "${uri}" "${body}" "${var[@]}" -- "$@" \
+	    >out 2>cgi.err
 	echo $? >cgi.rc
 	cat cgi.err >>all.err
 	# Split the answer with shell builtins: the headers (CR stripped) up to

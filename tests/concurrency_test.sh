@@ -54,21 +54,32 @@ requests()
 	done >"${dir}/client-${c}.curl"
 }
 
-sms_receive__parallel_retries_body()
+# setup: an instance in a fresh directory (DIR) with devices dev-0 to dev-3
+# (tokens in the array TOKENS) and no per-device rate limit (these cases
+# hammer each device on purpose), behind lighttpd with PROCS goip-cgi
+# processes at BASE.
+setup()
 {
-	local dir port c d t0 t1 n unique codes procs
-	local -a tokens pids
+	local d port
 
-	dir=$(goip_tmpdir)
-	goip_instance "${dir}"
-	# These cases hammer each device on purpose: no per-device rate limit.
-	echo "device_rate = 0" >>"${dir}/goip.conf"
+	DIR=$(goip_tmpdir)
+	goip_instance "${DIR}"
+	echo "device_rate = 0" >>"${DIR}/goip.conf"
 	for d in 0 1 2 3; do
-		tokens[d]=$(goip_device_add "${dir}" "dev-${d}")
+		TOKENS[d]=$(goip_device_add "${DIR}" "dev-${d}")
 	done
 	port=$(goip_free_port)
-	goip_lighttpd_start "${dir}" "${port}" "${PROCS}"
+	goip_lighttpd_start "${DIR}" "${port}" "${PROCS}"
 	BASE="http://127.0.0.1:${port}"
+}
+
+sms_receive__parallel_retries_body()
+{
+	local dir c t0 t1 n unique codes procs
+	local -a pids
+
+	setup
+	dir=${DIR}
 
 	procs=$(ps --ppid "$(cat "${dir}/lighttpd.pid")" -o pid=,comm= |
 	    awk '$2 == "goip-cgi" { print $1 }' | sort)
@@ -76,7 +87,7 @@ sms_receive__parallel_retries_body()
 	    atf_fail "lighttpd runs $(echo "${procs}" | wc -w) goip-cgi processes, expected ${PROCS}"
 
 	for ((c = 0; c < CLIENTS; c++)); do
-		requests "${dir}" "${c}" "${tokens[c / 2]}" "dev-$((c / 2))"
+		requests "${dir}" "${c}" "${TOKENS[c / 2]}" "dev-$((c / 2))"
 	done
 	# Every client's first request stores; a retry only repeats an id
 	# that some request of the same device also sends as an original.
@@ -151,20 +162,12 @@ mixed__readers_and_writers_head()
 
 mixed__readers_and_writers_body()
 {
-	local dir port c i d cred codes n url body
-	local -a tokens pids
+	local dir c i cred codes n url body
+	local -a pids
 
-	dir=$(goip_tmpdir)
-	goip_instance "${dir}"
-	# These cases hammer each device on purpose: no per-device rate limit.
-	echo "device_rate = 0" >>"${dir}/goip.conf"
-	for d in 0 1 2 3; do
-		tokens[d]=$(goip_device_add "${dir}" "dev-${d}")
-	done
+	setup
+	dir=${DIR}
 	cred=$(goip_credentials "${dir}")
-	port=$(goip_free_port)
-	goip_lighttpd_start "${dir}" "${port}" "${PROCS}"
-	BASE="http://127.0.0.1:${port}"
 
 	for ((c = 0; c < 4; c++)); do
 		mkdir -p "${dir}/w-${c}"
@@ -179,7 +182,7 @@ mixed__readers_and_writers_body()
 				    "${c}" "${i}" "${i}" >"${dir}/w-${c}/${i}.json"
 			fi
 			printf 'url = "%s"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata-binary = "@%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nmax-time = 30\n' \
-			    "${url}" "${tokens[c]}" "${dir}/w-${c}/${i}.json"
+			    "${url}" "${TOKENS[c]}" "${dir}/w-${c}/${i}.json"
 			[ "${i}" -lt 299 ] && printf 'next\n'
 		done >"${dir}/writer-${c}.curl"
 		# Readers authenticate with bcrypt (htpasswd -B) on every

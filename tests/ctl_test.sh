@@ -43,12 +43,8 @@ q()
 # heartbeat TOKEN: print the status goip-cgi answers a heartbeat with TOKEN.
 heartbeat()
 {
-	printf '{}' >hb.json
-	env -i PATH="${PATH}" GOIP_CONF="$(pwd)/goip.conf" \
-	    REQUEST_METHOD=POST REQUEST_URI=/api/device/heartbeat \
-	    CONTENT_TYPE=application/json CONTENT_LENGTH=2 \
-	    HTTP_AUTHORIZATION="Bearer $1" "${GOIP_CGI}" <hb.json |
-	    sed -n 's/^Status: \([0-9]*\).*/\1/p'
+	goip_cgi "$(pwd)" POST /api/device/heartbeat '{}' \
+	    HTTP_AUTHORIZATION="Bearer $1" | goip_cgi_status
 }
 
 ctl_case()

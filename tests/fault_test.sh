@@ -9,28 +9,12 @@
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/notifier_lib.subr"
 
-# f_instance [CONF-LINES]: make an instance in DIR with devices goip-01 and
-# goip-02 (tokens T1, T2) and CONF-LINES added to its goip.conf.  Sets NURL
-# (the notifier's own URL): it listens on TCP and the test talks to it as
-# the authenticating proxy would (goip_proxy_env); lighttpd adds the proxy
-# secret itself.
+# f_instance [CONF-LINES]: goip_proxied_instance (DIR, T1, NURL) with
+# device goip-02 too (token T2); lighttpd adds the proxy secret itself.
 f_instance()
 {
-	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}" tcp
-	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
-	T1=$(goip_device_add "${DIR}" goip-01)
+	goip_proxied_instance "$@"
 	T2=$(goip_device_add "${DIR}" goip-02)
-	goip_proxy_env "${DIR}"
-	NURL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
-}
-
-# f_lighttpd [PROCS]: start lighttpd on a free port; sets LPORT and LURL.
-f_lighttpd()
-{
-	LPORT=$(goip_free_port)
-	goip_lighttpd_start "${DIR}" "${LPORT}" "${1:-1}"
-	LURL="http://127.0.0.1:${LPORT}"
 }
 
 # f_sms_body MESSAGEID [TEXT]: the JSON body of one SMS of goip-01.
@@ -40,24 +24,29 @@ f_sms_body()
 	    "$1" "${2:-$1}"
 }
 
-# f_post URL TOKEN PATH BODY [OUT]: POST through a web server with a 10 s
-# bound; print the HTTP status (000 when there was no answer).  Headers
-# and body go to OUT (default post.out).
-f_post()
-{
-	curl -s -m 10 -D "${5:-post.out}.h" -o "${5:-post.out}" \
-	    -w '%{http_code}' -X POST -H "Authorization: Bearer $2" \
-	    -H 'Content-Type: application/json' --data-binary "$4" "$1$3"
-}
-
-# f_cgi TOKEN PATH BODY: run goip-cgi as plain CGI; print its Status code.
+# f_cgi TOKEN PATH BODY: run goip-cgi as plain CGI, with the variables of
+# F_PRELOAD (NAME=VALUE words) added; print its Status code.
 f_cgi()
 {
-	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO="$2" CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
-	    ${F_PRELOAD:-} "${GOIP_CGI}" >cgi.out 2>cgi.err
-	sed -n 's/^Status: \([0-9]*\).*/\1/p' cgi.out | head -n 1
+	# shellcheck disable=SC2086
+	goip_cgi "${DIR}" POST "$2" "$3" HTTP_AUTHORIZATION="Bearer $1" \
+	    ${F_PRELOAD:-} >cgi.out 2>cgi.err
+	goip_cgi_status cgi.out
+}
+
+# f_heartbeats BATTERY: a heartbeat of each of goip-01, goip-02 and goip-03
+# (tokens T1, T2, T3) through f_cgi; fail unless every one is answered 200.
+f_heartbeats()
+{
+	local i t code
+
+	i=1
+	for t in "${T1}" "${T2}" "${T3}"; do
+		code=$(f_cgi "${t}" /api/device/heartbeat "{\"battery\":$1}")
+		[ "${code}" = 200 ] ||
+		    atf_fail "heartbeat goip-0${i}: ${code} $(cat cgi.out)"
+		i=$((i + 1))
+	done
 }
 
 # f_sql SQL: run SQL on the instance's database.
@@ -87,21 +76,13 @@ f_consistent()
 # NAME.out and wait until its rooms are joined (URL in CURL).
 f_client()
 {
-	local name="$1" tries=150
+	local name="$1"
 
 	shift
-	env "$@" node "${GOIP_SRCDIR}/tests/node/app.cjs" "${CURL}" \
-	    "${name}.out" >"${name}.log" 2>&1 &
-	echo $! >"${name}.cpid"
+	goip_app_start "${name}" "${CURL}" "${name}.cpid" "$@"
 	# A client resuming far back may be done (EXIT_AFTER) before the
 	# acknowledgement of its join: f_client_check judges it then.
-	while [ ! -f "${name}.out.ready" ] && [ "${tries}" -gt 0 ] &&
-	    goip_pid_alive "$(cat "${name}.cpid")"; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	[ -f "${name}.out.ready" ] || ! goip_pid_alive "$(cat "${name}.cpid")" ||
-	    atf_fail "client ${name} did not join: $(cat "${name}.log")"
+	goip_client_ready "${name}" "${name}.cpid" exited-ok
 }
 
 # f_client_check NAME N: wait for client NAME (started with EXIT_AFTER=N)
@@ -158,7 +139,7 @@ notifier__kill9_fanout_body()
 	notifier_node_setup
 	f_instance
 	goip_notifier_start "${DIR}"
-	f_lighttpd 2
+	goip_lighttpd_up 2
 	CURL="${NURL}"
 	f_client r ROOMS=dashboard LAST=0 EXIT_AFTER=${n} TIMEOUT=45
 	for c in 1 2 3 4 5; do
@@ -199,7 +180,7 @@ cgi_loader()
 
 	for i in $(seq 1 "${n}"); do
 		for try in $(seq 1 40); do
-			code=$(f_post "${LURL}" "${T1}" /api/sms/receive \
+			code=$(goip_post "${LURL}" "${T1}" /api/sms/receive \
 			    "$(f_sms_body "${name}-${i}")" "${name}.post")
 			case "${code}" in
 			2??) break ;;
@@ -223,7 +204,7 @@ cgi__kill9_midload_body()
 	local k n=25 pids pid lpid killed=0 w code
 
 	f_instance
-	f_lighttpd 2
+	goip_lighttpd_up 2
 	lpid=$(cat "${DIR}/lighttpd.pid")
 	for w in a b c d; do
 		cgi_loader "${w}" ${n} &
@@ -270,7 +251,7 @@ cgi__kill9_midload_body()
 	# respawned its processes and ended the backend's disable-time (a
 	# second; an ASan build starts slower).
 	for k in $(seq 1 50); do
-		code=$(f_post "${LURL}" "${T1}" /api/sms/receive \
+		code=$(goip_post "${LURL}" "${T1}" /api/sms/receive \
 		    "$(f_sms_body fresh)")
 		[ "${code}" = 201 ] && break
 		sleep 0.2
@@ -297,7 +278,7 @@ webserver__restart_body()
 	notifier_node_setup
 	f_instance
 	goip_notifier_start "${DIR}"
-	f_lighttpd 1
+	goip_lighttpd_up 1
 	cred=$(goip_credentials "${DIR}")
 	CURL="${LURL}"
 	f_client poll ROOMS=dashboard LAST=0 EXIT_AFTER=${n} TIMEOUT=45 \
@@ -307,7 +288,7 @@ webserver__restart_body()
 	f_client up "ROOMS=dashboard device:goip-01" EXIT_AFTER=${n} \
 	    TIMEOUT=45 AUTH="${cred}"
 	for i in $(seq 1 10); do
-		code=$(f_post "${LURL}" "${T1}" /api/sms/receive \
+		code=$(goip_post "${LURL}" "${T1}" /api/sms/receive \
 		    "$(f_sms_body "m${i}")")
 		[ "${code}" = 201 ] || atf_fail "SMS m${i}: ${code}"
 	done
@@ -321,7 +302,7 @@ webserver__restart_body()
 	done
 	goip_lighttpd_start "${DIR}" "${LPORT}" 1
 	for i in $(seq 21 ${n}); do
-		code=$(f_post "${LURL}" "${T1}" /api/sms/receive \
+		code=$(goip_post "${LURL}" "${T1}" /api/sms/receive \
 		    "$(f_sms_body "m${i}")")
 		[ "${code}" = 201 ] || atf_fail "SMS m${i}: ${code}"
 	done
@@ -360,7 +341,7 @@ timed_post()
 	local t0 t1
 
 	t0=$(date +%s%N)
-	CODE=$(f_post "${LURL}" "${T1}" /api/sms/receive "$(f_sms_body "$1")")
+	CODE=$(goip_post "${LURL}" "${T1}" /api/sms/receive "$(f_sms_body "$1")")
 	t1=$(date +%s%N)
 	MS=$(((t1 - t0) / 1000000))
 }
@@ -377,7 +358,7 @@ db__long_writer_body()
 	local i
 
 	f_instance "busy_timeout = 300ms"
-	f_lighttpd 2
+	goip_lighttpd_up 2
 	timed_post before
 	[ "${CODE}" = 201 ] || atf_fail "before: ${CODE}"
 	lock_hold 6 "BEGIN IMMEDIATE; INSERT INTO counters(name, value) VALUES ('fault_test', 1);"
@@ -389,7 +370,7 @@ db__long_writer_body()
 		grep -q '"error"' post.out || atf_fail "no JSON error: $(cat post.out)"
 		[ "${MS}" -lt 2000 ] || atf_fail "503 after ${MS} ms (busy_timeout 300 ms)"
 	done
-	code=$(f_post "${LURL}" "${T1}" /api/device/heartbeat '{"battery":5}')
+	code=$(goip_post "${LURL}" "${T1}" /api/device/heartbeat '{"battery":5}')
 	[ "${code}" = 503 ] || atf_fail "locked heartbeat: ${code}"
 	wait "$(cat lock.bgpid)"
 	rm -f lock.bgpid
@@ -420,7 +401,7 @@ db__long_reader_body()
 	local i
 
 	f_instance "busy_timeout = 300ms"
-	f_lighttpd 2
+	goip_lighttpd_up 2
 	timed_post before
 	[ "${CODE}" = 201 ] || atf_fail "before: ${CODE}"
 	lock_hold 5 "BEGIN; SELECT count(*) FROM sms; SELECT count(*) FROM events;"
@@ -472,14 +453,14 @@ disk__full_body()
 	"${GOIP_CTL}" -c "${DIR}/goip.conf" init >init.out 2>&1 ||
 	    atf_fail "init: $(cat init.out)"
 	T1=$(goip_device_add "${DIR}" goip-01)
-	f_lighttpd 1
+	goip_lighttpd_up 1
 	F_DB="${mnt}/goip.db"
 	text=$(head -c 1500 /dev/zero | tr '\0' 'x')
 	# Fill the rest of the disk, then write until the store refuses.
 	dd if=/dev/zero of="${mnt}/filler" bs=4k >/dev/null 2>&1
 	truncate -s -256k "${mnt}/filler"
 	for i in $(seq 1 200); do
-		code=$(f_post "${LURL}" "${T1}" /api/sms/receive \
+		code=$(goip_post "${LURL}" "${T1}" /api/sms/receive \
 		    "$(f_sms_body "m${i}" "${text}")")
 		case "${code}" in
 		201) ok=$((ok + 1)); echo "m${i}" >>accepted ;;
@@ -501,11 +482,11 @@ disk__full_body()
 	rm -f "${mnt}/filler"
 	f_consistent
 	for i in $(cat refused); do
-		code=$(f_post "${LURL}" "${T1}" /api/sms/receive \
+		code=$(goip_post "${LURL}" "${T1}" /api/sms/receive \
 		    "$(f_sms_body "${i}" "${text}")")
 		[ "${code}" = 201 ] || atf_fail "after freeing space ${i}: ${code} $(cat post.out)"
 	done
-	code=$(f_post "${LURL}" "${T1}" /api/device/heartbeat '{"battery":9}')
+	code=$(goip_post "${LURL}" "${T1}" /api/device/heartbeat '{"battery":9}')
 	[ "${code}" = 200 ] || atf_fail "heartbeat after freeing space: ${code}"
 	f_consistent
 	[ "$(f_sql "SELECT count(*) FROM sms")" -eq $((ok + full)) ] ||
@@ -540,7 +521,7 @@ notify__missing_body()
 {
 	notifier_node_setup
 	f_instance
-	f_lighttpd 1
+	goip_lighttpd_up 1
 	[ -e "${DIR}/notify.sock" ] && atf_fail "notify_socket exists"
 	notify_post_all 30
 	goip_notifier_start "${DIR}"
@@ -566,7 +547,7 @@ notify__queue_full_body()
 
 	notifier_node_setup
 	f_instance
-	f_lighttpd 1
+	goip_lighttpd_up 1
 	perl -MSocket -MIO::Socket::UNIX -e '
 	    my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM,
 	        Local => $ARGV[0]) or die "bind: $!";
@@ -626,15 +607,12 @@ clock__jumps_body()
 	# The notifier and every goip-cgi see the same faked wall clock, as
 	# after an NTP step on the host; libevent's monotonic timers are not
 	# faked, so the sweep keeps running every second.
-	F_PRELOAD="env LD_PRELOAD=${lib} FAKETIME_TIMESTAMP_FILE=${DIR}/faketime.rc FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+	F_PRELOAD="LD_PRELOAD=${lib} FAKETIME_TIMESTAMP_FILE=${DIR}/faketime.rc FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
 	export LD_PRELOAD="${lib}" FAKETIME_TIMESTAMP_FILE="${DIR}/faketime.rc" \
 	    FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
 	goip_notifier_start "${DIR}"
 	unset LD_PRELOAD FAKETIME_TIMESTAMP_FILE FAKETIME_NO_CACHE FAKETIME_DONT_FAKE_MONOTONIC
-	for i in 1 2 3; do
-		eval "code=\$(f_cgi \"\${T${i}}\" /api/device/heartbeat '{\"battery\":50}')"
-		[ "${code}" = 200 ] || atf_fail "heartbeat goip-0${i}: ${code} $(cat cgi.out)"
-	done
+	f_heartbeats 50
 	# Backwards one hour while goip-01 keeps posting every 0.5 s for 8 s
 	# (more than twice offline_after); goip-02 and goip-03 fall silent
 	# and must still go offline within offline_after of the jump, not an
@@ -656,10 +634,7 @@ clock__jumps_body()
 	# Forwards: every device posts once at the jumped-back clock, then the
 	# clock goes one hour past the real time: all are silent for two
 	# hours and each is marked offline once more, with one event.
-	for i in 1 2 3; do
-		eval "code=\$(f_cgi \"\${T${i}}\" /api/device/heartbeat '{\"battery\":52}')"
-		[ "${code}" = 200 ] || atf_fail "heartbeat goip-0${i}: ${code}"
-	done
+	f_heartbeats 52
 	clock_set "+1h"
 	for i in $(seq 1 50); do
 		[ "$(offline_events goip-01)" -ge 1 ] &&

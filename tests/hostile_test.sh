@@ -42,11 +42,8 @@ t_instance()
 	goip_instance "${DIR}" "${mode}"
 	T1=$(goip_device_add "${DIR}" goip-01)
 	body='{"deviceId":"goip-01","messageId":"m1","slot":1,"from":"+447700900123","text":"PrivateText"}'
-	printf '%s' "${body}" |
-	    GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO=/api/sms/receive CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#body} HTTP_AUTHORIZATION="Bearer ${T1}" \
-	    "${GOIP_CGI}" >cgi.out 2>&1
+	goip_cgi "${DIR}" POST /api/sms/receive "${body}" \
+	    HTTP_AUTHORIZATION="Bearer ${T1}" >cgi.out 2>&1
 	grep -q '^Status: 201' cgi.out || atf_fail "sms: $(cat cgi.out)"
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
 	return 0
@@ -386,10 +383,8 @@ replay_heartbeat()
 {
 	local body="{\"deviceId\":\"$2\",\"battery\":80,\"signal\":50}"
 
-	printf '%s' "${body}" | GOIP_CONF="${DIR}/goip.conf" \
-	    REQUEST_METHOD=POST PATH_INFO=/api/device/heartbeat \
-	    CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
-	    HTTP_AUTHORIZATION="Bearer $1" "${GOIP_CGI}" >cgi.out 2>&1 ||
+	goip_cgi "${DIR}" POST /api/device/heartbeat "${body}" \
+	    HTTP_AUTHORIZATION="Bearer $1" >cgi.out 2>&1 ||
 	    atf_fail "goip-cgi heartbeat failed: $(cat cgi.out)"
 	grep -q '^Status: 200' cgi.out || atf_fail "heartbeat: $(cat cgi.out)"
 }
@@ -875,6 +870,23 @@ memory_start()
 	PID=$(cat "${DIR}/notifier.pid")
 }
 
+# memory_flood NAME VAR=VALUE...: run tests/node/flood.cjs against the
+# notifier of memory_start with the settings given (MODE, SESSIONS, POSTS;
+# TIMEOUT 500 ms), its report in NAME.out (copied to standard error) and
+# its log in NAME.log; fail when it fails or the notifier died.
+memory_flood()
+{
+	local name="$1"
+
+	shift
+	env HEADER="${HDR}" TIMEOUT=500 "$@" node \
+	    "${GOIP_SRCDIR}/tests/node/flood.cjs" "${URL}" "${PID}" \
+	    "${name}.out" >"${name}.log" 2>&1 ||
+	    atf_fail "${name}: $(cat "${name}.log")"
+	cut -c 1-80 "${name}.out" >&2
+	notifier_alive_in "${DIR}"
+}
+
 # memory_asan: is the notifier built with AddressSanitizer? Its quarantine
 # keeps freed memory resident by design, so resident-memory bounds are
 # measured in the normal build only.
@@ -971,11 +983,7 @@ memory__ping_flood_body()
 	notifier_node_setup
 	# No server ping during the flood: each queue must hold one pong.
 	memory_start "ping_interval = 10m" "ping_timeout = 10m"
-	HEADER="${HDR}" SESSIONS=16 POSTS=8 TIMEOUT=500 node \
-	    "${GOIP_SRCDIR}/tests/node/flood.cjs" "${URL}" "${PID}" flood.out \
-	    >flood.log 2>&1 || atf_fail "flood: $(cat flood.log)"
-	cat flood.out | cut -c 1-80 >&2
-	notifier_alive_in "${DIR}"
+	memory_flood flood SESSIONS=16 POSTS=8
 	grep -qx 'posts 128' flood.out ||
 	    atf_fail "not every POST was answered: $(head -4 flood.out)"
 	# The ordinary client was served while the flood went on.
@@ -1015,11 +1023,7 @@ memory__ws_ping_flood_body()
 
 	notifier_node_setup
 	memory_start "ping_interval = 10m" "ping_timeout = 10m"
-	HEADER="${HDR}" MODE=websocket SESSIONS=4 POSTS=2 TIMEOUT=500 node \
-	    "${GOIP_SRCDIR}/tests/node/flood.cjs" "${URL}" "${PID}" flood.out \
-	    >flood.log 2>&1 || atf_fail "flood: $(cat flood.log)"
-	cat flood.out >&2
-	notifier_alive_in "${DIR}"
+	memory_flood flood MODE=websocket SESSIONS=4 POSTS=2
 	grep -qx 'posts 4' flood.out ||
 	    atf_fail "not every session sent its pings: $(cat flood.out)"
 	[ "$(sed -n 's/^events //p' flood.out)" -ge 1 ] ||
@@ -1028,11 +1032,7 @@ memory__ws_ping_flood_body()
 	rss=$(sed -n 's/^maxrss //p' flood.out)
 
 	# WebSocket pings: their pongs, written by wslay, are output too.
-	HEADER="${HDR}" MODE=wsping SESSIONS=4 POSTS=32 TIMEOUT=500 node \
-	    "${GOIP_SRCDIR}/tests/node/flood.cjs" "${URL}" "${PID}" wsping.out \
-	    >wsping.log 2>&1 || atf_fail "wsping: $(cat wsping.log)"
-	cat wsping.out >&2
-	notifier_alive_in "${DIR}"
+	memory_flood wsping MODE=wsping SESSIONS=4 POSTS=32
 	grep -qx 'closed 4' wsping.out ||
 	    atf_fail "not closed as slow clients: $(cat wsping.out)"
 	[ "$(grep -c 'ws: .*slow client disconnected' "${DIR}/notifier.log")" \
@@ -1182,21 +1182,10 @@ cgi_conf()
 	done
 }
 
-# cgi_http METHOD URL [CURL-ARGS...]: send a request, keep the body in ./body
-# and the headers in ./headers, print the status code.
-cgi_http()
-{
-	local method="$1" url="$2"
-
-	shift 2
-	curl -s -X "${method}" -o body -D headers -w '%{http_code}' \
-	    --max-time 20 "$@" "${url}"
-}
-
 # cgi_heartbeat TOKEN DEVICE: post a heartbeat to BASE, print the status.
 cgi_heartbeat()
 {
-	cgi_http POST "${BASE}/api/device/heartbeat" \
+	goip_http POST "${BASE}/api/device/heartbeat" \
 	    -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
 	    --data-binary "{\"deviceId\":\"$2\",\"battery\":80,\"signal\":50}"
 }
@@ -1204,7 +1193,7 @@ cgi_heartbeat()
 # cgi_sms TOKEN DEVICE MID: post a received SMS to BASE, print the status.
 cgi_sms()
 {
-	cgi_http POST "${BASE}/api/sms/receive" \
+	goip_http POST "${BASE}/api/sms/receive" \
 	    -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
 	    --data-binary "{\"deviceId\":\"$2\",\"messageId\":\"$3\",\"slot\":1,\"from\":\"+447700900123\",\"text\":\"hello\"}"
 }
@@ -1344,20 +1333,20 @@ cgi__route_second_api_body()
 		port=$(goip_free_port)
 		"goip_${server}_start" "${DIR}" "${port}" 1
 		BASE="http://127.0.0.1:${port}"
-		code=$(cgi_http GET "${BASE}/api/devices" -u "${cred}")
+		code=$(goip_http GET "${BASE}/api/devices" -u "${cred}")
 		[ "${code}" = 200 ] || atf_fail "${server}: /api/devices: ${code}"
 		# The web server lets the device prefix through unauthenticated.
-		code=$(cgi_http GET "${BASE}/api/device/outbox")
+		code=$(goip_http GET "${BASE}/api/device/outbox")
 		[ "${code}" = 401 ] && grep -qi '^WWW-Authenticate: Bearer' headers ||
 		    atf_fail "${server}: /api/device/outbox did not reach goip-cgi: ${code}"
 		for path in /api/device/x/api/devices /api/device/api/devices \
 		    /api/device/%61pi/devices \
 		    /api/device/x/api/; do
-			code=$(cgi_http GET "${BASE}${path}" --path-as-is)
+			code=$(goip_http GET "${BASE}${path}" --path-as-is)
 			[ "${code}" = 404 ] ||
 			    atf_fail "${server}: GET ${path}: ${code}"
 		done
-		code=$(cgi_http POST "${BASE}/api/device/x/api/sms/send" \
+		code=$(goip_http POST "${BASE}/api/device/x/api/sms/send" \
 		    -H 'Content-Type: application/json' --data-binary \
 		    '{"deviceId":"goip-01","slot":1,"to":"+48600100200","text":"x"}')
 		[ "${code}" = 404 ] || atf_fail "${server}: sms/send: ${code}"
@@ -1365,8 +1354,8 @@ cgi__route_second_api_body()
 	done
 	[ "$(cgi_sql "SELECT count(*) FROM sms")" = 0 ] ||
 	    atf_fail "a nested route stored an SMS"
-	out=$(GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET \
-	    SCRIPT_NAME=/api/device/x/api/devices "${GOIP_CGI}")
+	out=$(goip_cgi "${DIR}" GET "" "" -REQUEST_URI \
+	    SCRIPT_NAME=/api/device/x/api/devices)
 	echo "${out}" | grep -q '^Status: 404' ||
 	    atf_fail "plain CGI: ${out}"
 }
@@ -1449,15 +1438,12 @@ INSERT INTO sms(device, direction, recipient, text, stored_at, status)
 	    atf_fail "cannot fill the sms table"
 	for body in new-1 new-2; do
 		body="{\"deviceId\":\"goip-01\",\"messageId\":\"${body}\",\"slot\":1,\"from\":\"+447700900123\",\"text\":\"recent\"}"
-		printf '%s' "${body}" | GOIP_CONF="${DIR}/goip.conf" \
-		    REQUEST_METHOD=POST PATH_INFO=/api/sms/receive \
-		    CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
-		    HTTP_AUTHORIZATION="Bearer ${t1}" "${GOIP_CGI}" >cgi.out 2>&1
+		goip_cgi "${DIR}" POST /api/sms/receive "${body}" \
+		    HTTP_AUTHORIZATION="Bearer ${t1}" >cgi.out 2>&1
 		grep -q '^Status: 201' cgi.out || atf_fail "receive: $(cat cgi.out)"
 	done
 	stats() {
-		GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET \
-		    PATH_INFO=/api/stats REMOTE_USER=admin "${GOIP_CGI}" |
+		goip_cgi "${DIR}" GET /api/stats "" REMOTE_USER=admin |
 		    sed '1,/^\r*$/d' | jq -c .sms
 	}
 	before=$(stats)

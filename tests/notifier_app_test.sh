@@ -31,10 +31,8 @@ app_start()
 # cgi_post TOKEN PATH BODY: run goip-cgi as a plain CGI program.
 cgi_post()
 {
-	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO="$2" CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
-	    "${GOIP_CGI}" >cgi.out 2>&1 ||
+	goip_cgi "${DIR}" POST "$2" "$3" HTTP_AUTHORIZATION="Bearer $1" \
+	    >cgi.out 2>&1 ||
 	    atf_fail "goip-cgi $2 failed: $(cat cgi.out)"
 	grep -q '^Status: 20[01]' cgi.out ||
 	    atf_fail "goip-cgi $2: $(cat cgi.out)"
@@ -60,27 +58,8 @@ client()
 	local name="$1"
 
 	shift
-	env "$@" node "${GOIP_SRCDIR}/tests/node/app.cjs" "${URL}" \
-	    "${name}.out" >"${name}.log" 2>&1 &
-	echo $! >"${name}.pid"
-	while [ ! -f "${name}.out.ready" ]; do
-		goip_pid_alive "$(cat "${name}.pid")" || [ -f "${name}.out.ready" ] ||
-		    atf_fail "client ${name} did not join: $(cat "${name}.log")"
-		sleep 0.1
-	done
-}
-
-# wait_for FILE PATTERN: wait up to 5 s for PATTERN in FILE.
-wait_for()
-{
-	local tries=50
-
-	while [ "${tries}" -gt 0 ]; do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	atf_fail "no '$2' in $1: $(cat "$1" 2>/dev/null)"
+	goip_app_start "${name}" "${URL}" "${name}.pid" "$@"
+	goip_client_ready "${name}" "${name}.pid"
 }
 
 clients_stop()
@@ -108,13 +87,13 @@ rooms__heartbeat_body()
 	client dev2 ROOMS=device:goip-02 TRANSPORTS=polling
 	client both "ROOMS=dashboard device:goip-01"
 	heartbeat "${T1}" goip-01
-	wait_for dash.out '^device-heartbeat [0-9]* goip-01'
-	wait_for dev1.out '^device-heartbeat [0-9]* goip-01'
-	wait_for both.out '^device-heartbeat [0-9]* goip-01'
-	wait_for dash.out '^stats-update'
+	goip_wait_grep dash.out '^device-heartbeat [0-9]* goip-01'
+	goip_wait_grep dev1.out '^device-heartbeat [0-9]* goip-01'
+	goip_wait_grep both.out '^device-heartbeat [0-9]* goip-01'
+	goip_wait_grep dash.out '^stats-update'
 	heartbeat "${T2}" goip-02
-	wait_for dev2.out '^device-heartbeat [0-9]* goip-02'
-	wait_for dash.out '^device-heartbeat [0-9]* goip-02'
+	goip_wait_grep dev2.out '^device-heartbeat [0-9]* goip-02'
+	goip_wait_grep dash.out '^device-heartbeat [0-9]* goip-02'
 	sleep 0.3
 	grep -q goip-01 dev2.out && atf_fail "device-02 room got goip-01"
 	grep -q goip-02 dev1.out && atf_fail "device-01 room got goip-02"
@@ -138,7 +117,7 @@ rooms__leave_rejoin_head()
 }
 rooms__leave_rejoin_body()
 {
-	local t tries want
+	local t want
 
 	notifier_node_setup
 	app_start
@@ -149,23 +128,17 @@ rooms__leave_rejoin_body()
 		TRANSPORTS=${t} node "${GOIP_SRCDIR}/tests/node/rejoin.cjs" \
 		    "${URL}" "${t}.out" goip-01 >"${t}.log" 2>&1 &
 		echo $! >"${t}.pid"
-		tries=300
-		while [ ! -f "${t}.out.ready" ] && [ "${tries}" -gt 0 ]; do
-			sleep 0.1
-			tries=$((tries - 1))
-		done
-		[ -f "${t}.out.ready" ] ||
-		    atf_fail "${t}: did not join: $(cat "${t}.log")"
-		wait_for "${t}.out" "^sms-received [0-9]* goip-01 m2$"
+		goip_client_ready "${t}" "${t}.pid"
+		goip_wait_grep "${t}.out" "^sms-received [0-9]* goip-01 m2$"
 		sms "${t}-live"
-		wait_for "${t}.out" "^sms-received [0-9]* goip-01 ${t}-live$"
+		goip_wait_grep "${t}.out" "^sms-received [0-9]* goip-01 ${t}-live$"
 		touch "${t}.out.leave"
-		wait_for "${t}.out.left" left
+		goip_wait_grep "${t}.out.left" left
 		sms "${t}-away"
 		touch "${t}.out.rejoin"
-		wait_for "${t}.out.rejoined" rejoined
+		goip_wait_grep "${t}.out.rejoined" rejoined
 		sms "${t}-back"
-		wait_for "${t}.out" "^sms-received [0-9]* goip-01 ${t}-back$"
+		goip_wait_grep "${t}.out" "^sms-received [0-9]* goip-01 ${t}-back$"
 		sleep 0.5
 		kill "$(cat "${t}.pid")" 2>/dev/null
 		want="m1 m2"
@@ -202,9 +175,9 @@ sweep__offline_body()
 	app_start "offline_after = 2s"
 	client dash ROOMS=dashboard
 	heartbeat "${T1}" goip-01
-	wait_for dash.out '^device-heartbeat'
+	goip_wait_grep dash.out '^device-heartbeat'
 	sleep 3.5
-	wait_for dash.out '^device-status-change [0-9]* goip-01'
+	goip_wait_grep dash.out '^device-status-change [0-9]* goip-01'
 	atf_check -o match:'"status":"offline"' curl -s "${URL}/api/events?since=0"
 }
 sweep__offline_cleanup()
@@ -337,11 +310,11 @@ resume__resync_body()
 	sqlite3 "${DIR}/goip.db" "PRAGMA busy_timeout = 5000; DELETE FROM events WHERE id < (SELECT MAX(id) FROM events)" ||
 	    atf_fail "cannot prune"
 	client r ROOMS=dashboard LAST=1
-	wait_for r.out '^resync'
+	goip_wait_grep r.out '^resync'
 	client s ROOMS=dashboard LAST=0
-	wait_for s.out '^resync'
+	goip_wait_grep s.out '^resync'
 	heartbeat "${T1}" goip-01
-	wait_for r.out '^device-heartbeat'
+	goip_wait_grep r.out '^device-heartbeat'
 	[ "$(grep -c '^resync' r.out)" -eq 1 ] || atf_fail "resync: $(cat r.out)"
 }
 resume__resync_cleanup()
@@ -369,7 +342,7 @@ resume__recovery_body()
 	done
 	[ -f r.out.recovered ] || atf_fail "not recovered: $(cat r.log)"
 	heartbeat "${T1}" goip-01
-	wait_for r.out '^device-heartbeat [0-9]* goip-01'
+	goip_wait_grep r.out '^device-heartbeat [0-9]* goip-01'
 }
 resume__recovery_cleanup()
 {
@@ -427,8 +400,8 @@ proxy_case()
 	    -H "Authorization: Bearer ${T1}" -H 'Content-Type: application/json' \
 	    -d '{"deviceId":"goip-01","battery":50}' \
 	    "${URL}/api/device/heartbeat"
-	wait_for up.out '^device-heartbeat [0-9]* goip-01'
-	wait_for ws.out '^device-heartbeat [0-9]* goip-01'
+	goip_wait_grep up.out '^device-heartbeat [0-9]* goip-01'
+	goip_wait_grep ws.out '^device-heartbeat [0-9]* goip-01'
 	atf_check -o match:'"eventId"' curl -s -u "${cred}" \
 	    "${URL}/api/events?since=0"
 }
@@ -485,7 +458,7 @@ signals__term_hup_body()
 	grep -q 'logs reopened' "${DIR}/notifier.log" ||
 	    atf_fail "no SIGHUP log line: $(cat "${DIR}/notifier.log")"
 	heartbeat "${T1}" goip-01
-	wait_for c.out '^device-heartbeat'
+	goip_wait_grep c.out '^device-heartbeat'
 	kill -TERM "${pid}"
 	while goip_pid_alive "${pid}" && [ "${tries}" -gt 0 ]; do
 		sleep 0.1
@@ -770,9 +743,9 @@ memory__valgrind_churn_body()
 	    >churn.log 2>&1 || atf_fail "churn: $(cat churn.log)"
 	client rec ROOMS="dashboard device:goip-01" RECOVER=1 LAST=0 \
 	    TIMEOUT=120
-	wait_for rec.out.recovered recovered
+	goip_wait_grep rec.out.recovered recovered
 	sms m3
-	wait_for rec.out "^sms-received [0-9]* goip-01 m3"
+	goip_wait_grep rec.out "^sms-received [0-9]* goip-01 m3"
 	clients_stop
 	COUNT=60 MODE=websocket JOIN=goip-02 TIMEOUT=400 node \
 	    "${GOIP_SRCDIR}/tests/node/churn.cjs" "${URL}" churn2.out \

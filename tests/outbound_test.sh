@@ -121,7 +121,7 @@ o_sql()
 # wait until it joined.
 o_client()
 {
-	local name="$1" tries=150
+	local name="$1"
 
 	notifier_node_setup
 	ROOMS=dashboard AUTH="${CRED}" TIMEOUT=60 node \
@@ -129,12 +129,7 @@ o_client()
 	    >"${name}.log" 2>&1 &
 	echo $! >"${name}.cpid"
 	touch "${name}.out"
-	while [ ! -f "${name}.out.ready" ] && [ "${tries}" -gt 0 ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	[ -f "${name}.out.ready" ] ||
-	    atf_fail "client ${name} did not join: $(cat "${name}.log")"
+	goip_client_ready "${name}" "${name}.cpid"
 }
 
 # o_client_stop NAME: let client NAME exit and check it did so cleanly.
@@ -146,26 +141,23 @@ o_client_stop()
 	rm -f "$1.cpid"
 }
 
-# o_wait_for FILE PATTERN [SECONDS]: wait (default 5 s) for an extended
-# regular expression in FILE.
-o_wait_for()
-{
-	local tries=$((${3:-5} * 10))
-
-	while [ "${tries}" -gt 0 ]; do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	atf_fail "no '$2' in $1: $(cat "$1" 2>/dev/null)"
-}
-
 # o_statuses NAME ID: the statuses of the sms-status events of message ID
 # seen by client NAME, in order, space-separated.
 o_statuses()
 {
 	awk -v id="$2" '$1 == "sms-status" && $3 == id {printf "%s ", $4}' \
 	    "$1.out" | sed 's/ $//'
+}
+
+# o_statuses_are NAME ID STATUSES: fail unless client NAME saw exactly
+# STATUSES (space-separated, in order) for message ID.
+o_statuses_are()
+{
+	local got
+
+	got=$(o_statuses "$1" "$2")
+	[ "${got}" = "$3" ] ||
+	    atf_fail "message $2 events seen by $1: '${got}', expected '$3'"
 }
 
 o_cleanup()
@@ -202,7 +194,7 @@ lifecycle__realtime_body()
 	id=$(jq -r .id send.out)
 	[ "$(jq -r '.status, .segments, .direction' send.out | tr '\n' ' ')" = \
 	    "queued 1 out " ] || atf_fail "send answer: $(cat send.out)"
-	o_wait_for c.out "^sms-status [0-9]+ ${id} queued "
+	goip_wait_grep c.out "^sms-status [0-9]+ ${id} queued "
 	[ "$(o_stats)" = "0 0 0 1" ] || atf_fail "stats after send: $(o_stats)"
 
 	# The device leases it: the message with its lease.
@@ -213,7 +205,7 @@ lifecycle__realtime_body()
 	    "${id} 1 +48600100200 Hello from the dashboard" ] &&
 	jq -e '.messages[0].leaseUntil | test("^[0-9-]+T[0-9:.]+Z$")' \
 	    outbox.out >/dev/null || atf_fail "outbox: $(cat outbox.out)"
-	o_wait_for c.out "^sms-status [0-9]+ ${id} sending 1 goip-01"
+	goip_wait_grep c.out "^sms-status [0-9]+ ${id} sending 1 goip-01"
 	[ "$(o_field "${id}" status)" = sending ] || atf_fail "not sending"
 	# The other device sees nothing.
 	[ -z "$(o_lease "${T2}")" ] || atf_fail "goip-02 got goip-01's message"
@@ -221,25 +213,24 @@ lifecycle__realtime_body()
 	o_report "${T1}" "{\"id\":${id},\"status\":\"sent\"}"
 	[ "$(jq -c '[.ok, .id, .status, .changed]' status.out)" = \
 	    "[true,${id},\"sent\",true]" ] || atf_fail "sent: $(cat status.out)"
-	o_wait_for c.out "^sms-status [0-9]+ ${id} sent "
+	goip_wait_grep c.out "^sms-status [0-9]+ ${id} sent "
 	[ "$(o_stats)" = "1 0 0 0" ] || atf_fail "stats after sent: $(o_stats)"
 
 	o_report "${T1}" "{\"id\":${id},\"status\":\"delivered\"}"
 	[ "$(jq -c '[.status, .changed]' status.out)" = '["delivered",true]' ] ||
 	    atf_fail "delivered: $(cat status.out)"
-	o_wait_for c.out "^sms-status [0-9]+ ${id} delivered "
+	goip_wait_grep c.out "^sms-status [0-9]+ ${id} delivered "
 	[ "$(o_field "${id}" status)" = delivered ] ||
 	    atf_fail "GET /api/sms: $(o_msg "${id}")"
 	[ "$(o_stats)" = "1 1 0 0" ] || atf_fail "stats at end: $(o_stats)"
 	# The live counters reach the same values.
-	o_wait_for c.out "^stats-update - 1 1 0 0$"
+	goip_wait_grep c.out "^stats-update - 1 1 0 0$"
 	# Never offered again once reported.
 	[ -z "$(o_lease "${T1}")" ] || atf_fail "offered after delivered"
 
 	sleep 0.5
 	o_client_stop c
-	[ "$(o_statuses c "${id}")" = "queued sending sent delivered" ] ||
-	    atf_fail "events: $(o_statuses c "${id}")"
+	o_statuses_are c "${id}" "queued sending sent delivered"
 	# Event ids increase.
 	awk '$1 == "sms-status" {print $2}' c.out | sort -n -c -u ||
 	    atf_fail "event ids out of order: $(cat c.out)"
@@ -438,15 +429,12 @@ status__monotonic_shuffled_body()
 	done
 	[ "$(o_stats)" = "3 3 0 0" ] || atf_fail "stats: $(o_stats)"
 
-	o_wait_for c.out "^stats-update - 3 3 0 0$"
+	goip_wait_grep c.out "^stats-update - 3 3 0 0$"
 	sleep 0.5
 	o_client_stop c
-	[ "$(o_statuses c "${a}")" = "queued sending delivered" ] ||
-	    atf_fail "a events: $(o_statuses c "${a}")"
-	[ "$(o_statuses c "${b}")" = "queued sending sent delivered" ] ||
-	    atf_fail "b events: $(o_statuses c "${b}")"
-	[ "$(o_statuses c "${c}")" = "queued sending sent delivered" ] ||
-	    atf_fail "c events: $(o_statuses c "${c}")"
+	o_statuses_are c "${a}" "queued sending delivered"
+	o_statuses_are c "${b}" "queued sending sent delivered"
+	o_statuses_are c "${c}" "queued sending sent delivered"
 	# An unknown id, or another device's message, is 404.
 	code=$(curl -s -m 10 -o status.out -w '%{http_code}' -X POST \
 	    -H "Authorization: Bearer ${T2}" -H 'Content-Type: application/json' \
@@ -524,7 +512,7 @@ retry__limit_and_expiry_body()
 	# e expires: its expiry is moved into the past and the sweep does it.
 	e=$(o_queue goip-01 e)
 	o_sql "UPDATE sms SET expires_at = $(($(date +%s%3N) - 1)) WHERE id = ${e}"
-	o_wait_for c.out "^sms-status [0-9]+ ${e} expired " 5
+	goip_wait_grep c.out "^sms-status [0-9]+ ${e} expired " 5
 	[ "$(o_field "${e}" status)" = expired ] || atf_fail "e: $(o_msg "${e}")"
 	[ -z "$(o_lease "${T1}")" ] || atf_fail "expired message offered"
 	# A late report does not revive it.
@@ -532,16 +520,13 @@ retry__limit_and_expiry_body()
 	[ "$(jq -c '[.status, .changed]' status.out)" = '["expired",false]' ] ||
 	    atf_fail "late report: $(cat status.out)"
 	[ "$(o_stats)" = "1 0 3 0" ] || atf_fail "stats: $(o_stats)"
-	o_wait_for c.out "^stats-update - 1 0 3 0$"
+	goip_wait_grep c.out "^stats-update - 1 0 3 0$"
 
 	sleep 0.5
 	o_client_stop c
-	[ "$(o_statuses c "${a}")" = "queued sending sending failed" ] ||
-	    atf_fail "a events: $(o_statuses c "${a}")"
-	[ "$(o_statuses c "${b}")" = "queued sending failed" ] ||
-	    atf_fail "b events: $(o_statuses c "${b}")"
-	[ "$(o_statuses c "${e}")" = "queued expired" ] ||
-	    atf_fail "e events: $(o_statuses c "${e}")"
+	o_statuses_are c "${a}" "queued sending sending failed"
+	o_statuses_are c "${b}" "queued sending failed"
+	o_statuses_are c "${e}" "queued expired"
 }
 retry__limit_and_expiry_cleanup()
 {

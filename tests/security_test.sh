@@ -8,46 +8,24 @@
 
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
 
-# s_instance [CONF-LINES]: an instance in DIR with device goip-01 (token
-# T1), CONF-LINES added to goip.conf; sets NURL.  The notifier listens on
-# TCP and the test talks to it as the authenticating proxy (goip_proxy_env).
-s_instance()
-{
-	DIR=$(goip_tmpdir)
-	goip_instance "${DIR}" tcp
-	[ $# -gt 0 ] && printf '%s\n' "$@" >>"${DIR}/goip.conf"
-	T1=$(goip_device_add "${DIR}" goip-01)
-	goip_proxy_env "${DIR}"
-	NURL="http://127.0.0.1:$(cat "${DIR}/notifier.port")"
-}
-
-# s_lighttpd: start lighttpd on a free port; sets LURL.
-s_lighttpd()
-{
-	local port
-
-	port=$(goip_free_port)
-	goip_lighttpd_start "${DIR}" "${port}" 1
-	LURL="http://127.0.0.1:${port}"
-}
-
-# s_post URL TOKEN PATH BODY: POST with a bearer token; print the status.
-s_post()
-{
-	curl -s -m 10 -o post.out -w '%{http_code}' -X POST \
-	    -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
-	    --data-binary "$4" "$1$3"
-}
-
 # s_cgi TOKEN PATH BODY: goip-cgi as plain CGI in the foreground with debug
 # logging (-d -v), its log appended to cgi-debug.log; print the status.
 s_cgi()
 {
-	printf '%s' "$3" | GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=POST \
-	    PATH_INFO="$2" CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH=${#3} HTTP_AUTHORIZATION="Bearer $1" \
-	    REMOTE_ADDR=127.0.0.1 "${GOIP_CGI}" -d -v >cgi.out 2>>cgi-debug.log
-	sed -n 's/^Status: \([0-9]*\).*/\1/p' cgi.out | head -n 1
+	goip_cgi "${DIR}" POST "$2" "$3" HTTP_AUTHORIZATION="Bearer $1" \
+	    -- -d -v >cgi.out 2>>cgi-debug.log
+	goip_cgi_status cgi.out
+}
+
+# s_expect STATUS TOKEN PATH BODY: goip_post BODY to PATH of lighttpd (LURL)
+# with TOKEN; fail unless the answer is STATUS.
+s_expect()
+{
+	local code
+
+	code=$(goip_post "${LURL}" "$2" "$3" "$4")
+	[ "${code}" = "$1" ] ||
+	    atf_fail "POST $3: ${code}, expected $1: $(head -c 300 post.out)"
 }
 
 # s_no_trace SECRET WHAT FILE...: fail when SECRET occurs in any FILE.
@@ -75,27 +53,23 @@ tokens__never_logged_body()
 {
 	local i code body bad logs
 
-	s_instance
+	goip_proxied_instance
 	"${GOIP_NOTIFIER}" -d -v -c "${DIR}/goip.conf" >"${DIR}/notifier.log" 2>&1 &
 	echo $! >"${DIR}/notifier.pid"
 	goip_wait_ready "$!" "${DIR}/notifier.log" "main: listening on"
-	s_lighttpd
+	goip_lighttpd_up
 	body="SecretBody-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	bad="NotAToken$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 	for i in 1 2 3; do
-		code=$(s_post "${LURL}" "${T1}" /api/device/heartbeat \
-		    '{"deviceId":"goip-01","battery":50}')
-		[ "${code}" = 200 ] || atf_fail "heartbeat: ${code}"
-		code=$(s_post "${LURL}" "${T1}" /api/sms/receive \
-		    "{\"messageId\":\"m${i}\",\"slot\":1,\"from\":\"+447700900123\",\"text\":\"${body} ${i}\"}")
-		[ "${code}" = 201 ] || atf_fail "sms: ${code}"
-		code=$(s_post "${LURL}" "${bad}" /api/sms/receive \
-		    "{\"messageId\":\"x${i}\",\"slot\":1,\"from\":\"+1\",\"text\":\"${body}\"}")
-		[ "${code}" = 401 ] || atf_fail "wrong token: ${code}"
+		s_expect 200 "${T1}" /api/device/heartbeat \
+		    '{"deviceId":"goip-01","battery":50}'
+		s_expect 201 "${T1}" /api/sms/receive \
+		    "{\"messageId\":\"m${i}\",\"slot\":1,\"from\":\"+447700900123\",\"text\":\"${body} ${i}\"}"
+		s_expect 401 "${bad}" /api/sms/receive \
+		    "{\"messageId\":\"x${i}\",\"slot\":1,\"from\":\"+1\",\"text\":\"${body}\"}"
 		# Invalid input that echoes nothing back either.
-		code=$(s_post "${LURL}" "${T1}" /api/sms/receive \
-		    "{\"messageId\":\"y${i}\",\"slot\":\"x\",\"from\":\"+1\",\"text\":\"${body}\"}")
-		[ "${code}" = 400 ] || atf_fail "bad slot: ${code}"
+		s_expect 400 "${T1}" /api/sms/receive \
+		    "{\"messageId\":\"y${i}\",\"slot\":\"x\",\"from\":\"+1\",\"text\":\"${body}\"}"
 	done
 	code=$(s_cgi "${T1}" /api/sms/receive \
 	    "{\"messageId\":\"c1\",\"slot\":1,\"from\":\"+1\",\"text\":\"${body} cgi\"}")
@@ -178,8 +152,8 @@ dashboard__auth_required_body()
 {
 	local r code cred
 
-	s_instance
-	s_lighttpd
+	goip_proxied_instance
+	goip_lighttpd_up
 	cred=$(goip_credentials "${DIR}")
 	for r in /api/devices /api/devices/goip-01 /api/stats \
 	    "/api/sms?direction=in" /; do
@@ -207,14 +181,12 @@ dashboard__auth_required_body()
 	[ "${code}" = 401 ] || atf_fail "GET /api/events without auth: ${code}"
 	# goip-cgi fails closed when the web server forgot authentication.
 	for r in /api/devices /api/stats; do
-		GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET PATH_INFO="${r}" \
-		    "${GOIP_CGI}" >cgi.out 2>&1
+		goip_cgi "${DIR}" GET "${r}" >cgi.out 2>&1
 		grep -q '^Status: 401' cgi.out ||
 		    atf_fail "CGI ${r} without REMOTE_USER: $(head -n 1 cgi.out)"
 	done
 	echo "dashboard_auth = none" >>"${DIR}/goip.conf"
-	GOIP_CONF="${DIR}/goip.conf" REQUEST_METHOD=GET PATH_INFO=/api/stats \
-	    "${GOIP_CGI}" >cgi.out 2>&1
+	goip_cgi "${DIR}" GET /api/stats >cgi.out 2>&1
 	grep -q '^Status: 200' cgi.out ||
 	    atf_fail "dashboard_auth = none: $(head -n 1 cgi.out)"
 }
@@ -248,7 +220,7 @@ notifier__cross_origin_ws_body()
 {
 	local code port
 
-	s_instance "cors_origins = https://dash.example, http://ops.example:8443"
+	goip_proxied_instance "cors_origins = https://dash.example, http://ops.example:8443"
 	goip_notifier_start "${DIR}"
 	port=$(cat "${DIR}/notifier.port")
 	for o in http://evil.example https://dash.example.evil.example \
@@ -282,15 +254,15 @@ token__wrong_401_body()
 {
 	local bad r code n0 n1 t
 
-	s_instance
+	goip_proxied_instance
 	goip_notifier_start "${DIR}"
-	s_lighttpd
+	goip_lighttpd_up
 	bad="WrongTok$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 	n0=$(sqlite3 "${DIR}/goip.db" 'SELECT count(*) FROM events')
 	for t in "${bad}" "$(printf '%s' "${T1}" | cut -c 2-)" "${T1}x" \
 	    "${bad}${bad}${bad}${bad}${bad}${bad}"; do
 		for r in /api/device/heartbeat /api/sms/receive /api/sms/status; do
-			code=$(s_post "${LURL}" "${t}" "${r}" \
+			code=$(goip_post "${LURL}" "${t}" "${r}" \
 			    '{"messageId":"w1","slot":1,"from":"+1","text":"x","id":1,"status":"sent"}')
 			[ "${code}" = 401 ] || atf_fail "POST ${r}: ${code}"
 			grep -q '"error"' post.out || atf_fail "no JSON error"

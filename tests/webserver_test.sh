@@ -29,15 +29,14 @@ ws_start()
 	BASE="http://127.0.0.1:${port}"
 }
 
-# http METHOD PATH [CURL-ARGS...]: send a request, keep the body in ./body and
-# the headers in ./headers, print the status code.
+# http METHOD PATH [CURL-ARGS...]: goip_http to BASE: the body in ./body,
+# the headers in ./headers; prints the status code.
 http()
 {
 	local method="$1" path="$2"
 
 	shift 2
-	curl -s -X "${method}" -o body -D headers -w '%{http_code}' \
-	    --max-time 30 "$@" "${BASE}${path}"
+	goip_http "${method}" "${BASE}${path}" "$@"
 }
 
 # expect STATUS METHOD PATH [CURL-ARGS...]: like http, failing the case unless

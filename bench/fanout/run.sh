@@ -84,22 +84,8 @@ FANOUT="$BIN/fanout"
 WRK_LUA="$TOP/bench/ingest/heartbeat.lua"
 export WRK_REPORT="$TOP/bench/ingest/report.lua"
 
-log() { echo "[fanout-run $(date -u +%H:%M:%S)] $*" >&2; }
-die() { log "$*"; exit 1; }
-
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			kill "$p" 2>/dev/null || true
-			wait "$p" 2>/dev/null || true
-		fi
-	done
-	PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=fanout-run
+. "$TOP/bench/bench.subr"
 
 # Servers and clients: room for 10k sockets (the soft limit up to the hard
 # one; here the hard limit is 20000 and cannot be raised, which is why the
@@ -160,18 +146,11 @@ prepare() {
 
 # --- servers --------------------------------------------------------------
 
-wait_http() {	# URL: wait until it answers (any status)
-	local i
-	for i in $(seq 1 100); do
-		curl -s -o /dev/null -m 2 "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
-# The C stack: goip-notifier on NPORT, lighttpd on PORT with
-# etc/lighttpd-goip.conf (PROCS goip-cgi over FastCGI, /api/socket/io/
-# proxied to the notifier), on a fresh copy of the template database.
+# The C stack: goip-notifier on NPORT, lighttpd on PORT with the
+# configuration of etc/lighttpd.conf.in around etc/lighttpd-goip.conf (PROCS
+# goip-cgi over FastCGI, /api/socket/io/ proxied to the notifier), on a
+# fresh copy of the template database.
 NOTIFIER_PID=""; WEB_PID=""; APP_PIDS=""; PEER_PID=""
 start_c() {
 	local d="$WORKDIR/run-c" i
@@ -194,25 +173,12 @@ max_per_address = 0
 device_rate = 0
 EOF
 	[ "$(id -u)" -eq 0 ] && echo "user = root" >>"$d/goip.conf"
-	cat >"$d/lighttpd.conf" <<EOF
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$d/lighttpd.err"
-server.max-connections = 8192
-server.max-fds = 16384
-var.goip_cgi = "$BIN/goip-cgi"
-var.goip_conf = "$d/goip.conf"
-var.goip_htdocs = "$d/htdocs"
-var.goip_htpasswd = "$WORKDIR/htpasswd"
-var.goip_notifier_socket = "$d/notifier.sock"
-var.goip_fcgi_socket = "$d/fcgi.sock"
-var.goip_procs = $PROCS
-include "$TOP/etc/lighttpd-goip.conf"
-\$HTTP["url"] =~ "^/api/(socket/io/.*|events)\$" {
-	proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => $NPORT ) ) )
-	setenv.set-request-header = ( "X-Goip-Proxy-Secret" => "$PROXY_SECRET" )
-}
-EOF
+	cp "$WORKDIR/htpasswd" "$d/htpasswd"
+	sh "$TOP/etc/instance-conf.sh" lighttpd PORT="$PORT" DIR="$d" \
+	    CGI="$BIN/goip-cgi" PROCS="$PROCS" ERRORLOG="$d/lighttpd.err" \
+	    MAX_CONNECTIONS=8192 MAX_FDS=16384 NOTIFIER_PORT="$NPORT" \
+	    PROXY_SECRET="$PROXY_SECRET" >"$d/lighttpd.conf" ||
+	    die "cannot make $d/lighttpd.conf"
 	"$BIN/goip-notifier" -d -c "$d/goip.conf" >"$d/notifier.log" 2>&1 &
 	NOTIFIER_PID=$!
 	PIDS+=("$NOTIFIER_PID")
@@ -228,29 +194,7 @@ EOF
 	APP_PIDS=$(pgrep -P "$WEB_PID" -x goip-cgi | tr '\n' ' ')
 }
 
-start_peer() {
-	local d="$WORKDIR/run-peer"
-	rm -rf "$d"
-	mkdir -p "$d"
-	PORT="$PEER_PORT" HOST=127.0.0.1 DB_PATH="$d/peer.db" LOG=0 \
-	    node "$PEER_DIR/server.js" >"$d/server.log" 2>&1 &
-	PEER_PID=$!
-	PIDS+=("$PEER_PID")
-	wait_http "http://127.0.0.1:$PEER_PORT/healthz" ||
-	    { cat "$d/server.log" >&2; die "peer did not come up"; }
-}
-
 stop_all() { cleanup; NOTIFIER_PID=""; WEB_PID=""; APP_PIDS=""; PEER_PID=""; }
-
-# CPU time (ms) used so far by the processes given.
-cpu_ms() {
-	local p t=0
-	for p in "$@"; do
-		[ -r "/proc/$p/stat" ] &&
-		    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-	done
-	echo $((t * 1000 / $(getconf CLK_TCK)))
-}
 
 # Arguments of fanout for server S (peer | c | c-direct): where clients
 # connect, where POSTs go, which devices, whose memory and CPU.
@@ -276,7 +220,7 @@ fanout_args() {
 
 start_server() {
 	case "$1" in
-	peer) start_peer ;;
+	peer) peer_start "$WORKDIR/run-peer" ;;
 	*) start_c ;;
 	esac
 }

@@ -403,29 +403,25 @@ scenario_pings()
 	stop_pidfile "${d}/notifier.pid"
 }
 
-# apache_modules CONF: the LoadModule lines for Apache with the site
-# fragment CONF: the modules of tests/lib.subr, and those a directive of
-# CONF needs (a table, so that a later sample using more of Apache loads).
+# apache_modules CONF: the LoadModule lines that Apache needs for the site
+# fragment CONF beyond those of etc/httpd.conf.in (of this script's tree):
+# one for each directive of CONF that needs a module (a table, so that a
+# sample of another tree using more of Apache loads).
 apache_modules()
 {
-	local conf="$1" m=/usr/lib/apache2/modules mod t
+	local conf="$1" t
 	local -a table=(
 	    "Header:headers" "RequestHeader:headers"
 	    "RequestReadTimeout:reqtimeout" "RewriteEngine:rewrite"
 	    "SetEnvIf:setenvif" "SetEnv:env" "RemoteIP:remoteip"
 	    "ProxyFCGI:proxy_fcgi")
-	local -a mods=(mpm_event authn_core authn_file authz_core authz_user
-	    auth_basic dir mime proxy proxy_fcgi proxy_http)
 
 	for t in "${table[@]}"; do
-		if grep -q "^[[:space:]]*${t%%:*}\b" "${conf}" &&
-		    [[ " ${mods[*]} " != *" ${t#*:} "* ]]; then
-			mods+=("${t#*:}")
-		fi
-	done
-	for mod in "${mods[@]}"; do
-		echo "LoadModule ${mod}_module ${m}/mod_${mod}.so"
-	done
+		grep -q "^[[:space:]]*${t%%:*}\b" "${conf}" || continue
+		grep -q "/mod_${t#*:}\.so\$" "${here}/../../etc/httpd.conf.in" &&
+		    continue
+		echo "LoadModule ${t#*:}_module /usr/lib/apache2/modules/mod_${t#*:}.so"
+	done | sort -u
 }
 
 scenario_drip()
@@ -455,30 +451,18 @@ scenario_drip()
 	mkdir -p "${d}/htdocs"
 	echo '<!doctype html><title>goip</title>' >"${d}/htdocs/index.html"
 	: >"${d}/htpasswd"
+	# The configuration every local instance gets, from this script's
+	# tree, around the site fragment of the tree measured; an older
+	# fragment names the notifier GOIP_NOTIFIER.
 	{
-		echo "ServerName 127.0.0.1"
-		echo "ServerRoot /etc/apache2"
-		echo "Listen 127.0.0.1:${port}"
-		echo "PidFile ${d}/apache.pid"
-		echo "ErrorLog ${d}/apache-error.log"
-		echo "LogLevel warn"
-		echo "DefaultRuntimeDir ${d}"
-		echo "Mutex file:${d} default"
-		echo "User ${WWW_USER}"
-		echo "Group ${WWW_GROUP}"
-		echo "StartServers 1"
-		echo "ThreadsPerChild 16"
-		echo "MaxRequestWorkers 64"
 		apache_modules "${SRC}/etc/apache-goip.conf"
-		echo "TypesConfig /etc/mime.types"
-		echo "AddDefaultCharset utf-8"
-		echo "Define GOIP_FCGI_SOCKET ${d}/cgi.sock"
-		echo "Define GOIP_HTDOCS ${d}/htdocs"
-		echo "Define GOIP_HTPASSWD ${d}/htpasswd"
 		echo "Define GOIP_NOTIFIER 127.0.0.1:$(cat "${d}/notifier.port")"
-		echo "Define GOIP_NOTIFIER_SOCKET ${d}/notifier.sock"
-		echo "Include ${SRC}/etc/apache-goip.conf"
-	} >"${d}/httpd.conf"
+	} >"${d}/httpd-more.conf"
+	sh "${here}/../../etc/instance-conf.sh" httpd PORT="${port}" \
+	    DIR="${d}" USER="${WWW_USER}" GROUP="${WWW_GROUP}" \
+	    MODULES=/usr/lib/apache2/modules ETC="${SRC}/etc" \
+	    INCLUDE="${d}/httpd-more.conf" >"${d}/httpd.conf" ||
+	    die "cannot make ${d}/httpd.conf"
 	apache2 -f "${d}/httpd.conf" -t >"${d}/apache-check.out" 2>&1 ||
 	    die "apache2 rejects its configuration: $(cat "${d}/apache-check.out")"
 	apache2 -f "${d}/httpd.conf" -k start >"${d}/apache-start.out" 2>&1 ||

@@ -59,22 +59,8 @@ GOIPCTL="$WORKDIR/bin/goipctl"
 HELLO="$WORKDIR/fcgi_hello"
 export WRK_REPORT="$HERE/report.lua"
 
-log() { echo "[ingest $(date +%H:%M:%S)] $*" >&2; }
-die() { log "$*"; exit 1; }
-
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			kill "$p" 2>/dev/null || true
-			wait "$p" 2>/dev/null || true
-		fi
-	done
-	PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=ingest
+. "$TOP/bench/bench.subr"
 
 # --- preparation ----------------------------------------------------------
 
@@ -154,29 +140,23 @@ COMMIT;" >/dev/null
 
 # --- servers --------------------------------------------------------------
 
-wait_http() {	# URL [curl args...]: wait until it answers (any status)
-	local url="$1" i
-	shift
-	for i in $(seq 1 100); do
-		curl -s -o /dev/null -m 2 "$@" "$url" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
-# lighttpd with mod_fastcgi: /api/ -> goip-cgi, /hello -> fcgi_hello, both
-# spawned by lighttpd (bin-path) with max-procs P, on a fresh copy of DB.
-# With a third argument "trim", goip-cgi runs with glibc's heap trim
-# threshold raised (GLIBC_TUNABLES, no code change): see RESULTS.md; with
-# "every", goip.conf keeps every heartbeat in the history
-# (heartbeat_history_step = 0) instead of one per device and second.
+# lighttpd as every local instance runs it (etc/lighttpd.conf.in around
+# etc/lighttpd-goip.conf): /api/ -> goip-cgi, plus /hello -> fcgi_hello
+# (bench/ingest/hello.conf), both spawned by lighttpd (bin-path) with
+# max-procs P, on a fresh copy of DB.  The device routes measured need no
+# HTTP authentication, nor does /hello.  With a third argument "trim",
+# goip-cgi runs with glibc's heap trim threshold raised (GLIBC_TUNABLES set
+# by env(1) in its bin-path, no code change): see RESULTS.md; with "every",
+# goip.conf keeps every heartbeat in the history (heartbeat_history_step =
+# 0) instead of one per device and second.
 start_lighttpd() {	# P DB(empty|full) [trim|every|-] [goip-cgi|hello]
-	local p="$1" db="$2" d="$WORKDIR/run" env=""
+	local p="$1" db="$2" d="$WORKDIR/run" cgi="$GOIP_CGI"
 	[ "${3:-}" != trim ] ||
-		env='"GLIBC_TUNABLES" => "glibc.malloc.trim_threshold=67108864", '
+		cgi="/usr/bin/env GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864 $GOIP_CGI"
 
 	rm -rf "$d"
-	mkdir -p "$d/www"
+	mkdir -p "$d/htdocs"
 	cp "$WORKDIR/$db.db" "$d/goip.db"
 	sync "$d/goip.db"	# its writeback must not overlap the measurement
 	cat >"$d/goip.conf" <<EOF
@@ -187,31 +167,12 @@ device_rate = 0
 EOF
 	[ "${3:-}" != every ] ||
 		echo 'heartbeat_history_step = 0' >>"$d/goip.conf"
-	cat >"$d/lighttpd.conf" <<EOF
-server.modules += ("mod_fastcgi")
-server.document-root = "$d/www"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$d/lighttpd.err"
-server.max-connections = 4096
-server.max-fds = 8192
-fastcgi.server = (
-  "/api/" => ((
-    "bin-path" => "$GOIP_CGI",
-    "bin-environment" => (${env}"GOIP_CONF" => "$d/goip.conf"),
-    "socket" => "$d/goip-cgi.sock",
-    "max-procs" => $p,
-    "check-local" => "disable"
-  )),
-  "/hello" => ((
-    "bin-path" => "$HELLO",
-    "socket" => "$d/hello.sock",
-    "max-procs" => $p,
-    "check-local" => "disable"
-  ))
-)
-EOF
-	lighttpd -D -f "$d/lighttpd.conf" &
+	sh "$TOP/etc/instance-conf.sh" lighttpd PORT="$PORT" DIR="$d" \
+	    CGI="$cgi" PROCS="$p" ERRORLOG="$d/lighttpd.err" \
+	    MAX_CONNECTIONS=4096 MAX_FDS=8192 INCLUDE="$HERE/hello.conf" \
+	    >"$d/lighttpd.conf" ||
+		die "cannot make $d/lighttpd.conf"
+	GOIP_HELLO="$HELLO" lighttpd -D -f "$d/lighttpd.conf" &
 	PIDS+=($!)
 	WEB_PID=$!
 	wait_http "http://127.0.0.1:$PORT/hello" ||
@@ -223,29 +184,12 @@ EOF
 }
 
 start_peer() {
-	local d="$WORKDIR/peer"
-	rm -rf "$d"
-	mkdir -p "$d"
-	PORT="$PEER_PORT" HOST=127.0.0.1 DB_PATH="$d/peer.db" LOG=0 \
-	    node "$PEER_DIR/server.js" >"$d/server.log" 2>&1 &
-	PIDS+=($!)
-	APP_PIDS=$!
+	peer_start "$WORKDIR/peer"
+	APP_PIDS=$PEER_PID
 	WEB_PID=""
-	wait_http "http://127.0.0.1:$PEER_PORT/healthz" ||
-		{ cat "$d/server.log" >&2; die "peer did not come up"; }
 }
 
 # --- one measurement ------------------------------------------------------
-
-# CPU time (ms) used so far by the processes given.
-cpu_ms() {
-	local p t=0
-	for p in "$@"; do
-		[ -r "/proc/$p/stat" ] &&
-		    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-	done
-	echo $((t * 1000 / $(getconf CLK_TCK)))
-}
 
 # wrk with a warm-up, then the measured run; prints the WRKJSON object with
 # the CPU time per request of the application processes (APP_PIDS: goip-cgi,
