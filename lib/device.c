@@ -16,7 +16,8 @@
 #include "goip.h"
 #include "store_int.h"
 
-#define DEVICE_HISTORY_SHOWN	500	/* heartbeats in GET /api/devices/{id} */
+/* Heartbeats in GET /api/devices/{id}, as SQL text. */
+#define DEVICE_HISTORY_SHOWN	"500"
 
 /*
  * Devices one sweep marks offline at most; the next sweep, a second later,
@@ -427,7 +428,7 @@ out:
 	return rc;
 }
 
-/* One SIM slot of a device_slots_json() row. */
+/* One SIM slot of the device. */
 static struct json_object *
 device_slot_row(sqlite3_stmt *stmt)
 {
@@ -445,25 +446,7 @@ device_slot_row(sqlite3_stmt *stmt)
 	return o;
 }
 
-/* Set *OUT to the array of device ROWID's SIM slots, in slot order. */
-static enum store_rc
-device_slots_json(struct store *st, int64_t rowid, struct json_object **out,
-    char **cause)
-{
-	static const char *const sql = "SELECT slot, status, operator, "
-	    "phone_number, iccid, imsi, signal, registration FROM sim_slots "
-	    "WHERE device = ? ORDER BY slot";
-	sqlite3_stmt	*stmt;
-	enum store_rc	 src;
-
-	*out = NULL;
-	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
-		return src;
-	store_bind(stmt, "l", rowid);
-	return store_json_rows(st, stmt, device_slot_row, out, cause);
-}
-
-/* One chart point of a device_history_json() row. */
+/* One chart point of the device's history. */
 static struct json_object *
 device_history_row(sqlite3_stmt *stmt)
 {
@@ -477,22 +460,43 @@ device_history_row(sqlite3_stmt *stmt)
 	return o;
 }
 
-/* Set *OUT to the array of device ROWID's last heartbeats, oldest first. */
+/*
+ * A list the device page shows: a statement that binds the device's row id,
+ * and the object of each of its rows.
+ */
+struct device_rows {
+	const char		*sql;
+	struct json_object	*(*row)(sqlite3_stmt *);
+};
+
+/* The SIM slots, in slot order. */
+static const struct device_rows device_slots = {
+	"SELECT slot, status, operator, phone_number, iccid, imsi, signal, "
+	    "registration FROM sim_slots WHERE device = ? ORDER BY slot",
+	device_slot_row
+};
+
+/* The last DEVICE_HISTORY_SHOWN heartbeats, oldest first. */
+static const struct device_rows device_history = {
+	"SELECT at, battery, charging, signal FROM (SELECT * FROM heartbeats "
+	    "WHERE device = ? ORDER BY seq DESC LIMIT "
+	    DEVICE_HISTORY_SHOWN ") ORDER BY seq",
+	device_history_row
+};
+
+/* Set *OUT to the array of list L of device ROWID. */
 static enum store_rc
-device_history_json(struct store *st, int64_t rowid,
+device_rows_json(struct store *st, const struct device_rows *l, int64_t rowid,
     struct json_object **out, char **cause)
 {
-	static const char *const sql = "SELECT at, battery, charging, signal "
-	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY seq DESC "
-	    "LIMIT ?) ORDER BY seq";
 	sqlite3_stmt	*stmt;
 	enum store_rc	 src;
 
 	*out = NULL;
-	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+	if ((src = store_stmt(st, l->sql, &stmt, cause)) != STORE_OK)
 		return src;
-	store_bind(stmt, "li", rowid, DEVICE_HISTORY_SHOWN);
-	return store_json_rows(st, stmt, device_history_row, out, cause);
+	store_bind(stmt, "l", rowid);
+	return store_json_rows(st, stmt, l->row, out, cause);
 }
 
 /* Build *OUT, the device object of the current row of a device query. */
@@ -513,7 +517,8 @@ device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
 	store_json_text(o, "firmware", stmt, 6);
 	store_json_int(o, "uptime", stmt, 7);
 	store_json_time(o, "lastSeen", stmt, 8);
-	if ((rc = device_slots_json(st, rowid, &slots, cause)) != STORE_OK) {
+	if ((rc = device_rows_json(st, &device_slots, rowid, &slots,
+	    cause)) != STORE_OK) {
 		json_object_put(o);
 		*out = NULL;
 		return rc;
@@ -551,8 +556,8 @@ device_json(struct store *st, int64_t rowid, int history,
 	if (src != STORE_OK)
 		return src;
 	if (history) {
-		if ((src = device_history_json(st, rowid, &h, cause)) !=
-		    STORE_OK) {
+		if ((src = device_rows_json(st, &device_history, rowid, &h,
+		    cause)) != STORE_OK) {
 			json_object_put(o);
 			return src;
 		}
