@@ -461,16 +461,18 @@ device_history_row(sqlite3_stmt *stmt)
 }
 
 /*
- * A list the device page shows: a statement that binds the device's row id,
- * and the object of each of its rows.
+ * A list a device object holds: its key, a statement that binds the
+ * device's row id, and the object of each of its rows.
  */
 struct device_rows {
+	const char		*key;
 	const char		*sql;
 	struct json_object	*(*row)(sqlite3_stmt *);
 };
 
 /* The SIM slots, in slot order. */
 static const struct device_rows device_slots = {
+	"simSlots",
 	"SELECT slot, status, operator, phone_number, iccid, imsi, signal, "
 	    "registration FROM sim_slots WHERE device = ? ORDER BY slot",
 	device_slot_row
@@ -478,25 +480,32 @@ static const struct device_rows device_slots = {
 
 /* The last DEVICE_HISTORY_SHOWN heartbeats, oldest first. */
 static const struct device_rows device_history = {
+	"history",
 	"SELECT at, battery, charging, signal FROM (SELECT * FROM heartbeats "
 	    "WHERE device = ? ORDER BY seq DESC LIMIT "
 	    DEVICE_HISTORY_SHOWN ") ORDER BY seq",
 	device_history_row
 };
 
-/* Set *OUT to the array of list L of device ROWID. */
+/*
+ * Add list L of device ROWID to its object O. Returns STORE_OK, or the
+ * store_rc of the failure with *cause set and O unchanged.
+ */
 static enum store_rc
-device_rows_json(struct store *st, const struct device_rows *l, int64_t rowid,
-    struct json_object **out, char **cause)
+device_rows_add(struct store *st, const struct device_rows *l, int64_t rowid,
+    struct json_object *o, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	enum store_rc	 src;
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr;
+	enum store_rc		 src;
 
-	*out = NULL;
 	if ((src = store_stmt(st, l->sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", rowid);
-	return store_json_rows(st, stmt, l->row, out, cause);
+	if ((src = store_json_rows(st, stmt, l->row, &arr, cause)) ==
+	    STORE_OK)
+		json_object_object_add(o, l->key, arr);
+	return src;
 }
 
 /* Build *OUT, the device object of the current row of a device query. */
@@ -504,7 +513,7 @@ static enum store_rc
 device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
     struct json_object **out, char **cause)
 {
-	struct json_object	*o, *slots;
+	struct json_object	*o;
 	enum store_rc		 rc;
 
 	o = json_object_new_object();
@@ -517,17 +526,14 @@ device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
 	store_json_text(o, "firmware", stmt, 6);
 	store_json_int(o, "uptime", stmt, 7);
 	store_json_time(o, "lastSeen", stmt, 8);
-	if ((rc = device_rows_json(st, &device_slots, rowid, &slots,
-	    cause)) != STORE_OK) {
+	if ((rc = device_rows_add(st, &device_slots, rowid, o, cause)) !=
+	    STORE_OK) {
 		json_object_put(o);
-		*out = NULL;
-		return rc;
+		o = NULL;
 	}
-	json_object_object_add(o, "simSlots", slots);
 	*out = o;
-	return STORE_OK;
+	return rc;
 }
-
 
 /*
  * Set *OUT to the device ROWID as the API shows it, with its heartbeat
@@ -543,7 +549,7 @@ device_json(struct store *st, int64_t rowid, int history,
 	static const char *const sql = "SELECT " DEVICE_COLUMNS
 	    " FROM devices WHERE id = ?";
 	sqlite3_stmt		*stmt;
-	struct json_object	*o = NULL, *h;
+	struct json_object	*o = NULL;
 	enum store_rc		 src;
 
 	*out = NULL;
@@ -553,15 +559,11 @@ device_json(struct store *st, int64_t rowid, int history,
 	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		src = device_row_json(st, stmt, rowid, &o, cause);
 	sqlite3_reset(stmt);
-	if (src != STORE_OK)
+	if (src == STORE_OK && history)
+		src = device_rows_add(st, &device_history, rowid, o, cause);
+	if (src != STORE_OK) {
+		json_object_put(o);
 		return src;
-	if (history) {
-		if ((src = device_rows_json(st, &device_history, rowid, &h,
-		    cause)) != STORE_OK) {
-			json_object_put(o);
-			return src;
-		}
-		json_object_object_add(o, "history", h);
 	}
 	*out = o;
 	return STORE_OK;
