@@ -428,36 +428,53 @@ out:
 	return rc;
 }
 
+/* A device: the DEVICE_COLUMNS the API shows. */
+static const struct store_col device_cols[] = {
+	{ "deviceId", 0, store_json_text },
+	{ "name", 1, store_json_text },
+	{ "status", 2, store_json_text },
+	{ "battery", 3, store_json_int },
+	{ "charging", 4, store_json_bool },
+	{ "signal", 5, store_json_int },
+	{ "firmware", 6, store_json_text },
+	{ "uptime", 7, store_json_int },
+	{ "lastSeen", 8, store_json_time },
+	{ NULL, 0, NULL }
+};
+
 /* One SIM slot of the device. */
+static const struct store_col device_slot_cols[] = {
+	{ "slot", 0, store_json_int },
+	{ "status", 1, store_json_text },
+	{ "operator", 2, store_json_text },
+	{ "phoneNumber", 3, store_json_text },
+	{ "iccid", 4, store_json_text },
+	{ "imsi", 5, store_json_text },
+	{ "signal", 6, store_json_int },
+	{ "registration", 7, store_json_text },
+	{ NULL, 0, NULL }
+};
+
+/* One chart point of the device's history. */
+static const struct store_col device_history_cols[] = {
+	{ "at", 0, store_json_time },
+	{ "battery", 1, store_json_int },
+	{ "charging", 2, store_json_bool },
+	{ "signal", 3, store_json_int },
+	{ NULL, 0, NULL }
+};
+
+/* The row objects of the device's lists. */
 static struct json_object *
 device_slot_row(sqlite3_stmt *stmt)
 {
-	struct json_object	*o;
-
-	o = json_object_new_object();
-	store_json_int(o, "slot", stmt, 0);
-	store_json_text(o, "status", stmt, 1);
-	store_json_text(o, "operator", stmt, 2);
-	store_json_text(o, "phoneNumber", stmt, 3);
-	store_json_text(o, "iccid", stmt, 4);
-	store_json_text(o, "imsi", stmt, 5);
-	store_json_int(o, "signal", stmt, 6);
-	store_json_text(o, "registration", stmt, 7);
-	return o;
+	return store_json_object(stmt, device_slot_cols);
 }
 
-/* One chart point of the device's history. */
 static struct json_object *
 device_history_row(sqlite3_stmt *stmt)
 {
-	struct json_object	*o;
-
-	o = json_object_new_object();
-	store_json_time(o, "at", stmt, 0);
-	store_json_int(o, "battery", stmt, 1);
-	store_json_bool(o, "charging", stmt, 2);
-	store_json_int(o, "signal", stmt, 3);
-	return o;
+	return store_json_object(stmt, device_history_cols);
 }
 
 /*
@@ -516,16 +533,11 @@ device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
 	struct json_object	*o;
 	enum store_rc		 rc;
 
-	o = json_object_new_object();
-	store_json_text(o, "deviceId", stmt, 0);
-	store_json_text(o, "name", stmt, 1);
-	store_json_text(o, "status", stmt, 2);
-	store_json_int(o, "battery", stmt, 3);
-	store_json_bool(o, "charging", stmt, 4);
-	store_json_int(o, "signal", stmt, 5);
-	store_json_text(o, "firmware", stmt, 6);
-	store_json_int(o, "uptime", stmt, 7);
-	store_json_time(o, "lastSeen", stmt, 8);
+	if ((o = store_json_object(stmt, device_cols)) == NULL) {
+		xasprintf(cause, "out of memory");
+		*out = NULL;
+		return STORE_ERROR;
+	}
 	if ((rc = device_rows_add(st, &device_slots, rowid, o, cause)) !=
 	    STORE_OK) {
 		json_object_put(o);
