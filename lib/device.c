@@ -16,7 +16,8 @@
 #include "goip.h"
 #include "store_int.h"
 
-#define DEVICE_HISTORY_SHOWN	500	/* heartbeats in GET /api/devices/{id} */
+/* Heartbeats in GET /api/devices/{id}, as SQL text. */
+#define DEVICE_HISTORY_SHOWN	"500"
 
 /*
  * Devices one sweep marks offline at most; the next sweep, a second later,
@@ -427,72 +428,101 @@ out:
 	return rc;
 }
 
-/* One SIM slot of a device_slots_json() row. */
+/* A device: the DEVICE_COLUMNS the API shows. */
+static const struct store_col device_cols[] = {
+	{ "deviceId", 0, store_json_text },
+	{ "name", 1, store_json_text },
+	{ "status", 2, store_json_text },
+	{ "battery", 3, store_json_int },
+	{ "charging", 4, store_json_bool },
+	{ "signal", 5, store_json_int },
+	{ "firmware", 6, store_json_text },
+	{ "uptime", 7, store_json_int },
+	{ "lastSeen", 8, store_json_time },
+	{ NULL, 0, NULL }
+};
+
+/* One SIM slot of the device. */
+static const struct store_col device_slot_cols[] = {
+	{ "slot", 0, store_json_int },
+	{ "status", 1, store_json_text },
+	{ "operator", 2, store_json_text },
+	{ "phoneNumber", 3, store_json_text },
+	{ "iccid", 4, store_json_text },
+	{ "imsi", 5, store_json_text },
+	{ "signal", 6, store_json_int },
+	{ "registration", 7, store_json_text },
+	{ NULL, 0, NULL }
+};
+
+/* One chart point of the device's history. */
+static const struct store_col device_history_cols[] = {
+	{ "at", 0, store_json_time },
+	{ "battery", 1, store_json_int },
+	{ "charging", 2, store_json_bool },
+	{ "signal", 3, store_json_int },
+	{ NULL, 0, NULL }
+};
+
+/* The row objects of the device's lists. */
 static struct json_object *
 device_slot_row(sqlite3_stmt *stmt)
 {
-	struct json_object	*o;
-
-	o = json_object_new_object();
-	store_json_int(o, "slot", stmt, 0);
-	store_json_text(o, "status", stmt, 1);
-	store_json_text(o, "operator", stmt, 2);
-	store_json_text(o, "phoneNumber", stmt, 3);
-	store_json_text(o, "iccid", stmt, 4);
-	store_json_text(o, "imsi", stmt, 5);
-	store_json_int(o, "signal", stmt, 6);
-	store_json_text(o, "registration", stmt, 7);
-	return o;
+	return store_json_object(stmt, device_slot_cols);
 }
 
-/* Set *OUT to the array of device ROWID's SIM slots, in slot order. */
-static enum store_rc
-device_slots_json(struct store *st, int64_t rowid, struct json_object **out,
-    char **cause)
-{
-	static const char *const sql = "SELECT slot, status, operator, "
-	    "phone_number, iccid, imsi, signal, registration FROM sim_slots "
-	    "WHERE device = ? ORDER BY slot";
-	sqlite3_stmt	*stmt;
-	enum store_rc	 src;
-
-	*out = NULL;
-	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
-		return src;
-	store_bind(stmt, "l", rowid);
-	return store_json_rows(st, stmt, device_slot_row, out, cause);
-}
-
-/* One chart point of a device_history_json() row. */
 static struct json_object *
 device_history_row(sqlite3_stmt *stmt)
 {
-	struct json_object	*o;
-
-	o = json_object_new_object();
-	store_json_time(o, "at", stmt, 0);
-	store_json_int(o, "battery", stmt, 1);
-	store_json_bool(o, "charging", stmt, 2);
-	store_json_int(o, "signal", stmt, 3);
-	return o;
+	return store_json_object(stmt, device_history_cols);
 }
 
-/* Set *OUT to the array of device ROWID's last heartbeats, oldest first. */
-static enum store_rc
-device_history_json(struct store *st, int64_t rowid,
-    struct json_object **out, char **cause)
-{
-	static const char *const sql = "SELECT at, battery, charging, signal "
-	    "FROM (SELECT * FROM heartbeats WHERE device = ? ORDER BY seq DESC "
-	    "LIMIT ?) ORDER BY seq";
-	sqlite3_stmt	*stmt;
-	enum store_rc	 src;
+/*
+ * A list a device object holds: its key, a statement that binds the
+ * device's row id, and the object of each of its rows.
+ */
+struct device_rows {
+	const char		*key;
+	const char		*sql;
+	struct json_object	*(*row)(sqlite3_stmt *);
+};
 
-	*out = NULL;
-	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+/* The SIM slots, in slot order. */
+static const struct device_rows device_slots = {
+	"simSlots",
+	"SELECT slot, status, operator, phone_number, iccid, imsi, signal, "
+	    "registration FROM sim_slots WHERE device = ? ORDER BY slot",
+	device_slot_row
+};
+
+/* The last DEVICE_HISTORY_SHOWN heartbeats, oldest first. */
+static const struct device_rows device_history = {
+	"history",
+	"SELECT at, battery, charging, signal FROM (SELECT * FROM heartbeats "
+	    "WHERE device = ? ORDER BY seq DESC LIMIT "
+	    DEVICE_HISTORY_SHOWN ") ORDER BY seq",
+	device_history_row
+};
+
+/*
+ * Add list L of device ROWID to its object O. Returns STORE_OK, or the
+ * store_rc of the failure with *cause set and O unchanged.
+ */
+static enum store_rc
+device_rows_add(struct store *st, const struct device_rows *l, int64_t rowid,
+    struct json_object *o, char **cause)
+{
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr;
+	enum store_rc		 src;
+
+	if ((src = store_stmt(st, l->sql, &stmt, cause)) != STORE_OK)
 		return src;
-	store_bind(stmt, "li", rowid, DEVICE_HISTORY_SHOWN);
-	return store_json_rows(st, stmt, device_history_row, out, cause);
+	store_bind(stmt, "l", rowid);
+	if ((src = store_json_rows(st, stmt, l->row, &arr, cause)) ==
+	    STORE_OK)
+		json_object_object_add(o, l->key, arr);
+	return src;
 }
 
 /* Build *OUT, the device object of the current row of a device query. */
@@ -500,29 +530,22 @@ static enum store_rc
 device_row_json(struct store *st, sqlite3_stmt *stmt, int64_t rowid,
     struct json_object **out, char **cause)
 {
-	struct json_object	*o, *slots;
+	struct json_object	*o;
 	enum store_rc		 rc;
 
-	o = json_object_new_object();
-	store_json_text(o, "deviceId", stmt, 0);
-	store_json_text(o, "name", stmt, 1);
-	store_json_text(o, "status", stmt, 2);
-	store_json_int(o, "battery", stmt, 3);
-	store_json_bool(o, "charging", stmt, 4);
-	store_json_int(o, "signal", stmt, 5);
-	store_json_text(o, "firmware", stmt, 6);
-	store_json_int(o, "uptime", stmt, 7);
-	store_json_time(o, "lastSeen", stmt, 8);
-	if ((rc = device_slots_json(st, rowid, &slots, cause)) != STORE_OK) {
-		json_object_put(o);
+	if ((o = store_json_object(stmt, device_cols)) == NULL) {
+		xasprintf(cause, "out of memory");
 		*out = NULL;
-		return rc;
+		return STORE_ERROR;
 	}
-	json_object_object_add(o, "simSlots", slots);
+	if ((rc = device_rows_add(st, &device_slots, rowid, o, cause)) !=
+	    STORE_OK) {
+		json_object_put(o);
+		o = NULL;
+	}
 	*out = o;
-	return STORE_OK;
+	return rc;
 }
-
 
 /*
  * Set *OUT to the device ROWID as the API shows it, with its heartbeat
@@ -538,7 +561,7 @@ device_json(struct store *st, int64_t rowid, int history,
 	static const char *const sql = "SELECT " DEVICE_COLUMNS
 	    " FROM devices WHERE id = ?";
 	sqlite3_stmt		*stmt;
-	struct json_object	*o = NULL, *h;
+	struct json_object	*o = NULL;
 	enum store_rc		 src;
 
 	*out = NULL;
@@ -548,15 +571,11 @@ device_json(struct store *st, int64_t rowid, int history,
 	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		src = device_row_json(st, stmt, rowid, &o, cause);
 	sqlite3_reset(stmt);
-	if (src != STORE_OK)
+	if (src == STORE_OK && history)
+		src = device_rows_add(st, &device_history, rowid, o, cause);
+	if (src != STORE_OK) {
+		json_object_put(o);
 		return src;
-	if (history) {
-		if ((src = device_history_json(st, rowid, &h, cause)) !=
-		    STORE_OK) {
-			json_object_put(o);
-			return src;
-		}
-		json_object_object_add(o, "history", h);
 	}
 	*out = o;
 	return STORE_OK;

@@ -331,6 +331,9 @@ enum store_rc	 store_run(struct store *, struct sqlite3_stmt *, char **);
 enum store_rc	 store_row(struct store *, struct sqlite3_stmt *, char **);
 int		 store_group_members(const struct store *);
 enum store_rc	 store_quick_check(struct store *, char **);
+enum store_rc	 store_json_rows(struct store *, struct sqlite3_stmt *,
+		    struct json_object *(*)(struct sqlite3_stmt *),
+		    struct json_object **, char **);
 void		 store_json_text(struct json_object *, const char *,
 		    struct sqlite3_stmt *, int);
 void		 store_json_int(struct json_object *, const char *,
@@ -340,9 +343,6 @@ void		 store_json_bool(struct json_object *, const char *,
 void		 store_json_time(struct json_object *, const char *,
 		    struct sqlite3_stmt *, int);
 struct json_object *store_json_timeval(int64_t);
-enum store_rc	 store_json_rows(struct store *, struct sqlite3_stmt *,
-		    struct json_object *(*)(struct sqlite3_stmt *),
-		    struct json_object **, char **);
 
 /* checkpoint.c */
 struct checkpointer;

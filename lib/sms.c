@@ -36,29 +36,37 @@
 #define SMS_PAGE(filter) "SELECT " SMS_COLUMNS SMS_FROM "WHERE " filter \
 	"s.id < ?1 ORDER BY s.id DESC LIMIT ?4"
 
+/* The SMS_COLUMNS every message shows, and those only outbound ones do. */
+static const struct store_col sms_cols[] = {
+	{ "id", 0, store_json_int },
+	{ "deviceId", 1, store_json_text },
+	{ "direction", 2, store_json_text },
+	{ "slot", 3, store_json_int },
+	{ "from", 4, store_json_text },
+	{ "to", 5, store_json_text },
+	{ "text", 6, store_json_text },
+	{ "receivedAt", 7, store_json_time },
+	{ "storedAt", 8, store_json_time },
+	{ "status", 9, store_json_text },
+	{ NULL, 0, NULL }
+};
+static const struct store_col sms_out_cols[] = {
+	{ "segments", 10, store_json_int },
+	{ "error", 11, store_json_text },
+	{ "updatedAt", 12, store_json_time },
+	{ "attempts", 13, store_json_int },
+	{ NULL, 0, NULL }
+};
+
 /* The SMS of the current row of an SMS_COLUMNS query, as the API shows it. */
 static struct json_object *
 sms_row_json(sqlite3_stmt *stmt)
 {
 	struct json_object	*o;
 
-	o = json_object_new_object();
-	store_json_int(o, "id", stmt, 0);
-	store_json_text(o, "deviceId", stmt, 1);
-	store_json_text(o, "direction", stmt, 2);
-	store_json_int(o, "slot", stmt, 3);
-	store_json_text(o, "from", stmt, 4);
-	store_json_text(o, "to", stmt, 5);
-	store_json_text(o, "text", stmt, 6);
-	store_json_time(o, "receivedAt", stmt, 7);
-	store_json_time(o, "storedAt", stmt, 8);
-	store_json_text(o, "status", stmt, 9);
-	if (strcmp((const char *)sqlite3_column_text(stmt, 2), "out") == 0) {
-		store_json_int(o, "segments", stmt, 10);
-		store_json_text(o, "error", stmt, 11);
-		store_json_time(o, "updatedAt", stmt, 12);
-		store_json_int(o, "attempts", stmt, 13);
-	}
+	if ((o = store_json_object(stmt, sms_cols)) != NULL &&
+	    strcmp((const char *)sqlite3_column_text(stmt, 2), "out") == 0)
+		store_json_cols(o, stmt, sms_out_cols);
 	return o;
 }
 

@@ -515,6 +515,26 @@ store_json_rows(struct store *st, sqlite3_stmt *stmt,
 	return STORE_OK;
 }
 
+/* Add the columns of the current row of STMT that COLS names to OBJ. */
+void
+store_json_cols(struct json_object *obj, sqlite3_stmt *stmt,
+    const struct store_col *cols)
+{
+	for (; cols->key != NULL; cols++)
+		cols->add(obj, cols->key, stmt, cols->col);
+}
+
+/* A new object of the columns of the current row of STMT that COLS names. */
+struct json_object *
+store_json_object(sqlite3_stmt *stmt, const struct store_col *cols)
+{
+	struct json_object	*o;
+
+	if ((o = json_object_new_object()) != NULL)
+		store_json_cols(o, stmt, cols);
+	return o;
+}
+
 /* Add column COL of the current row to OBJ as KEY: text, or null. */
 void
 store_json_text(struct json_object *obj, const char *key, sqlite3_stmt *stmt,

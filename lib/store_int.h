@@ -31,4 +31,21 @@ struct store {
 	}		 stmts[STORE_STMTS_MAX];
 };
 
+/*
+ * How column COL of a row shows in an API object: under KEY, added by one
+ * of the store_json_*() functions. A table of them ends with a NULL key.
+ */
+struct store_col {
+	const char	*key;
+	int		 col;
+	void		(*add)(struct json_object *, const char *,
+			    struct sqlite3_stmt *, int);
+};
+
+/* store.c */
+void		 store_json_cols(struct json_object *, struct sqlite3_stmt *,
+		    const struct store_col *);
+struct json_object *store_json_object(struct sqlite3_stmt *,
+		    const struct store_col *);
+
 #endif /* STORE_INT_H */

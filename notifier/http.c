@@ -51,7 +51,6 @@ static const struct {
 	{ "x-forwarded-for", HDR_XFF, 0, 0 },
 };
 
-
 static http_parser_settings	 http_settings;
 
 static void	http_dispatch(struct conn *);
