@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct json_object;
 struct sqlite3;
@@ -452,6 +453,10 @@ enum store_rc	 stats_json(struct store *, int64_t, struct json_object **,
 		    char **);
 enum store_rc	 stats_outbox_pending(struct store *, int64_t, int64_t *,
 		    char **);
+
+/* priv.c */
+int		 priv_check(const char *, const char *, uid_t *, gid_t *);
+void		 priv_drop(const char *, uid_t, gid_t);
 
 /* webhook.c */
 struct sockaddr;
