@@ -14,7 +14,9 @@ and X-Goip-Event equal to the body's eventId and event, and data.eventId
 equal to eventId (pings: eventId 0). A delivery that passes is appended
 to DIR/NAME.log as one JSON line {"eventId", "event", "delivery", "data",
 "recv"} (recv: receipt time, Unix seconds) before it is answered; one
-that fails is appended to DIR/NAME.bad and answered 400.
+that fails is appended to DIR/NAME.bad and answered 400. The eventId of
+every well-signed request is appended to DIR/NAME.seen as it arrives,
+before any answer.
 
 DIR/NAME.mode, read on every request, chooses the answer: absent or
 "ok": 200; "status CODE COUNT": CODE for the next COUNT requests after
@@ -104,6 +106,7 @@ class Handler(BaseHTTPRequestHandler):
             append(base + ".bad", "%s: %s" % (why, body[:200]))
             self.answer(400, b"bad delivery\n")
             return
+        append(base + ".seen", str(json.loads(body)["eventId"]))
         if mode[0] == "slow":
             time.sleep(float(mode[1]))
         if mode[0] == "status":
