@@ -230,7 +230,8 @@ retry__500_then_recovers_head()
 {
 	atf_set descr "a receiver answering 500 three times gets every event" \
 	    "after it recovers, in order; the failures and retries are counted" \
-	    "in the table and the Prometheus metrics"
+	    "in the table and the Prometheus metrics (webhook_retry_max = 1s" \
+	    "keeps the back-off short)"
 	atf_set require.progs "curl jq lighttpd python3 sqlite3"
 	atf_set timeout 60
 }
@@ -238,7 +239,7 @@ retry__500_then_recovers_body()
 {
 	local id
 
-	w_start
+	w_start "webhook_retry_max = 1s"
 	id=$(w_add r)
 	echo "status 500 3" >"${RX}/r.mode"
 	goip_webhookd_start "${DIR}"
@@ -319,7 +320,7 @@ kill9__inflight_only_body()
 	goip_webhookd_start "${DIR}"
 	w_sms a 3
 	w_wait k 3
-	echo "slow 3" >"${RX}/k.mode"
+	echo "slow 2" >"${RX}/k.mode"
 	w_sms b 2
 	# Event 4 has reached the receiver, which holds its answer.
 	until grep -qx 4 "${RX}/k.seen" 2>/dev/null; do
