@@ -262,56 +262,79 @@ webhook_test_cmd(struct store *st, int64_t id)
 	return 1;
 }
 
-/* The commands that take one endpoint id, by name. */
-static const char *const webhook_id_cmds[] = {
-	"remove", "enable", "disable", "secret", "test"
-};
+static int
+webhook_remove_cmd(struct store *st, int64_t id)
+{
+	char	*cause = NULL;
+	int	 ret;
+
+	if ((ret = webhook_result(id, "webhook remove", webhook_remove(st, id,
+	    &cause), cause)) == 0)
+		printf("webhook %lld: removed\n", (long long)id);
+	return ret;
+}
 
 static int
-webhook_id_cmd(int which, int64_t id)
+webhook_enable_cmd(struct store *st, int64_t id)
 {
-	struct store	*st;
-	char		 secret[GOIP_TOKEN_LEN + 1], *cause = NULL;
-	enum store_rc	 rc = STORE_ERROR;
-	int		 ret;
+	char	*cause = NULL;
+	int	 ret;
 
-	st = ctl_open(STORE_OPEN_CHECK);
-	switch (which) {
-	case 0:
-		rc = webhook_remove(st, id, &cause);
-		break;
-	case 1:
-	case 2:
-		rc = webhook_set_enabled(st, id, which == 1, &cause);
-		break;
-	case 3:
-		rc = webhook_rotate_secret(st, id, secret, &cause);
-		break;
-	case 4:
-		ret = webhook_test_cmd(st, id);
-		store_close(st);
+	if ((ret = webhook_result(id, "webhook enable", webhook_set_enabled(st,
+	    id, 1, &cause), cause)) == 0)
+		printf("webhook %lld: enabled\n", (long long)id);
+	return ret;
+}
+
+static int
+webhook_disable_cmd(struct store *st, int64_t id)
+{
+	char	*cause = NULL;
+	int	 ret;
+
+	if ((ret = webhook_result(id, "webhook disable", webhook_set_enabled(st,
+	    id, 0, &cause), cause)) == 0)
+		printf("webhook %lld: disabled\n", (long long)id);
+	return ret;
+}
+
+/* secret: a new secret, printed alone on the last line. */
+static int
+webhook_secret_cmd(struct store *st, int64_t id)
+{
+	char	 secret[GOIP_TOKEN_LEN + 1], *cause = NULL;
+	int	 ret;
+
+	if ((ret = webhook_result(id, "webhook secret", webhook_rotate_secret(st,
+	    id, secret, &cause), cause)) != 0)
 		return ret;
-	}
-	store_close(st);
-	if ((ret = webhook_result(id, webhook_id_cmds[which], rc, cause)) != 0)
-		return ret;
-	if (which == 3) {
-		printf("webhook %lld: new secret (the old one stops working "
-		    "within a second)\n", (long long)id);
-		printf("%s\n", secret);
-		explicit_bzero(secret, sizeof(secret));
-	} else
-		printf("webhook %lld: %sd\n", (long long)id,
-		    webhook_id_cmds[which]);
+	printf("webhook %lld: new secret (the old one stops working within "
+	    "a second)\n", (long long)id);
+	printf("%s\n", secret);
+	explicit_bzero(secret, sizeof(secret));
 	return 0;
 }
+
+/* The commands that take one endpoint id, by name. */
+static const struct {
+	const char	*name;
+	int		(*run)(struct store *, int64_t);
+} webhook_id_cmds[] = {
+	{ "remove", webhook_remove_cmd },
+	{ "enable", webhook_enable_cmd },
+	{ "disable", webhook_disable_cmd },
+	{ "secret", webhook_secret_cmd },
+	{ "test", webhook_test_cmd },
+};
 
 /* goipctl webhook ...: dispatch on the subcommand. */
 int
 cmd_webhook(int argc, char *argv[])
 {
+	struct store	*st;
 	int64_t		 id;
 	size_t		 i;
+	int		 ret;
 
 	if (argc < 1)
 		webhook_usage();
@@ -324,13 +347,16 @@ cmd_webhook(int argc, char *argv[])
 	}
 	for (i = 0; i < sizeof(webhook_id_cmds) / sizeof(webhook_id_cmds[0]);
 	    i++) {
-		if (strcmp(argv[0], webhook_id_cmds[i]) != 0)
+		if (strcmp(argv[0], webhook_id_cmds[i].name) != 0)
 			continue;
 		if (argc != 2)
 			webhook_usage();
 		if (webhook_id(argv[1], &id) == -1)
 			return 1;
-		return webhook_id_cmd((int)i, id);
+		st = ctl_open(STORE_OPEN_CHECK);
+		ret = webhook_id_cmds[i].run(st, id);
+		store_close(st);
+		return ret;
 	}
 	webhook_usage();
 }

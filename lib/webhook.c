@@ -595,7 +595,7 @@ webhook_record(struct store *st, const struct webhook_attempt *a,
 	if (a->ping != 0)
 		return webhook_write(st, "UPDATE webhooks SET ping_done = ?, "
 		    "ping_status = ?, ping_error = ? WHERE id = ?", cause,
-		    "lls" "l", a->ping, (int64_t)a->status, a->error, a->id);
+		    "llsl", a->ping, (int64_t)a->status, a->error, a->id);
 	if (a->error == NULL && a->status == 0)
 		return webhook_write(st, "UPDATE webhooks SET "
 		    "cursor = MAX(cursor, ?1) WHERE id = ?2", cause, "ll",
@@ -604,13 +604,13 @@ webhook_record(struct store *st, const struct webhook_attempt *a,
 		return webhook_write(st, "UPDATE webhooks SET cursor = ?, "
 		    "last_status = ?, last_error = NULL, last_at = ?, "
 		    "failing_since = NULL, delivered = delivered + 1, "
-		    "retries = retries + ? WHERE id = ?", cause, "llll" "l",
+		    "retries = retries + ? WHERE id = ?", cause, "lllll",
 		    a->cursor, (int64_t)a->status, a->now,
 		    (int64_t)(a->retry != 0), a->id);
 	return webhook_write(st, "UPDATE webhooks SET last_status = ?, "
 	    "last_error = ?, last_at = ?, failing_since = "
 	    "COALESCE(failing_since, ?3), failed = failed + 1, "
-	    "retries = retries + ? WHERE id = ?", cause, "lsll" "l",
+	    "retries = retries + ? WHERE id = ?", cause, "lslll",
 	    (int64_t)a->status, a->error, a->now, (int64_t)(a->retry != 0),
 	    a->id);
 }
