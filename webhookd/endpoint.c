@@ -154,8 +154,8 @@ endpoint_settings(struct endpoint *ep, const struct webhook_row *row)
 		free(device);
 		return -1;
 	}
-	if (ep->device == NULL ? device != NULL : device == NULL ||
-	    strcmp(ep->device, device) != 0 || ep->mask != mask)
+	if (ep->mask != mask || (ep->device == NULL) != (device == NULL) ||
+	    (device != NULL && strcmp(ep->device, device) != 0))
 		endpoint_flush(ep);	/* read again with the new filter */
 	free(ep->url);
 	free(ep->device);
