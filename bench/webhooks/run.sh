@@ -112,6 +112,12 @@ PY
 
 now() { date +%s.%N; }
 
+# cpu PID: user + system CPU seconds PID has used.
+cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
+	    "/proc/$1/stat"
+}
+
 record() {
 	echo "$1" | tee -a "$W/results.jsonl"
 }
@@ -128,13 +134,14 @@ for n in 1 "$ENDPOINTS"; do
 		until [ "$(count "t$n-$i")" -ge "$FILL" ]; do sleep 0.05; done
 	done
 	t1=$(now)
+	wcpu=$(cpu "${PIDS[-1]}")
 	kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 	for i in $(seq 1 "$n"); do
 		"$CTL" -c "$W/goip.conf" webhook remove \
 		    "$(sqlite3 "$W/goip.db" "SELECT id FROM webhooks WHERE url LIKE '%/t$n-$i'")" >/dev/null
 	done
-	bad=$(cat "$W"/rx/*.bad 2>/dev/null | wc -l)
-	record "$(python3 -c "import json,sys; n,f,t0,t1,bad=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]),int(sys.argv[5]); print(json.dumps({'bench':'webhooks-throughput','endpoints':n,'events':f,'deliveries':n*f,'seconds':round(t1-t0,3),'deliveries_per_s':round(n*f/(t1-t0)),'bad_signatures':bad}))" "$n" "$FILL" "$t0" "$t1" "$bad")"
+	bad=$( (cat "$W"/rx/*.bad 2>/dev/null || true) | wc -l)
+	record "$(python3 -c "import json,sys; n,f,t0,t1,bad,c=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]),int(sys.argv[5]),float(sys.argv[6]); print(json.dumps({'bench':'webhooks-throughput','endpoints':n,'events':f,'deliveries':n*f,'seconds':round(t1-t0,3),'deliveries_per_s':round(n*f/(t1-t0)),'webhookd_cpu_s':c,'webhookd_us_per_delivery':round(c*1e6/(n*f)),'bad_signatures':bad,'load':open('/proc/loadavg').read().split()[0]}))" "$n" "$FILL" "$t0" "$t1" "$bad" "$wcpu")"
 done
 
 # 2. lag while RATE events a second are ingested.
@@ -164,7 +171,8 @@ print("ingest: %d events in %.2f s" % (batches * 100, dur + late), file=sys.stde
 PY
 total=$((RATE * DURATION / 100 * 100))
 until [ "$(count lag)" -ge "$total" ]; do sleep 0.05; done
-bad=$(cat "$W"/rx/*.bad 2>/dev/null | wc -l)
+echo "webhookd CPU: $(cpu "${PIDS[-1]}") s for $total deliveries" >&2
+bad=$( (cat "$W"/rx/*.bad 2>/dev/null || true) | wc -l)
 record "$(python3 - "$W/rx/lag.log" "$RATE" "$bad" <<'PY'
 import datetime, json, sys
 lags = []
@@ -177,6 +185,7 @@ lags.sort()
 q = lambda p: round(lags[min(len(lags) - 1, int(p * len(lags)))], 1)
 print(json.dumps({"bench": "webhooks-lag", "rate": int(sys.argv[2]),
     "events": len(lags), "p50_ms": q(0.50), "p99_ms": q(0.99),
-    "max_ms": round(lags[-1], 1), "bad_signatures": int(sys.argv[3])}))
+    "max_ms": round(lags[-1], 1), "bad_signatures": int(sys.argv[3]),
+    "load": open("/proc/loadavg").read().split()[0]}))
 PY
 )"
