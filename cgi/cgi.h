@@ -111,4 +111,7 @@ void		 api_outbox_get(struct request *);
 /* api_status.c */
 void		 api_status_post(struct request *);
 
+/* api_webhooks.c */
+void		 api_webhooks_list(struct request *);
+
 #endif /* CGI_H */

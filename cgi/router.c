@@ -32,6 +32,7 @@ static const struct route routes[] = {
 	{ "GET", "devices/*", ROUTE_DASHBOARD, api_devices_get },
 	{ "GET", "sms", ROUTE_DASHBOARD, api_smslist_get },
 	{ "GET", "stats", ROUTE_DASHBOARD, api_stats_get },
+	{ "GET", "webhooks", ROUTE_DASHBOARD, api_webhooks_list },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

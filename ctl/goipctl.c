@@ -14,8 +14,9 @@
 #include <json-c/json.h>
 
 #include "goip.h"
+#include "ctl.h"
 
-static struct config	*cfg;
+struct config	*cfg;
 
 static void __attribute__((__noreturn__))
 usage(void)
@@ -33,11 +34,16 @@ usage(void)
 	    "  device token ID             issue a new token for a device\n"
 	    "  sms send DEVICE SLOT TO TEXT queue an SMS, print it as JSON\n"
 	    "  sms list [--device ID] [--limit N]\n"
-	    "                              list recent SMS as JSON lines\n");
+	    "                              list recent SMS as JSON lines\n"
+	    "  webhook add URL [--events LIST] [--device ID]\n"
+	    "                              add an endpoint, print its secret\n"
+	    "  webhook list                list endpoints with state and lag\n"
+	    "  webhook remove|enable|disable|secret|test ID\n"
+	    "                              manage, re-key or ping an endpoint\n");
 	exit(2);
 }
 
-static struct store *
+struct store *
 ctl_open(int mode)
 {
 	struct store	*st;
@@ -52,7 +58,7 @@ ctl_open(int mode)
 	return st;
 }
 
-static int
+int
 ctl_fail(const char *what, char *cause)
 {
 	fprintf(stderr, "goipctl: %s: %s\n", what,
@@ -414,5 +420,7 @@ main(int argc, char *argv[])
 		return cmd_device(argc - 1, argv + 1);
 	if (strcmp(argv[0], "sms") == 0)
 		return cmd_sms(argc - 1, argv + 1);
+	if (strcmp(argv[0], "webhook") == 0)
+		return cmd_webhook(argc - 1, argv + 1);
 	usage();
 }

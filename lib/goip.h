@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct json_object;
 struct sqlite3;
@@ -27,6 +28,7 @@ struct sqlite3_stmt;
 #define GOIP_LEASE_MAX		64	/* outbound messages in one lease */
 #define GOIP_JSON_DEPTH		16	/* nesting accepted in a body */
 #define GOIP_TOKEN_LEN		43	/* base64url of 32 random bytes */
+#define GOIP_WEBHOOK_URL_MAX	2048	/* bytes of an endpoint URL */
 
 /* How a dashboard request is authenticated. */
 enum auth_mode {
@@ -264,6 +266,56 @@ struct hb_store {
 	int64_t		 step;		/* ms per history row, 0: every beat */
 };
 
+/* An endpoint URL taken apart by webhook_url_parse(). */
+struct webhook_url {
+	int		 https;
+	char		 host[256];	/* without the brackets of IPv6 */
+	int		 port;
+};
+
+/* What "goipctl webhook add" creates (webhook_add()). */
+struct webhook_spec {
+	const char	*url;
+	const char	*events;	/* canonical list (webhook_events_format) */
+	const char	*device;	/* device id filter, NULL: every device */
+};
+
+/* An endpoint as goip-webhookd loads it (webhook_load()); owned strings. */
+struct webhook_row {
+	int64_t		 id;
+	char		*url;
+	char		*events;
+	char		*device;	/* NULL: every device */
+	char		*secret;
+	int		 enabled;
+	int64_t		 cursor;
+	int64_t		 failing_since;	/* unix ms, 0: healthy */
+	int64_t		 delivered;
+	int64_t		 failed;
+	int64_t		 retries;
+	int64_t		 ping_seq;	/* pings asked for */
+	int64_t		 ping_done;	/* pings answered */
+};
+
+/* The outcome of one delivery attempt (webhook_record()). */
+struct webhook_attempt {
+	int64_t		 id;		/* endpoint */
+	int64_t		 cursor;	/* the event's id: the new cursor */
+	int64_t		 now;		/* unix ms */
+	int		 status;	/* HTTP status, 0: no answer */
+	const char	*error;		/* NULL: a 2xx */
+	int		 retry;		/* the attempt was a retry */
+	int64_t		 ping;		/* ping answered, 0: an event */
+};
+
+/* The state of an endpoint's last ping (webhook_ping_result()). */
+struct webhook_ping {
+	int64_t		 seq;		/* asked for */
+	int64_t		 done;		/* answered */
+	int		 status;	/* HTTP status of the last, 0: none */
+	char		 error[256];	/* "" when it got a 2xx */
+};
+
 /* A validation failure: which field and why. Static strings. */
 struct verr {
 	char		 field[64];
@@ -436,5 +488,35 @@ enum store_rc	 stats_json(struct store *, int64_t, struct json_object **,
 		    char **);
 enum store_rc	 stats_outbox_pending(struct store *, int64_t, int64_t *,
 		    char **);
+
+/* priv.c */
+int		 priv_check(const char *, const char *, uid_t *, gid_t *);
+void		 priv_drop(const char *, uid_t, gid_t);
+
+/* webhook.c */
+struct sockaddr;
+int		 webhook_addr_private(const struct sockaddr *);
+int		 webhook_events_parse(const char *, unsigned int *, char **);
+unsigned int	 webhook_events_default(void);
+int		 webhook_events_format(unsigned int, char *, size_t);
+int		 webhook_url_parse(const char *, struct webhook_url *, char **);
+enum store_rc	 webhook_add(struct store *, const struct webhook_spec *,
+		    char *, int64_t *, char **);
+enum store_rc	 webhook_remove(struct store *, int64_t, char **);
+enum store_rc	 webhook_set_enabled(struct store *, int64_t, int, char **);
+enum store_rc	 webhook_rotate_secret(struct store *, int64_t, char *,
+		    char **);
+enum store_rc	 webhook_ping(struct store *, int64_t, int64_t *, char **);
+enum store_rc	 webhook_ping_result(struct store *, int64_t,
+		    struct webhook_ping *, char **);
+void		 webhook_rows_free(struct webhook_row *, int);
+enum store_rc	 webhook_load(struct store *, struct webhook_row **, int *,
+		    char **);
+enum store_rc	 webhook_record(struct store *, const struct webhook_attempt *,
+		    char **);
+enum store_rc	 webhook_give_up(struct store *, int64_t, const char *,
+		    int64_t *, char **);
+enum store_rc	 webhook_list_json(struct store *, int64_t,
+		    struct json_object **, char **);
 
 #endif /* GOIP_H */

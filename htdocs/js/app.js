@@ -7,6 +7,7 @@ import { Live, STATE_TEXT } from './live.js';
 import { Fleet } from './fleet.js';
 import { Feed } from './feed.js';
 import { DevicePage } from './device.js';
+import { Webhooks } from './webhooks.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -208,5 +209,9 @@ setInterval(() => {
   device.tick();
 }, 1000);
 
+// Webhooks panel: state and lag of goip-webhookd's endpoints.
+const webhooks = new Webhooks({ panel: $('webhooks-panel'), body: $('webhooks-body') });
+webhooks.start();
+
 // For tests and the curious: the connection's counters and cursor.
-window.goipDashboard = { live, fleet, feed, device };
+window.goipDashboard = { live, fleet, feed, device, webhooks };
