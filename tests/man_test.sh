@@ -82,6 +82,7 @@ man_case goip-notifier 8
 man_case goipctl 8
 man_case goip.conf 5
 man_case goip-api 7
+man_case goip-deploy 7
 
 atf_init_test_cases()
 {
