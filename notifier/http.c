@@ -346,8 +346,8 @@ http_listen_unix(const char *path, int kind)
 	char			*cause = NULL;
 	int			 fd;
 
-	if ((fd = sock_unix(path, SOCK_STREAM, nconf.listen_gid,
-	    &cause)) == -1) {
+	if ((fd = sock_unix(path, SOCK_STREAM, nconf.listen_uid,
+	    nconf.listen_gid, &cause)) == -1) {
 		log_warnx("http: %s", cause);
 		free(cause);
 		return -1;

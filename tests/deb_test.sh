@@ -156,7 +156,7 @@ deb__install_purge_body()
 	getent passwd goip >passwd || atf_fail "no user goip"
 	[ -n "${user_before}" ] || grep -q ':/var/lib/goip:/usr/sbin/nologin$' passwd ||
 	    atf_fail "goip is $(cat passwd)"
-	mode_is /etc/goip root:goip 750
+	mode_is /etc/goip root:root 755
 	mode_is /etc/goip/goip.conf root:goip 640
 	mode_is /var/lib/goip goip:goip 750
 	mode_is /var/lib/goip/goip.db goip:goip 640
@@ -175,7 +175,7 @@ deb__install_purge_body()
 	dir=$(goip_tmpdir)
 	echo "${dir}" >instance
 	GOIP_CONF=/etc/goip/goip.conf spawn-fcgi -s /run/goip/cgi.sock \
-	    -u goip -g goip -U www-data -G www-data -M 0660 -F 1 \
+	    -u goip -g goip -U goip -G www-data -M 0660 -F 1 \
 	    -P "${dir}/goip-cgi.pid" -- /usr/sbin/goip-cgi \
 	    >"${dir}/spawn-fcgi.out" 2>&1 ||
 	    atf_fail "spawn-fcgi: $(cat "${dir}/spawn-fcgi.out")"
