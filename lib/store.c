@@ -73,22 +73,37 @@ store_pragma(struct store *st, const char *sql, char **cause)
 
 /*
  * Describe why this process may not use the file at PATH with access mode
- * AMODE (R_OK, W_OK, X_OK or'd), naming the user, the file's owner and mode:
- * "user www-data (uid 33) may not write /var/lib/goip (goip:goip, mode
- * 0750)". Returns an allocated string, or NULL when access is allowed or
- * the file is missing.
+ * AMODE (R_OK, W_OK, X_OK or'd), naming the user, the first permission
+ * missing, the file's owner and mode: "user www-data (uid 33) may not
+ * enter /var/lib/goip (goip:goip, mode 0750)". Returns an allocated string,
+ * or NULL when access is allowed or the file is missing.
  */
 static char *
 store_access_why(const char *path, int amode)
 {
+	static const struct {
+		int		 bit;
+		const char	*file, *dir;
+	} perms[] = {
+		{ X_OK, "execute", "enter" },
+		{ R_OK, "read", "list" },
+		{ W_OK, "write", "create files in" },
+	};
 	struct stat	 sb;
 	struct passwd	*pw;
 	struct group	*gr;
 	char		 user[64], owner[64], group[64], *why = NULL;
-	const char	*verb;
+	const char	*verb = NULL;
+	size_t		 i;
 
-	if (stat(path, &sb) == -1 ||
-	    faccessat(AT_FDCWD, path, amode, AT_EACCESS) == 0)
+	if (stat(path, &sb) == -1)
+		return NULL;
+	for (i = 0; i < sizeof(perms) / sizeof(perms[0]) && verb == NULL; i++)
+		if ((amode & perms[i].bit) && faccessat(AT_FDCWD, path,
+		    perms[i].bit, AT_EACCESS) == -1)
+			verb = S_ISDIR(sb.st_mode) ? perms[i].dir :
+			    perms[i].file;
+	if (verb == NULL)
 		return NULL;
 	if ((pw = getpwuid(geteuid())) != NULL)
 		snprintf(user, sizeof(user), "%s", pw->pw_name);
@@ -102,10 +117,6 @@ store_access_why(const char *path, int amode)
 		snprintf(group, sizeof(group), "%s", gr->gr_name);
 	else
 		snprintf(group, sizeof(group), "%u", (unsigned)sb.st_gid);
-	if (S_ISDIR(sb.st_mode))
-		verb = (amode & W_OK) ? "create files in" : "enter";
-	else
-		verb = (amode & W_OK) ? "write" : "read";
 	xasprintf(&why, "user %s (uid %u) may not %s %s (%s:%s, mode %04o)",
 	    user, (unsigned)geteuid(), verb, path, owner, group,
 	    (unsigned)(sb.st_mode & 07777));
@@ -365,7 +376,10 @@ store_stmt(struct store *st, const char *sql, sqlite3_stmt **stmtp,
 	return STORE_OK;
 }
 
-/* Map an SQLite result code to a store_rc, setting *cause for errors. */
+/*
+ * Map an SQLite result code to a store_rc, setting *cause for errors; a
+ * permission error names the file, the user and the permission missing.
+ */
 enum store_rc
 store_rc(struct store *st, int rc, char **cause)
 {
@@ -388,6 +402,13 @@ store_rc(struct store *st, int rc, char **cause)
 	case SQLITE_FULL:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 		src = STORE_FULL;
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		/* A file SQLite opens late (-wal, -shm), or a read-only one. */
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		store_access_cause(st->path, STORE_OPEN_ANY, cause);
+		src = STORE_ERROR;
 		break;
 	default:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));

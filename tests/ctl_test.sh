@@ -174,10 +174,16 @@ open__permission_named_body()
 	else
 		user=$(id -un)
 	fi
-	chmod 0440 "${d}/goip.db"
+	chmod 0200 "${d}/goip.db"
 	atf_check -s exit:1 -o empty \
-	    -e match:"${d}/goip.db: .*: user ${user} \(uid [0-9]+\) may not write ${d}/goip.db \([a-z0-9]+:[a-z0-9]+, mode 0[0-9]+\)" \
+	    -e match:"${d}/goip.db: .*: user ${user} \(uid [0-9]+\) may not read ${d}/goip.db \([a-z0-9]+:[a-z0-9]+, mode 0200\)" \
 	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device list
+	# Readable but not writable: a write names the write permission.
+	chmod 0444 "${d}/goip.db"
+	atf_check -s exit:1 -o empty \
+	    -e match:"user ${user} \(uid [0-9]+\) may not write ${d}/goip.db" \
+	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device add goip-02
+	chmod 0640 "${d}/goip.db"
 	chmod 0700 "${d}"
 	[ -n "${as}" ] || chmod 0000 "${d}"
 	atf_check -s exit:1 -o empty \

@@ -12,7 +12,8 @@
 
 . "${GOIP_SRCDIR:-$(atf_get_srcdir)/..}/tests/lib.subr"
 
-DEB_CACHE=/var/tmp/goip-dashboard-deb
+# Per user: a cache root made is not one another user may write.
+DEB_CACHE=/var/tmp/goip-dashboard-deb.$(id -u)
 PKG=goip-dashboard
 
 # deb_head DESCR [PROGS]: what every case needs, and more programs it
