@@ -128,7 +128,7 @@ deb__build_body()
 atf_test_case deb__install_purge cleanup
 deb__install_purge_head()
 {
-	deb_head "apt-get install of the package creates the goip user, /etc/goip, goip.conf, /var/lib/goip and the database with the documented owners and modes; a heartbeat goes through Apache with the installed sample; remove keeps the data, purge removes exactly what the install made" \
+	deb_head "apt-get install of the package creates the goip user, /etc/goip, goip.conf, /var/lib/goip and the database with the documented owners and modes; a heartbeat goes through Apache with the installed sample; an upgrade migrates; remove keeps the data, purge removes exactly what the install made" \
 	    "apt-get apache2 spawn-fcgi htpasswd curl sqlite3"
 	atf_set require.user root
 }
@@ -224,6 +224,17 @@ deb__install_purge_body()
 	done
 	goip_kill_pidfile "${dir}/apache.pid"
 	goip_kill_pidfile "${dir}/goip-cgi.pid"
+
+	# An upgrade (here: the same version again) migrates the database it
+	# finds, keeping its data.
+	DEBIAN_FRONTEND=noninteractive dpkg -i "${DEB}" >upgrade.out 2>&1 ||
+	    atf_fail "dpkg -i again: $(tail -n 20 upgrade.out)"
+	grep -q 'goip.db: 0 migrations applied' upgrade.out ||
+	    atf_fail "the upgrade did not migrate: $(tail -n 20 upgrade.out)"
+	[ "$(sqlite3 /var/lib/goip/goip.db "SELECT battery FROM devices
+	    WHERE device_id = 'goip-01'")" = 81 ] ||
+	    atf_fail "the upgrade lost the device"
+	mode_is /var/lib/goip/goip.db goip:goip 640
 
 	# Remove keeps the data and the configuration.
 	dpkg -L ${PKG} | sort >package-files
