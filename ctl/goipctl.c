@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,14 +69,51 @@ ctl_fail(const char *what, char *cause)
 	return 1;
 }
 
+/*
+ * Run as root, refuse to create the database in a directory another user
+ * owns: the services run as that owner (goip, goip-deploy(7)), and a
+ * database file root owns is one they cannot write. (SQLite gives the -wal
+ * and -shm files root creates the database's owner, so only the creation
+ * matters.) Returns 0 when root may go on (not root, the directory is
+ * root's, or it does not exist: SQLite's error says so), else prints the
+ * command to run and returns -1.
+ */
+static int
+ctl_owner_check(const char *command)
+{
+	struct stat	 sb;
+	struct passwd	*pw;
+	char		*copy, *dir;
+	int		 rc = 0;
+
+	copy = xstrdup(cfg->database);
+	dir = dirname(copy);
+	if (geteuid() == 0 && stat(dir, &sb) == 0 && sb.st_uid != 0) {
+		pw = getpwuid(sb.st_uid);
+		fprintf(stderr, "goipctl: %s: %s as root would create it owned "
+		    "by root, but %s belongs to %s, who runs the services: run "
+		    "\"runuser -u %s -- goipctl %s\"\n",
+		    cfg->database, command, dir,
+		    pw != NULL ? pw->pw_name : "another user",
+		    pw != NULL ? pw->pw_name : "OWNER", command);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
 /* init: create the database (mode 0640) and apply every migration. */
 static int
 cmd_init(void)
 {
 	struct store	*st;
+	struct stat	 sb;
 	char		*cause = NULL;
 	int		 applied, v;
 
+	if (stat(cfg->database, &sb) == -1 && errno == ENOENT &&
+	    ctl_owner_check("init") == -1)
+		return 1;
 	st = ctl_open(STORE_OPEN_CREATE);
 	if ((v = store_version(st)) > 0) {
 		fprintf(stderr, "goipctl: %s: already initialised (schema %d)"
@@ -114,10 +153,16 @@ static int
 cmd_check(void)
 {
 	struct store	*st;
+	struct stat	 sb;
 	char		*cause = NULL;
 	enum store_rc	 rc;
 
 	config_print(cfg, stdout);
+	if (stat(cfg->database, &sb) == -1 && errno == ENOENT) {
+		fprintf(stderr, "goipctl: %s: no database: run goipctl init\n",
+		    cfg->database);
+		return 1;
+	}
 	st = ctl_open(STORE_OPEN_ANY);
 	if (store_check_version(st, &cause) == -1) {
 		store_close(st);

@@ -195,27 +195,37 @@ device_column_is(sqlite3_stmt *stmt, int col, const char *s)
 	return s != NULL && v != NULL && strcmp((const char *)v, s) == 0;
 }
 
-/* Whether the slot row at STMT (the columns of "have") already holds S. */
+/*
+ * Whether the slot row at STMT (the columns of "have") already holds S:
+ * every field S gives, a field left out matches anything.
+ */
 static int
 device_slot_same(sqlite3_stmt *stmt, const struct hb_slot *s)
 {
-	if (s->signal < 0) {
+	if (HB_KEPT(s, SLOT_SIGNAL))
+		;
+	else if (s->signal < 0) {
 		if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
 			return 0;
 	} else if (sqlite3_column_type(stmt, 6) == SQLITE_NULL ||
 	    sqlite3_column_int(stmt, 6) != s->signal)
 		return 0;
-	return device_column_is(stmt, 1, s->status) &&
-	    device_column_is(stmt, 2, s->operator) &&
-	    device_column_is(stmt, 3, s->phone) &&
-	    device_column_is(stmt, 4, s->iccid) &&
-	    device_column_is(stmt, 5, s->imsi) &&
-	    device_column_is(stmt, 7, s->registration);
+	return (HB_KEPT(s, SLOT_STATUS) ||
+	    device_column_is(stmt, 1, s->status)) &&
+	    (HB_KEPT(s, SLOT_OPERATOR) ||
+	    device_column_is(stmt, 2, s->operator)) &&
+	    (HB_KEPT(s, SLOT_PHONE) || device_column_is(stmt, 3, s->phone)) &&
+	    (HB_KEPT(s, SLOT_ICCID) || device_column_is(stmt, 4, s->iccid)) &&
+	    (HB_KEPT(s, SLOT_IMSI) || device_column_is(stmt, 5, s->imsi)) &&
+	    (HB_KEPT(s, SLOT_REGISTRATION) ||
+	    device_column_is(stmt, 7, s->registration));
 }
 
 /*
  * Store the slots of HB for device ROWID: upsert each reported slot whose
- * stored row differs, then delete the slots the device no longer reports.
+ * stored row differs (a field left out of a known slot keeps its value;
+ * parameters ?11 to ?17 say which were left out), then delete the slots the
+ * device no longer reports.
  * In the steady state this runs one query and writes nothing but the slots
  * whose signal moved.
  */
@@ -230,16 +240,14 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 	    "status, operator, phone_number, iccid, imsi, signal, registration, "
 	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 	    "ON CONFLICT(device, slot) DO UPDATE SET "
-	    "status = excluded.status, operator = excluded.operator, "
-	    "phone_number = excluded.phone_number, iccid = excluded.iccid, "
-	    "imsi = excluded.imsi, signal = excluded.signal, "
-	    "registration = excluded.registration, "
-	    "updated_at = excluded.updated_at WHERE "
-	    "status IS NOT excluded.status OR operator IS NOT excluded.operator "
-	    "OR phone_number IS NOT excluded.phone_number OR "
-	    "iccid IS NOT excluded.iccid OR imsi IS NOT excluded.imsi OR "
-	    "signal IS NOT excluded.signal OR "
-	    "registration IS NOT excluded.registration";
+	    "status = iif(?11, status, excluded.status), "
+	    "operator = iif(?12, operator, excluded.operator), "
+	    "phone_number = iif(?13, phone_number, excluded.phone_number), "
+	    "iccid = iif(?14, iccid, excluded.iccid), "
+	    "imsi = iif(?15, imsi, excluded.imsi), "
+	    "signal = iif(?16, signal, excluded.signal), "
+	    "registration = iif(?17, registration, excluded.registration), "
+	    "updated_at = excluded.updated_at";
 	static const char *const del = "DELETE FROM sim_slots "
 	    "WHERE device = ? AND slot = ?";
 	const struct hb_slot	*s;
@@ -277,9 +285,12 @@ device_slots_store(struct store *st, int64_t rowid, const struct heartbeat *hb,
 		s = &hb->slots[i];
 		if (store_stmt(st, up, &stmt, cause) != STORE_OK)
 			return st->lastrc;
-		store_bind(stmt, "lisssssnsl", rowid, s->slot, s->status,
+		store_bind(stmt, "lisssssnsliiiiiii", rowid, s->slot, s->status,
 		    s->operator, s->phone, s->iccid, s->imsi, s->signal,
-		    s->registration, now);
+		    s->registration, now, HB_KEPT(s, SLOT_STATUS),
+		    HB_KEPT(s, SLOT_OPERATOR), HB_KEPT(s, SLOT_PHONE),
+		    HB_KEPT(s, SLOT_ICCID), HB_KEPT(s, SLOT_IMSI),
+		    HB_KEPT(s, SLOT_SIGNAL), HB_KEPT(s, SLOT_REGISTRATION));
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			return rc;
 	}
@@ -319,11 +330,11 @@ device_status_event(struct store *st, const struct device_change *ch,
 
 /*
  * Record heartbeat HB of device AT->device (ROWID) at AT->now (NOW) inside
- * the caller's transaction: the device row, its slots (replaced when the
- * report has simSlots), a history row (keeping about AT->history per
- * device), a
- * device-status-change event when it was not online, and a device-heartbeat
- * event. *EVID gets the last event id.
+ * the caller's transaction: the device row (a field left out keeps its
+ * stored value, a null clears it), its slots (replaced when the report has
+ * simSlots), a history row of the device's values after it (keeping about
+ * AT->history per device), a device-status-change event when it was not
+ * online, and a device-heartbeat event. *EVID gets the last event id.
  *
  * The history keeps the first heartbeat of each STEP milliseconds of the
  * clock (every heartbeat when STEP is 0): a device that beats faster than
@@ -341,12 +352,15 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 	static const char *const sel = "SELECT device_id, status, last_seen "
 	    "FROM devices WHERE id = ?";
 	static const char *const upd = "UPDATE devices SET status = 'online', "
-	    "battery = ?, charging = ?, signal = ?, firmware = ?, uptime = ?, "
-	    "last_seen = ?, hb_seq = hb_seq + ? WHERE id = ? "
+	    "battery = iif(?9, battery, ?1), charging = iif(?10, charging, ?2), "
+	    "signal = iif(?11, signal, ?3), firmware = iif(?12, firmware, ?4), "
+	    "uptime = iif(?13, uptime, ?5), "
+	    "last_seen = ?6, hb_seq = hb_seq + ?7 WHERE id = ?8 "
 	    "RETURNING " DEVICE_COLUMNS ", hb_seq";
 	static const char *const hist = "INSERT OR REPLACE INTO heartbeats("
 	    "device, seq, at, battery, charging, signal) "
-	    "VALUES (?, ?, ?, ?, ?, ?)";
+	    "SELECT id, ?, ?, battery, charging, signal FROM devices "
+	    "WHERE id = ?";
 	static const char *const trim = "DELETE FROM heartbeats WHERE "
 	    "device = ? AND seq <= ?";
 	sqlite3_stmt		*stmt;
@@ -383,8 +397,11 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 		return rc;
 	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "nnnsllll", hb->battery, hb->charging, hb->signal,
-	    hb->firmware, hb->uptime, now, (int64_t)record, rowid);
+	store_bind(stmt, "nnnslllliiiii", hb->battery, hb->charging,
+	    hb->signal, hb->firmware, hb->uptime, now, (int64_t)record, rowid,
+	    HB_KEPT(hb, HB_BATTERY), HB_KEPT(hb, HB_CHARGING),
+	    HB_KEPT(hb, HB_SIGNAL), HB_KEPT(hb, HB_FIRMWARE),
+	    HB_KEPT(hb, HB_UPTIME));
 	if (hb->uptime < 0)
 		sqlite3_bind_null(stmt, 5);
 	if ((r = sqlite3_step(stmt)) != SQLITE_ROW) {
@@ -404,8 +421,7 @@ device_heartbeat(struct store *st, const struct heartbeat *hb,
 	if (record) {
 		if ((rc = store_stmt(st, hist, &stmt, cause)) != STORE_OK)
 			goto out;
-		store_bind(stmt, "lllnnn", rowid, seq, now, hb->battery,
-		    hb->charging, hb->signal);
+		store_bind(stmt, "lll", seq, now, rowid);
 		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto out;
 	}

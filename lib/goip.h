@@ -162,16 +162,46 @@ struct sweep_result {
 /* An open database connection; its fields are private to lib/ (store_int.h). */
 struct store;
 
-/* The validated fields of a heartbeat. */
+/*
+ * The validated fields of a heartbeat. A field left out of the report has
+ * its bit (HB_* or SLOT_*) set in "kept": the stored value stays. A field
+ * given as null is NULL or -1 with its bit clear: the stored value is
+ * cleared.
+ */
+enum hb_field {
+	HB_DEVICE_ID,
+	HB_BATTERY,
+	HB_CHARGING,
+	HB_SIGNAL,
+	HB_FIRMWARE,
+	HB_UPTIME,
+	HB__MAX
+};
+
+enum slot_field {
+	SLOT_SLOT,
+	SLOT_STATUS,
+	SLOT_OPERATOR,
+	SLOT_PHONE,
+	SLOT_ICCID,
+	SLOT_IMSI,
+	SLOT_SIGNAL,
+	SLOT_REGISTRATION,
+	SLOT__MAX
+};
+
+#define HB_KEPT(x, f)	((int)(((x)->kept >> (f)) & 1))
+
 struct hb_slot {
 	int		 slot;
-	const char	*status;	/* NULL when absent from the report */
+	const char	*status;	/* NULL when null or left out */
 	const char	*operator;
 	const char	*phone;
 	const char	*iccid;
 	const char	*imsi;
-	int		 signal;	/* -1: null or absent */
+	int		 signal;	/* -1: null or left out */
 	const char	*registration;
+	unsigned int	 kept;		/* 1 << SLOT_*: left out */
 };
 
 struct heartbeat {
@@ -181,6 +211,7 @@ struct heartbeat {
 	int		 signal;	/* -1: null or absent */
 	const char	*firmware;	/* NULL when absent */
 	int64_t		 uptime;	/* -1: absent */
+	unsigned int	 kept;		/* 1 << HB_*: left out */
 	int		 nslots;	/* -1: simSlots absent (keep stored) */
 	struct hb_slot	 slots[GOIP_SLOTS_MAX];
 };

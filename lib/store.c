@@ -11,13 +11,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -67,10 +72,126 @@ store_pragma(struct store *st, const char *sql, char **cause)
 }
 
 /*
+ * Describe why this process may not use the file at PATH with access mode
+ * AMODE (R_OK, W_OK, X_OK or'd), naming the user, the first permission
+ * missing, the file's owner and mode: "user www-data (uid 33) may not
+ * enter /var/lib/goip (goip:goip, mode 0750)". Returns an allocated string,
+ * or NULL when access is allowed or the file is missing.
+ */
+static char *
+store_access_why(const char *path, int amode)
+{
+	static const struct {
+		int		 bit;
+		const char	*file, *dir;
+	} perms[] = {
+		{ X_OK, "execute", "enter" },
+		{ R_OK, "read", "list" },
+		{ W_OK, "write", "create files in" },
+	};
+	struct stat	 sb;
+	struct passwd	*pw;
+	struct group	*gr;
+	char		 user[64], owner[64], group[64], *why = NULL;
+	const char	*verb = NULL;
+	size_t		 i;
+
+	if (stat(path, &sb) == -1)
+		return NULL;
+	for (i = 0; i < sizeof(perms) / sizeof(perms[0]) && verb == NULL; i++)
+		if ((amode & perms[i].bit) && faccessat(AT_FDCWD, path,
+		    perms[i].bit, AT_EACCESS) == -1)
+			verb = S_ISDIR(sb.st_mode) ? perms[i].dir :
+			    perms[i].file;
+	if (verb == NULL)
+		return NULL;
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof(user), "%u", (unsigned)geteuid());
+	if ((pw = getpwuid(sb.st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "%u", (unsigned)sb.st_uid);
+	if ((gr = getgrgid(sb.st_gid)) != NULL)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned)sb.st_gid);
+	xasprintf(&why, "user %s (uid %u) may not %s %s (%s:%s, mode %04o)",
+	    user, (unsigned)geteuid(), verb, path, owner, group,
+	    (unsigned)(sb.st_mode & 07777));
+	return why;
+}
+
+/*
+ * Find the permission that keeps this process from opening the database at
+ * PATH in MODE: searching its directory, reading and writing the file,
+ * creating it (STORE_OPEN_CREATE) or SQLite's -wal and -shm files beside it
+ * (whoever opens the database first creates them), or reading and writing
+ * those when they exist. Returns an allocated sentence, or NULL when every
+ * permission is there.
+ */
+static char *
+store_access(const char *path, int mode)
+{
+	static const char *const	 side[] = { "-wal", "-shm" };
+	struct stat			 sb;
+	char				*copy, *dir, *side_path, *why;
+	int				 exists;
+	size_t				 i;
+
+	if ((copy = strdup(path)) == NULL)
+		return NULL;
+	dir = dirname(copy);
+	if ((why = store_access_why(dir, X_OK)) != NULL)
+		goto done;
+	exists = stat(path, &sb) == 0;
+	if (!exists) {
+		if (mode == STORE_OPEN_CREATE)
+			why = store_access_why(dir, W_OK | X_OK);
+		else
+			xasprintf(&why, "%s does not exist", path);
+		goto done;
+	}
+	if ((why = store_access_why(path, R_OK | W_OK)) != NULL)
+		goto done;
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		xasprintf(&side_path, "%s%s", path, side[i]);
+		if (stat(side_path, &sb) == 0)
+			why = store_access_why(side_path, R_OK | W_OK);
+		else
+			why = store_access_why(dir, W_OK | X_OK);
+		free(side_path);
+		if (why != NULL)
+			goto done;
+	}
+done:
+	free(copy);
+	return why;
+}
+
+/*
+ * Add to *CAUSE the permission store_access() finds missing, if any.
+ */
+static void
+store_access_cause(const char *path, int mode, char **cause)
+{
+	char	*why, *old = *cause;
+
+	if ((why = store_access(path, mode)) == NULL)
+		return;
+	xasprintf(cause, "%s: %s", old, why);
+	free(old);
+	free(why);
+}
+
+/*
  * Open the database at PATH. MODE is STORE_OPEN_CHECK (the file must exist
  * and hold the schema this program knows), STORE_OPEN_CREATE (create the
  * file, mode 0640, if missing) or STORE_OPEN_ANY (exists, any schema: for
- * migrate and check). Returns the store, or NULL with *cause set.
+ * migrate and check). Returns the store, or NULL with *cause set; when
+ * a permission is missing, *cause names the file, the user and the
+ * permission.
  */
 struct store *
 store_open(const char *path, int64_t busy_timeout, int mode, char **cause)
@@ -93,6 +214,7 @@ store_open(const char *path, int64_t busy_timeout, int mode, char **cause)
 		umask(old);
 		xasprintf(cause, "%s: %s", path, st->db != NULL ?
 		    sqlite3_errmsg(st->db) : "cannot open");
+		store_access_cause(path, mode, cause);
 		goto fail;
 	}
 	umask(old);
@@ -101,8 +223,10 @@ store_open(const char *path, int64_t busy_timeout, int mode, char **cause)
 	if (store_pragma(st, "PRAGMA journal_mode=WAL", cause) == -1 ||
 	    store_pragma(st, "PRAGMA synchronous=NORMAL", cause) == -1 ||
 	    store_pragma(st, "PRAGMA foreign_keys=ON", cause) == -1 ||
-	    store_pragma(st, "PRAGMA trusted_schema=OFF", cause) == -1)
+	    store_pragma(st, "PRAGMA trusted_schema=OFF", cause) == -1) {
+		store_access_cause(path, mode, cause);
 		goto fail;
+	}
 	if (mode == STORE_OPEN_CHECK && store_check_version(st, cause) == -1)
 		goto fail;
 	return st;
@@ -252,7 +376,10 @@ store_stmt(struct store *st, const char *sql, sqlite3_stmt **stmtp,
 	return STORE_OK;
 }
 
-/* Map an SQLite result code to a store_rc, setting *cause for errors. */
+/*
+ * Map an SQLite result code to a store_rc, setting *cause for errors; a
+ * permission error names the file, the user and the permission missing.
+ */
 enum store_rc
 store_rc(struct store *st, int rc, char **cause)
 {
@@ -275,6 +402,13 @@ store_rc(struct store *st, int rc, char **cause)
 	case SQLITE_FULL:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 		src = STORE_FULL;
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		/* A file SQLite opens late (-wal, -shm), or a read-only one. */
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		store_access_cause(st->path, STORE_OPEN_ANY, cause);
+		src = STORE_ERROR;
 		break;
 	default:
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));

@@ -43,27 +43,33 @@ static const char *const slot_registration[] = { "home", "roaming",
     "searching", "denied", "none", NULL };
 
 #define HB(f)	offsetof(struct heartbeat, f)
-static const struct vfield heartbeat_fields[] = {
-	{ "deviceId", VT_TOKEN, HB(device_id), 0, 0, 1, GOIP_DEVICE_ID_MAX, NULL },
-	{ "battery", VT_INT, HB(battery), 0, 1, 0, 100, NULL },
-	{ "charging", VT_BOOL, HB(charging), 0, 1, 0, 1, NULL },
-	{ "signal", VT_INT, HB(signal), 0, 1, 0, 100, NULL },
-	{ "firmware", VT_TEXT, HB(firmware), 0, 1, 0, 64, NULL },
-	{ "uptime", VT_INT64, HB(uptime), 0, 1, 0, 100LL * 365 * 86400, NULL },
+static const struct vfield heartbeat_fields[HB__MAX] = {
+	[HB_DEVICE_ID] = { "deviceId", VT_TOKEN, HB(device_id), 0, 0, 1,
+	    GOIP_DEVICE_ID_MAX, NULL },
+	[HB_BATTERY] = { "battery", VT_INT, HB(battery), 0, 1, 0, 100, NULL },
+	[HB_CHARGING] = { "charging", VT_BOOL, HB(charging), 0, 1, 0, 1, NULL },
+	[HB_SIGNAL] = { "signal", VT_INT, HB(signal), 0, 1, 0, 100, NULL },
+	[HB_FIRMWARE] = { "firmware", VT_TEXT, HB(firmware), 0, 1, 0, 64, NULL },
+	[HB_UPTIME] = { "uptime", VT_INT64, HB(uptime), 0, 1, 0,
+	    100LL * 365 * 86400, NULL },
 };
 #undef HB
 
 #define SL(f)	offsetof(struct hb_slot, f)
-static const struct vfield slot_fields[] = {
-	{ "slot", VT_INT, SL(slot), 1, 0, 1, GOIP_SLOT_MAX, NULL },
-	{ "status", VT_ENUM, SL(status), 0, 1, 0, 0, slot_status },
-	{ "operator", VT_TEXT, SL(operator), 0, 1, 0, 64, NULL },
-	{ "phoneNumber", VT_TEXT, SL(phone), 0, 1, 0, GOIP_PHONE_MAX, NULL },
-	{ "iccid", VT_DIGITS, SL(iccid), 0, 1, 0, 22, NULL },
-	{ "imsi", VT_DIGITS, SL(imsi), 0, 1, 0, 15, NULL },
-	{ "signal", VT_INT, SL(signal), 0, 1, 0, 100, NULL },
-	{ "registration", VT_ENUM, SL(registration), 0, 1, 0, 0,
-	    slot_registration },
+static const struct vfield slot_fields[SLOT__MAX] = {
+	[SLOT_SLOT] = { "slot", VT_INT, SL(slot), 1, 0, 1, GOIP_SLOT_MAX,
+	    NULL },
+	[SLOT_STATUS] = { "status", VT_ENUM, SL(status), 0, 1, 0, 0,
+	    slot_status },
+	[SLOT_OPERATOR] = { "operator", VT_TEXT, SL(operator), 0, 1, 0, 64,
+	    NULL },
+	[SLOT_PHONE] = { "phoneNumber", VT_TEXT, SL(phone), 0, 1, 0,
+	    GOIP_PHONE_MAX, NULL },
+	[SLOT_ICCID] = { "iccid", VT_DIGITS, SL(iccid), 0, 1, 0, 22, NULL },
+	[SLOT_IMSI] = { "imsi", VT_DIGITS, SL(imsi), 0, 1, 0, 15, NULL },
+	[SLOT_SIGNAL] = { "signal", VT_INT, SL(signal), 0, 1, 0, 100, NULL },
+	[SLOT_REGISTRATION] = { "registration", VT_ENUM, SL(registration), 0,
+	    1, 0, 0, slot_registration },
 };
 #undef SL
 
@@ -309,12 +315,13 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 
 /*
  * Validate OBJ (must be a JSON object) against the NF fields of F, filling
- * BASE. Absent optional fields are left as the caller initialised them.
+ * BASE. Absent optional fields are left as the caller initialised them and,
+ * when KEPT is not NULL, get their bit (1 << index in F) set in *KEPT.
  * PREFIX is prepended to field names in errors. Returns 0 or -1 with *err.
  */
 static int
 valid_fields(struct json_object *obj, const struct vfield *f, size_t nf,
-    void *base, const char *prefix, struct verr *err)
+    void *base, unsigned int *kept, const char *prefix, struct verr *err)
 {
 	struct json_object	*v;
 	size_t			 i;
@@ -331,6 +338,8 @@ valid_fields(struct json_object *obj, const struct vfield *f, size_t nf,
 				    "required");
 				return -1;
 			}
+			if (kept != NULL)
+				*kept |= 1U << i;
 			continue;
 		}
 		if (valid_value(&f[i], v, base, prefix, err) == -1)
@@ -354,7 +363,7 @@ valid_heartbeat(struct json_object *obj, struct heartbeat *hb,
 	hb->uptime = -1;
 	hb->nslots = -1;
 	if (valid_fields(obj, heartbeat_fields, NFIELDS(heartbeat_fields), hb,
-	    "", err) == -1)
+	    &hb->kept, "", err) == -1)
 		return -1;
 	if (!json_object_object_get_ex(obj, "simSlots", &slots) ||
 	    slots == NULL)
@@ -374,7 +383,7 @@ valid_heartbeat(struct json_object *obj, struct heartbeat *hb,
 		s->signal = -1;
 		snprintf(prefix, sizeof(prefix), "simSlots[%zu]", i);
 		if (valid_fields(o, slot_fields, NFIELDS(slot_fields), s,
-		    prefix, err) == -1)
+		    &s->kept, prefix, err) == -1)
 			return -1;
 		for (j = 0; j < i; j++)
 			if (hb->slots[j].slot == s->slot) {
@@ -394,8 +403,8 @@ valid_sms_in(struct json_object *obj, struct sms_in *sms, struct verr *err)
 {
 	memset(sms, 0, sizeof(*sms));
 	sms->received_at = -1;
-	if (valid_fields(obj, sms_in_fields, NFIELDS(sms_in_fields), sms, "",
-	    err) == -1)
+	if (valid_fields(obj, sms_in_fields, NFIELDS(sms_in_fields), sms, NULL,
+	    "", err) == -1)
 		return -1;
 	sms->textlen = strlen(sms->text);
 	return 0;
@@ -406,8 +415,8 @@ int
 valid_sms_out(struct json_object *obj, struct sms_out *sms, struct verr *err)
 {
 	memset(sms, 0, sizeof(*sms));
-	if (valid_fields(obj, sms_out_fields, NFIELDS(sms_out_fields), sms, "",
-	    err) == -1)
+	if (valid_fields(obj, sms_out_fields, NFIELDS(sms_out_fields), sms,
+	    NULL, "", err) == -1)
 		return -1;
 	sms->textlen = strlen(sms->text);
 	if (!valid_device_id(sms->device)) {

@@ -158,8 +158,8 @@ ingest_init(const char *path)
 	}
 	if (path != NULL && path[0] != '\0') {
 		/* Mode 0660 and listen_group at creation: see sock_unix(). */
-		if ((ingest_fd = sock_unix(path, SOCK_DGRAM, nconf.listen_gid,
-		    &cause)) == -1) {
+		if ((ingest_fd = sock_unix(path, SOCK_DGRAM, nconf.listen_uid,
+		    nconf.listen_gid, &cause)) == -1) {
 			log_warnx("ingest: %s", cause);
 			free(cause);
 			return -1;

@@ -223,6 +223,9 @@ main(int argc, char *argv[])
 
 	if (!nconf.compliance)
 		drop = priv_check(cfg->path, cfg->user, &uid, &gid);
+	/* Root binds for the user it becomes: the sockets are that user's. */
+	if (drop)
+		nconf.listen_uid = uid;
 	main_raise_nofile();
 	event_set_log_callback(main_event_log_cb);
 	signal(SIGPIPE, SIG_IGN);

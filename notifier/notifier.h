@@ -132,6 +132,7 @@ struct nconf {
 	const char		*listen;	/* host:port or /path */
 	int			 listen_unix;	/* listen is a Unix socket */
 	gid_t			 listen_gid;	/* group of our Unix sockets */
+	uid_t			 listen_uid;	/* their owner; 0: ours */
 	const char		*socket_path;	/* with trailing / */
 	const char		*events_path;
 	int64_t			 ping_interval;	/* ms */
@@ -246,7 +247,7 @@ int		 frame_unbase64(const char *, size_t, char **, size_t *);
 
 /* sock.c */
 int		 sock_group(const char *, gid_t *, char **);
-int		 sock_unix(const char *, int, gid_t, char **);
+int		 sock_unix(const char *, int, uid_t, gid_t, char **);
 
 /* server.c */
 int		 server_addr_local(const char *);

@@ -107,8 +107,8 @@ server_listen_unix(const char *path, enum conn_kind kind)
 	char			*cause = NULL;
 	int			 fd;
 
-	if ((fd = sock_unix(path, SOCK_STREAM, nconf.listen_gid,
-	    &cause)) == -1) {
+	if ((fd = sock_unix(path, SOCK_STREAM, nconf.listen_uid,
+	    nconf.listen_gid, &cause)) == -1) {
 		log_warnx("server: %s", cause);
 		free(cause);
 		return -1;

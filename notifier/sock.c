@@ -71,13 +71,14 @@ sock_alive(const struct sockaddr_un *sun, int type)
 
 /*
  * Make a Unix socket of TYPE (SOCK_STREAM: listening; SOCK_DGRAM) at the
- * absolute PATH with mode 0660 and group GID, non-blocking and
- * close-on-exec. Returns the descriptor, or -1 with *cause set (allocated;
+ * absolute PATH with mode 0660, owner UID (0: ours) and group GID,
+ * non-blocking and close-on-exec. Returns the descriptor, or -1 with *cause set (allocated;
  * caller frees) and nothing left behind.
  *
  * The mode comes from the umask around bind(); nothing is ever chmod'ed or
  * chown'ed through PATH, where a symbolic link planted between bind() and
- * the change would redirect it (we may run as root). The group is set on
+ * the change would redirect it (we may run as root). The owner and group
+ * (the owner: root binding for the user it switches to) are set on
  * the socket while it lives in a directory we just made with mode 0700
  * next to PATH, through a descriptor of that directory: nobody else can
  * put anything in it, so fchownat() there can only reach our socket. The
@@ -90,7 +91,7 @@ sock_alive(const struct sockaddr_un *sun, int type)
  * anyway).
  */
 int
-sock_unix(const char *path, int type, gid_t gid, char **cause)
+sock_unix(const char *path, int type, uid_t uid, gid_t gid, char **cause)
 {
 	struct sockaddr_un	 sun, tmp;
 	struct stat		 sb;
@@ -161,7 +162,7 @@ sock_unix(const char *path, int type, gid_t gid, char **cause)
 		xasprintf(cause, "bind %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (fchownat(dfd, SOCK_TMPNAME, (uid_t)-1, gid,
+	if (fchownat(dfd, SOCK_TMPNAME, uid != 0 ? uid : (uid_t)-1, gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) {
 		xasprintf(cause, "%s: group %lu: %s", path,
 		    (unsigned long)gid, strerror(errno));

@@ -230,6 +230,53 @@ heartbeat__happy_body()
 	[ "$(q 'SELECT count(*) FROM sim_slots')" = 0 ] || atf_fail "simSlots [] kept slots"
 }
 
+cgi_case heartbeat__left_out_keeps "a heartbeat field left out keeps its stored value and an explicit null clears it, for every device and slot field"
+heartbeat__left_out_keeps_body()
+{
+	local dev slot
+
+	setup
+	dev="SELECT ifnull(battery, 'null') || ',' || ifnull(charging, 'null')
+	    || ',' || ifnull(signal, 'null') || ',' || ifnull(firmware, 'null')
+	    || ',' || ifnull(uptime, 'null') FROM devices
+	    WHERE device_id = 'goip-01'"
+	slot="SELECT ifnull(status, 'null') || ',' || ifnull(operator, 'null')
+	    || ',' || ifnull(phone_number, 'null') || ',' || ifnull(iccid, 'null')
+	    || ',' || ifnull(imsi, 'null') || ',' || ifnull(signal, 'null')
+	    || ',' || ifnull(registration, 'null') FROM sim_slots
+	    WHERE slot = 1"
+	expect 200 POST /api/device/heartbeat "${HEARTBEAT}"
+	[ "$(q "${dev}")" = "87,1,74,GST1610-1.01,86400" ] ||
+	    atf_fail "stored: $(q "${dev}")"
+	# Left out: every device field and every field of slot 1 but its key.
+	expect 200 POST /api/device/heartbeat '{"simSlots": [{"slot": 1}]}'
+	[ "$(q "${dev}")" = "87,1,74,GST1610-1.01,86400" ] ||
+	    atf_fail "a left-out field changed: $(q "${dev}")"
+	[ "$(q "${slot}")" = "ready,PLAY,+48500100200,8948000000000000001,260060000000001,71,home" ] ||
+	    atf_fail "a left-out slot field changed: $(q "${slot}")"
+	json '.ok == true'
+	# The event and the history carry the kept values too.
+	[ "$(q "SELECT json_extract(payload, '$.signal') FROM events
+	    WHERE type = 'device-heartbeat' ORDER BY id DESC LIMIT 1")" = 74 ] ||
+	    atf_fail "the heartbeat event lost the signal"
+	[ "$(q "SELECT count(*) FROM heartbeats WHERE signal IS NULL")" = 0 ] ||
+	    atf_fail "a history row lost the signal"
+	# One field given: only it changes.
+	expect 200 POST /api/device/heartbeat '{"battery": 50}'
+	[ "$(q "${dev}")" = "50,1,74,GST1610-1.01,86400" ] ||
+	    atf_fail "battery alone: $(q "${dev}")"
+	# Explicit null clears, field by field.
+	expect 200 POST /api/device/heartbeat '{"battery": null, "charging": null,
+	    "signal": null, "firmware": null, "uptime": null,
+	    "simSlots": [{"slot": 1, "status": null, "operator": null,
+	    "phoneNumber": null, "iccid": null, "imsi": null, "signal": null,
+	    "registration": null}]}'
+	[ "$(q "${dev}")" = "null,null,null,null,null" ] ||
+	    atf_fail "null did not clear: $(q "${dev}")"
+	[ "$(q "${slot}")" = "null,null,null,null,null,null,null" ] ||
+	    atf_fail "null did not clear the slot: $(q "${slot}")"
+}
+
 cgi_case devices__list_and_one "GET /api/devices and /api/devices/{id} show the documented device shape, with history for one device"
 devices__list_and_one_body()
 {
@@ -896,6 +943,7 @@ bad_input__sms_fields_body()
 atf_init_test_cases()
 {
 	atf_add_test_case heartbeat__happy
+	atf_add_test_case heartbeat__left_out_keeps
 	atf_add_test_case devices__list_and_one
 	atf_add_test_case sms_receive__single_and_retry
 	atf_add_test_case sms_receive__batch_with_duplicates

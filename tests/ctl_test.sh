@@ -108,6 +108,91 @@ dashboard_auth = none"
 	atf_check -s exit:1 -o ignore -e match:"no schema: run goipctl init" ctl check
 }
 
+ctl_case check__before_init "check before init names the missing database and says to run goipctl init"
+check__before_init_body()
+{
+	conf
+	atf_check -s exit:1 -o ignore \
+	    -e match:"goip.db: no database: run goipctl init" ctl check
+	[ ! -e goip.db ] || atf_fail "check created the database"
+}
+
+atf_test_case init__root_refuses cleanup
+init__root_refuses_head()
+{
+	atf_set descr "init as root refuses to create a database in a directory the service user owns, and names the command to run"
+	atf_set require.user root
+}
+init__root_refuses_body()
+{
+	local d
+
+	d=$(goip_tmpdir)/db
+	mkdir "${d}"
+	chown nobody "${d}"
+	conf "database = ${d}/goip.db"
+	atf_check -s exit:1 -o empty \
+	    -e match:"init as root would create it owned by root, but ${d} belongs to nobody" \
+	    -e match:"run \"runuser -u nobody -- goipctl init\"" ctl init
+	[ -z "$(ls -A "${d}")" ] || atf_fail "init left files: $(ls -A "${d}")"
+	atf_check -o match:"created, schema version" \
+	    runuser -u nobody -- "${GOIP_CTL}" -c "$(pwd)/goip.conf" init
+	[ "$(stat -c %U "${d}/goip.db")" = nobody ] || atf_fail "not nobody's"
+	# root may then work on it: SQLite gives the files it adds the
+	# database's owner.
+	atf_check -o ignore ctl device add goip-01
+	for f in "${d}"/*; do
+		[ "$(stat -c %U "${f}")" = nobody ] || atf_fail "${f} is not nobody's"
+	done
+}
+init__root_refuses_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case open__permission_named cleanup
+open__permission_named_head()
+{
+	atf_set descr "a database its user may not open is an error naming the file, the user and the missing permission"
+}
+open__permission_named_body()
+{
+	local d as user
+
+	d=$(goip_tmpdir)/db
+	mkdir "${d}"
+	conf "database = ${d}/goip.db"
+	atf_check -o ignore ctl init
+	as=""
+	if [ "$(id -u)" -eq 0 ]; then
+		as="runuser -u nobody --"
+		user=nobody
+	else
+		user=$(id -un)
+	fi
+	chmod 0200 "${d}/goip.db"
+	atf_check -s exit:1 -o empty \
+	    -e match:"${d}/goip.db: .*: user ${user} \(uid [0-9]+\) may not read ${d}/goip.db \([a-z0-9]+:[a-z0-9]+, mode 0200\)" \
+	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device list
+	# Readable but not writable: a write names the write permission.
+	chmod 0444 "${d}/goip.db"
+	atf_check -s exit:1 -o empty \
+	    -e match:"user ${user} \(uid [0-9]+\) may not write ${d}/goip.db" \
+	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device add goip-02
+	chmod 0640 "${d}/goip.db"
+	chmod 0700 "${d}"
+	[ -n "${as}" ] || chmod 0000 "${d}"
+	atf_check -s exit:1 -o empty \
+	    -e match:"${d}/goip.db: unable to open database file: user ${user} \(uid [0-9]+\) may not enter ${d} \(.*, mode 0[0-7]+\)" \
+	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device list
+	chmod 0755 "${d}"
+}
+open__permission_named_cleanup()
+{
+	[ ! -f goip-tmpdirs ] || chmod -R u+rwx $(cat goip-tmpdirs)
+	goip_cleanup
+}
+
 ctl_case check__bad_config "a configuration error is reported as FILE:LINE and exits 1, for every command"
 check__bad_config_body()
 {
@@ -321,6 +406,9 @@ atf_init_test_cases()
 	atf_add_test_case migrate__idempotent
 	atf_add_test_case check__config_and_database
 	atf_add_test_case check__bad_config
+	atf_add_test_case check__before_init
+	atf_add_test_case init__root_refuses
+	atf_add_test_case open__permission_named
 	atf_add_test_case device_add__token_once
 	atf_add_test_case device_add__errors
 	atf_add_test_case device_list__shape

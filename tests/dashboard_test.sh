@@ -130,6 +130,38 @@ page__loads_clean_cleanup()
 	goip_cleanup
 }
 
+atf_test_case page__credentials_url cleanup
+page__credentials_url_head()
+{
+	atf_set descr "Opened as http://user:pass@host/, the dashboard loads the fleet (no fetch is relative to the credentialed URL) and goes live"
+	dash_head
+}
+page__credentials_url_body()
+{
+	dash_start
+	dash_run credentials_url
+}
+page__credentials_url_cleanup()
+{
+	goip_cleanup
+}
+
+atf_test_case page__load_failed_indicator cleanup
+page__load_failed_indicator_head()
+{
+	atf_set descr "While the fleet fails to load the indicator says Data Load Failed, not Real-time Connected, and the page retries until it loads"
+	dash_head
+}
+page__load_failed_indicator_body()
+{
+	dash_start
+	dash_run load_failed
+}
+page__load_failed_indicator_cleanup()
+{
+	goip_cleanup
+}
+
 atf_test_case heartbeat__live_update cleanup
 heartbeat__live_update_head()
 {
@@ -349,6 +381,8 @@ scale__1000_devices_10000_sms_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case page__loads_clean
+	atf_add_test_case page__credentials_url
+	atf_add_test_case page__load_failed_indicator
 	atf_add_test_case heartbeat__live_update
 	atf_add_test_case sms__live_feed
 	atf_add_test_case sms__markup_is_text

@@ -84,6 +84,7 @@ man_case goip.conf 5
 man_case goip-api 7
 man_case goip-webhookd 8
 man_case goip-webhook 7
+man_case goip-deploy 7
 
 atf_init_test_cases()
 {

@@ -133,9 +133,9 @@ hb_two_slots(struct heartbeat *hb)
 {
 	hb->nslots = 2;
 	hb->slots[0] = (struct hb_slot){ 1, "ready", "PLAY", "+48500100200",
-	    "8948000000000000001", "260060000000001", 71, "home" };
+	    "8948000000000000001", "260060000000001", 71, "home", 0 };
 	hb->slots[1] = (struct hb_slot){ 2, "absent", NULL, NULL, NULL, NULL,
-	    -1, NULL };
+	    -1, NULL, 0 };
 }
 
 /* Receive message MID (text TEXT) from device ROWID in one transaction. */

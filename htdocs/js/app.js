@@ -76,10 +76,27 @@ function refreshStatsSoon() {
 }
 
 // --- connection indicator ------------------------------------------------
-function showState(state) {
+// It says "Real-time Connected" only while the socket is up and the last
+// load of the fleet from REST worked: a page whose fleet failed to load
+// says so, whatever the socket does.
+let liveState = 'connecting';
+let loadFailed = false;
+function drawState() {
+  const state = loadFailed ? 'load-error' : liveState;
   const c = $('conn');
   c.dataset.state = state;
   setText($('conn-text'), STATE_TEXT[state]);
+}
+
+function showState(state) {
+  liveState = state;
+  drawState();
+}
+
+function showLoad(ok) {
+  if (loadFailed === !ok) return;
+  loadFailed = !ok;
+  drawState();
 }
 
 function showPolling(on) {
@@ -124,12 +141,19 @@ let reloadAgain = null;
 let againWhy = null;
 async function reloadOnce(why) {
   const reset = why === 'resync';
-  const [devices, stats] = await Promise.all([
-    getJSON('/api/devices'),
-    getJSON('/api/stats'),
-    feed.load(reset),
-    reset ? device.reload() : Promise.resolve(),
-  ]);
+  let devices, stats;
+  try {
+    [devices, stats] = await Promise.all([
+      getJSON('/api/devices'),
+      getJSON('/api/stats'),
+      feed.load(reset),
+      reset ? device.reload() : Promise.resolve(),
+    ]);
+  } catch (e) {
+    showLoad(false);
+    throw e;
+  }
+  showLoad(true);
   if (Array.isArray(devices)) {
     fleet.replaceAll(devices, why === 'poll');
     if (device.id !== null) {
@@ -200,10 +224,16 @@ window.addEventListener('hashchange', route);
 showState('connecting');
 live.start();
 route();
-reload('load').catch((e) => {
-  const p = $('fleet-count');
-  setText(p, `Could not load the fleet: ${e.message}`);
-});
+// The first load, tried again every few seconds until it works: until then
+// the indicator says the data failed, whatever the socket does.
+const LOAD_RETRY_MS = 3000;
+function firstLoad() {
+  reload('load').catch((e) => {
+    setText($('fleet-count'), `Could not load the fleet: ${e.message}`);
+    setTimeout(firstLoad, LOAD_RETRY_MS);
+  });
+}
+firstLoad();
 setInterval(() => {
   fleet.tick();
   device.tick();

@@ -19,6 +19,9 @@ export const STATE_TEXT = {
   connected: 'Real-time Connected',
   connecting: 'Connecting...',
   error: 'Connection Error',
+  // The REST routes failed (app.js): whatever the socket says, the page
+  // does not show the fleet.
+  'load-error': 'Data Load Failed',
 };
 
 const EVENTS = [
@@ -64,7 +67,8 @@ export class Live {
       this._startPolling();
       return;
     }
-    const socket = window.io({
+    // The origin, explicitly: never a URL with credentials (util.js apiURL).
+    const socket = window.io(window.location.origin, {
       path: '/api/socket/io/',
       auth: (cb) => cb(this.lastEventId === null ? {} : { lastEventId: this.lastEventId }),
       reconnectionDelay: 1000,

@@ -109,10 +109,18 @@ export class HttpError extends Error {
   }
 }
 
+// apiURL(path): PATH ("/api/...") on this page's origin.  Never relative to
+// the page's URL: opened as http://user:pass@host/, that URL carries the
+// credentials, and browsers refuse to fetch a URL that does; location.origin
+// never has them (the browser sends them itself, it has them cached).
+export function apiURL(path) {
+  return new URL(path, window.location.origin).href;
+}
+
 // getJSON(url, opts): fetch a same-origin JSON resource; throws HttpError on
 // a non-2xx answer and TypeError on a network failure.  opts.signal aborts.
 export async function getJSON(url, opts = {}) {
-  const r = await fetch(url, {
+  const r = await fetch(apiURL(url), {
     credentials: 'same-origin',
     headers: { Accept: 'application/json' },
     cache: 'no-store',
@@ -128,7 +136,7 @@ export async function getJSON(url, opts = {}) {
 
 // postJSON(url, data, headers): POST a JSON body, same rules as getJSON.
 export async function postJSON(url, data, headers = {}) {
-  const r = await fetch(url, {
+  const r = await fetch(apiURL(url), {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },

@@ -43,7 +43,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import {
   run, open, waitConn, connState, heartbeat, sms, waitRow, rowText, feedIds, waitFeed,
-  screenshotPath, sleep, fail, TOKENS, BASE, deviceRequest,
+  screenshotPath, sleep, fail, TOKENS, BASE, CRED, deviceRequest,
 } from './lib.mjs';
 
 const CONNECTED = 'Real-time Connected';
@@ -65,6 +65,46 @@ function shell(envName) {
 }
 
 const cases = {
+  // Opened as http://user:pass@host/ (issue 16): every fetch still works,
+  // since none is relative to the credentialed page URL.
+  async credentials_url({ page, log }) {
+    const u = new URL(BASE);
+    u.username = CRED.username;
+    u.password = CRED.password;
+    await page.goto(u.href, { waitUntil: 'load', timeout: 30000 });
+    await page.waitForFunction(() => window.goipDashboard && window.goipDashboard.fleet.loaded, null, { timeout: 15000 })
+      .catch(async () => fail(`the fleet was not loaded from a credentialed URL: "${await page.$eval('#fleet-count', (e) => e.textContent)}"`));
+    await waitConn(page, CONNECTED);
+    for (const id of devices) {
+      if ((await rowText(page, id)) === null) fail(`no row for ${id}`);
+    }
+    await heartbeat(DEV, 42, 33);
+    await waitRow(page, DEV, /42%/, 2000);
+    noErrors(log, 'credentials_url');
+  },
+
+  // The fleet fails to load while the socket connects: the indicator says
+  // the data failed, never "Real-time Connected", until a load works.
+  async load_failed({ page }) {
+    let refused = 0;
+    await page.route('**/api/devices', (r) => {
+      refused++;
+      return r.fulfill({ status: 503, contentType: 'application/json', body: '{"error": "unavailable"}' });
+    });
+    await page.goto(`${BASE}/`, { waitUntil: 'load', timeout: 30000 });
+    await waitConn(page, 'Data Load Failed');
+    await page.waitForFunction(() => window.goipDashboard.live.socket && window.goipDashboard.live.socket.connected, null, { timeout: 15000 })
+      .catch(() => fail('the socket did not connect'));
+    await sleep(500);
+    if ((await connState(page)) !== 'Data Load Failed') fail(`indicator is "${await connState(page)}" with no fleet loaded`);
+    if (refused < 1) fail('no request for /api/devices was refused');
+    await page.unroute('**/api/devices');
+    await waitConn(page, CONNECTED, 15000);
+    for (const id of devices) {
+      if ((await rowText(page, id)) === null) fail(`no row for ${id} after the retry`);
+    }
+  },
+
   async load({ page, log }) {
     await open(page);
     await waitConn(page, CONNECTED);
