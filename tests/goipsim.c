@@ -68,9 +68,12 @@
  * SECONDS it prints one line:
  *
  *   lines=N seconds=S keepalives/s=K receives/s=R ack_p50_ms=A
- *   ack_p99_ms=B ack_max_ms=C retransmits=T unacked=U
+ *   ack_p99_ms=B ack_max_ms=C keepalives=K receives=R retransmits=T
+ *   unacked=U
  *
- * (RECEIVE ack latency from its first transmission).  So that answers on
+ * (answers counted; RECEIVE ack latency from its first transmission;
+ * retransmits counts RECEIVEs sent again and keepalives left unanswered
+ * for -r ms).  So that answers on
  * the shared socket name their line, line i counts its req: numbers and
  * recvids from i * 1000000.
  *
@@ -1457,10 +1460,12 @@ sim_bench_report(void)
 		qsort(sim.b.lat, sim.b.nlat, sizeof(*sim.b.lat), sim_lat_cmp);
 	printf("lines=%zu seconds=%.1f keepalives/s=%.0f receives/s=%.0f "
 	    "ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f "
-	    "retransmits=%" PRIu64 " unacked=%" PRIu64 "\n",
+	    "keepalives=%" PRIu64 " receives=%" PRIu64 " retransmits=%" PRIu64
+	    " unacked=%" PRIu64 "\n",
 	    sim.nlines, secs, sim.b.keepalives / secs, sim.b.receives / secs,
 	    sim_lat_ms(0.50), sim_lat_ms(0.99), sim_lat_ms(1.0),
-	    sim.b.retransmits, sim.b.unacked);
+	    sim.b.keepalives, sim.b.receives, sim.b.retransmits,
+	    sim.b.unacked);
 }
 
 static long
