@@ -33,6 +33,10 @@
  *   deliver LINE SMSNO STATE         one unsolicited DELIVER, sent again
  *                                    like a RECEIVE until acknowledged
  *   raw TEXT                         TEXT as one datagram, verbatim
+ *   echo TEXT                        print "echo TEXT": every command
+ *                                    before it has been carried out and
+ *                                    every datagram received before it
+ *                                    handled
  *   mode KEY VALUE                   drop N, wait 0|1, waitms MS,
  *                                    oktokens 3|4, deliver none|after|before,
  *                                    senderr N (-1: off), ussd TEXT
@@ -49,6 +53,7 @@
  *   done LINE SENDID                     the server closed a session
  *   ussd LINE SENDID CODE                one USSD datagram
  *   drop TEXT                            a datagram ignored by "mode drop"
+ *   echo TEXT                            the answer to "echo TEXT"
  *   rx LINE TEXT                         any other server datagram (LINE 0
  *                                        when it names no line)
  *   error TEXT                           a protocol violation seen
@@ -1232,6 +1237,13 @@ sim_cmd_raw(char *args)
 	sim_sendto(args, strlen(args));
 }
 
+/* "echo TEXT": print "echo TEXT", a mark in the output for a test. */
+static void
+sim_cmd_echo(char *args)
+{
+	sim_event(args, strlen(args), "echo");
+}
+
 /* "mode KEY VALUE" */
 static void
 sim_cmd_mode(char *args)
@@ -1295,6 +1307,7 @@ static const struct sim_cmd {
 	{ "reboot",	sim_cmd_reboot },
 	{ "deliver",	sim_cmd_deliver },
 	{ "raw",	sim_cmd_raw },
+	{ "echo",	sim_cmd_echo },
 	{ "mode",	sim_cmd_mode },
 	{ "quit",	sim_cmd_quit },
 };
@@ -1329,6 +1342,11 @@ sim_stdin_cb(int fd, short what, void *arg)
 
 	(void)what;
 	(void)arg;
+	/*
+	 * Datagrams that came before the command are handled before it: a
+	 * test that sees the output of "echo" has seen theirs too.
+	 */
+	sim_sock_cb(sim.fd, EV_READ, NULL);
 	n = read(fd, sim.cmd + sim.cmdlen, SIM_CMD_MAX - sim.cmdlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
