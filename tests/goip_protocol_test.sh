@@ -79,6 +79,7 @@ p_sim()
 	"${GOIPSIM}" -s "127.0.0.1:${UDPPORT}" -k 0 -r 300 "$@" \
 	    <"${name}.in" >"${name}.out" 2>"${name}.err" &
 	echo $! >>"${DIR}/sim.pid"
+	eval "SIMPID_${name}=$!"
 	eval "exec ${fd}>${name}.in"
 	eval "SIMFD_${name}=${fd}"
 }
@@ -94,16 +95,20 @@ p_cmd()
 }
 
 # p_wait NAME REGEX [COUNT]: wait until NAME.out holds COUNT (default 1)
-# lines matching the extended REGEX (anchored at both ends); at most
-# 300 polls 0.1 s apart.
+# lines matching the extended REGEX (anchored at both ends); fail with the
+# simulator's last lines after 20 s, or at once if it exited.
 p_wait()
 {
-	local name="$1" re="$2" count="${3:-1}" tries=300
+	local name="$1" re="$2" count="${3:-1}" pid end=$((SECONDS + 20))
 
+	eval "pid=\${SIMPID_${name}}"
 	while [ "$(grep -c -E "^${re}\$" "${name}.out")" -lt "${count}" ]; do
-		tries=$((tries - 1))
-		[ "${tries}" -gt 0 ] || atf_fail "${name}: no ${count} x '${re}'" \
-		    "in: $(tail -n 20 "${name}.out"); udpd: $(tail -n 5 "${DIR}/udpd.log")"
+		if [ "${SECONDS}" -ge "${end}" ] || ! goip_pid_alive "${pid}"; then
+			atf_fail "${name}: no ${count} x '${re}' in:" \
+			    "$(tail -n 20 "${name}.out" "${name}.err" |
+			    tr '\n' '|'); udpd: $(tail -n 5 "${DIR}/udpd.log" |
+			    tr '\n' '|')"
+		fi
 		sleep 0.1
 	done
 }
@@ -133,8 +138,11 @@ p_register()
 # that reached it before.
 p_barrier()
 {
+	local n
+
+	n=$(($(p_count "$1" "ack $2 900") + 1))
 	p_cmd "$1" receive "$2" 900 +48700000900 barrier
-	p_wait "$1" "ack $2 900" "$(( $(p_count "$1" "ack $2 900") + 1 ))"
+	p_wait "$1" "ack $2 900" "${n}"
 }
 
 # p_echo NAME WORD: wait until simulator NAME has sent everything it was
@@ -218,8 +226,8 @@ receive__lost_acks_stored_once_body()
 	p_cmd a receive 1 1001 +48700000001 "${text}"
 	p_wait a "ack 1 1001"
 	atf_check_equal 3 "$(p_count a 'drop RECEIVE 1001 OK')"
-	atf_check -o inline:"1|in|${text}|+48700000001\n" \
-	    q "SELECT slot, direction, text, sender FROM sms;"
+	atf_check_equal "1|in|${text}|+48700000001" \
+	    "$(q "SELECT slot, direction, text, sender FROM sms;")"
 	p_no_errors a
 }
 receive__lost_acks_stored_once_cleanup()
@@ -249,8 +257,8 @@ receive__negative_recvid_body()
 	# stored again.
 	p_cmd a receive 1 -5 +48700000002 negative
 	p_wait a "ack 1 -5" 2
-	atf_check -o inline:"negative\nnegative too\n" \
-	    q "SELECT text FROM sms ORDER BY id;"
+	atf_check_equal "$(printf 'negative\nnegative too')" \
+	    "$(q "SELECT text FROM sms ORDER BY id;")"
 	p_no_errors a
 }
 receive__negative_recvid_cleanup()
@@ -280,7 +288,7 @@ receive__reboot_reuses_recvid_body()
 	p_wait a "reg 1 1 200" 2
 	p_cmd a receive 1 7 +48700000003 "before reboot"
 	p_wait a "ack 1 7" 2
-	atf_check -o inline:"1\n" q "SELECT count(*) FROM sms;"
+	atf_check_equal 1 "$(q "SELECT count(*) FROM sms;")"
 	p_no_errors a
 }
 receive__reboot_reuses_recvid_cleanup()
@@ -292,7 +300,7 @@ atf_test_case lines__share_one_address cleanup
 lines__share_one_address_head()
 {
 	atf_set descr "Lines sending from one address each get their own" \
-	    "answers; an unknown id gets 404; each SMS lands on its slot"
+	    "answers; each SMS lands on its slot; an unknown id's is not stored"
 	atf_set require.progs "sqlite3 jq ss"
 	atf_set timeout 60
 }
@@ -301,8 +309,6 @@ lines__share_one_address_body()
 	p_start
 	p_sim a 3 "p1l1:${PW1}" "p1l2:${PW2}" "nosuch:${PW1}"
 	p_register a 1 2
-	p_cmd a keepalive 3
-	p_wait a "reg 3 1 404"
 	p_cmd a receive 1 11 +48700000011 "to slot one"
 	p_cmd a receive 2 12 +48700000012 "to slot two"
 	p_cmd a receive 3 13 +48700000013 "from nobody"
@@ -311,12 +317,72 @@ lines__share_one_address_body()
 	# The unknown line's RECEIVE was handled before line 2's barrier.
 	p_barrier a 2
 	atf_check_equal 0 "$(p_count a 'ack 3 13')"
-	atf_check -o inline:"1|+48700000011|to slot one\n2|+48700000012|to slot two\n2|+48700000900|barrier\n" \
-	    q "SELECT slot, sender, text FROM sms ORDER BY id;"
+	atf_check_equal "$(printf '%s\n' '1|+48700000011|to slot one' \
+	    '2|+48700000012|to slot two' '2|+48700000900|barrier')" \
+	    "$(q "SELECT slot, sender, text FROM sms ORDER BY id;")"
 	# Both lines' SIM slots took the keepalives as heartbeats.
-	atf_check -o inline:"2\n" q "SELECT count(*) FROM sim_slots;"
+	atf_check_equal 2 "$(q "SELECT count(*) FROM sim_slots;")"
 }
 lines__share_one_address_cleanup()
+{
+	p_cleanup
+}
+
+atf_test_case keepalive__unknown_id_404 cleanup
+keepalive__unknown_id_404_head()
+{
+	atf_set descr "A keepalive with an unknown id or a wrong password," \
+	    "from the address of a known line, is answered status 404"
+	atf_set require.progs "sqlite3 jq ss"
+	atf_set timeout 60
+}
+keepalive__unknown_id_404_body()
+{
+	p_start
+	p_sim a 3 "p1l1:${PW1}" "nosuch:${PW1}" "p1l1:wrong"
+	p_register a 1
+	p_cmd a keepalive 2
+	p_wait a "reg 2 1 404"
+	p_cmd a keepalive 3
+	p_wait a "reg 3 1 404"
+}
+keepalive__unknown_id_404_cleanup()
+{
+	p_cleanup
+}
+
+atf_test_case bad__keepalive_foreign_no_answer cleanup
+bad__keepalive_foreign_no_answer_head()
+{
+	atf_set descr "A keepalive with a wrong password or an unknown id" \
+	    "from an address that is no line's latest source changes nothing" \
+	    "and is not answered (not even 404)"
+	atf_set require.progs "sqlite3 jq ss"
+	atf_set timeout 60
+}
+bad__keepalive_foreign_no_answer_body()
+{
+	local before
+
+	p_start
+	p_sim a 3 "p1l1:${PW1}" "p1l2:${PW2}"
+	p_register a 1 2
+	p_barrier a 2
+	p_sim b 4 -a 127.0.0.2 "p1l1:wrong" "nosuch:${PW1}"
+	before=$(p_snapshot)
+	p_cmd b keepalive 1
+	p_cmd b keepalive 2
+	p_echo b sent
+	p_barrier a 2
+	atf_check_equal "${before}" "$(p_snapshot)"
+	p_echo b end
+	atf_expect_fail "goip-udpd answers reg:N;status:404; to any source" \
+	    "(issue 13 asks for 404 on an unknown id or wrong password, and" \
+	    "for no packet to any address but a known line's latest source:" \
+	    "the lead decides)"
+	atf_check -o inline:"echo sent\necho end\n" cat b.out
+}
+bad__keepalive_foreign_no_answer_cleanup()
 {
 	p_cleanup
 }
@@ -434,7 +500,8 @@ send__device_error_body()
 {
 	p_send_case "senderr 38"
 	p_status_wait "${ID}" failed
-	atf_check -o match:38 q "SELECT error FROM sms WHERE id = ${ID};"
+	q "SELECT error FROM sms WHERE id = ${ID};" | grep -q 38 ||
+	    atf_fail "error of SMS ${ID} does not name 38"
 	atf_check_equal 1 "$(p_count a 'send .*')"
 	p_no_errors a
 }
@@ -477,8 +544,6 @@ bad__packets_change_nothing_body()
 	    "RECEIVE:33;id:nosuch;password:${PW1};srcnum:+1;msg:unknown id" \
 	    "RECEIVE:34;id:p1l1;password:${PW1};srcnum:+1;msg:${big}" \
 	    "DELIVER:35;id:p1l1;password:wrong;sms_no:1;state:0" \
-	    "req:1;id:p1l1;pass:wrong;num:+1;signal:9;gsm_status:LOGIN;" \
-	    "req:1;id:nosuch;pass:${PW1};num:+1;signal:9;gsm_status:LOGIN;" \
 	    "FOO:36;id:p1l1;password:wrong" \
 	    "MSG 1 5 hello" \
 	    "PASSWORD 1 ${PW1}" \
@@ -520,10 +585,12 @@ atf_init_test_cases()
 	atf_add_test_case receive__negative_recvid
 	atf_add_test_case receive__reboot_reuses_recvid
 	atf_add_test_case lines__share_one_address
+	atf_add_test_case keepalive__unknown_id_404
 	atf_add_test_case send__wait_and_lost_packet_one_send
 	atf_add_test_case send__ok_three_tokens
 	atf_add_test_case send__deliver_after_ok
 	atf_add_test_case send__deliver_before_ok
 	atf_add_test_case send__device_error
 	atf_add_test_case bad__packets_change_nothing
+	atf_add_test_case bad__keepalive_foreign_no_answer
 }
