@@ -108,4 +108,7 @@ void		 api_outbox_get(struct request *);
 /* api_status.c */
 void		 api_status_post(struct request *);
 
+/* api_ussd.c */
+void		 api_ussd_post(struct request *);
+
 #endif /* CGI_H */

@@ -14,10 +14,11 @@
 #include <json-c/json.h>
 
 #include "goip.h"
+#include "ctl.h"
 
-static struct config	*cfg;
+struct config	*cfg;
 
-static void __attribute__((__noreturn__))
+void
 usage(void)
 {
 	fprintf(stderr,
@@ -33,11 +34,17 @@ usage(void)
 	    "  device token ID             issue a new token for a device\n"
 	    "  sms send DEVICE SLOT TO TEXT queue an SMS, print it as JSON\n"
 	    "  sms list [--device ID] [--limit N]\n"
-	    "                              list recent SMS as JSON lines\n");
+	    "                              list recent SMS as JSON lines\n"
+	    "  line add DEVICE SLOT ID     add a GoIP line, print its password\n"
+	    "  line list [DEVICE]          list GoIP lines\n"
+	    "  line remove ID              remove a GoIP line\n"
+	    "  line password ID            issue a new password for a line\n"
+	    "  ussd [-t SECONDS] DEVICE SLOT CODE\n"
+	    "                              send a USSD code, print the reply\n");
 	exit(2);
 }
 
-static struct store *
+struct store *
 ctl_open(int mode)
 {
 	struct store	*st;
@@ -52,7 +59,7 @@ ctl_open(int mode)
 	return st;
 }
 
-static int
+int
 ctl_fail(const char *what, char *cause)
 {
 	fprintf(stderr, "goipctl: %s: %s\n", what,
@@ -415,5 +422,9 @@ main(int argc, char *argv[])
 		return cmd_device(argc - 1, argv + 1);
 	if (strcmp(argv[0], "sms") == 0)
 		return cmd_sms(argc - 1, argv + 1);
+	if (strcmp(argv[0], "line") == 0)
+		return cmd_line(argc - 1, argv + 1);
+	if (strcmp(argv[0], "ussd") == 0)
+		return cmd_ussd(argc - 1, argv + 1);
 	usage();
 }

@@ -228,6 +228,12 @@ struct prune_sql {
 	const char	*remove;	/* binds cursor, last id, before */
 };
 
+/* The validated fields of a USSD request (POST /api/devices/{id}/ussd). */
+struct ussd_out {
+	int		 slot;
+	const char	*code;
+};
+
 /* A GoIP line as line_find() reads it. */
 struct line_info {
 	int64_t		 id;		/* row id */
@@ -379,6 +385,8 @@ int		 valid_heartbeat(struct json_object *, struct heartbeat *,
 int		 valid_sms_in(struct json_object *, struct sms_in *,
 		    struct verr *);
 int		 valid_sms_out(struct json_object *, struct sms_out *,
+		    struct verr *);
+int		 valid_ussd_out(struct json_object *, struct ussd_out *,
 		    struct verr *);
 int		 valid_sms_segments(const char *, size_t, const char **);
 

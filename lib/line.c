@@ -373,7 +373,7 @@ line_keepalive(struct store *st, const struct line_info *li,
 		return store_rc(st, r == SQLITE_DONE ? SQLITE_ERROR : r, cause);
 	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lslsssnsss", li->id, address, at->now, ka->seq,
+	store_bind(stmt, "lsllssnsss", li->id, address, at->now, ka->seq,
 	    ka->gsm_status, ka->num, ka->signal, ka->imei, ka->imsi, ka->iccid);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
