@@ -9,7 +9,8 @@
  *   goipsim -s HOST:PORT [-a BINDADDR] [-k KEEPALIVE_MS] [-r RETRANSMIT_MS]
  *       [-w WAIT_MS] ID:PASSWORD ...
  *   goipsim -b -n LINES -d SECONDS -s HOST:PORT -P PREFIX -W PASSWORD
- *       [-a BINDADDR] [-r RETRANSMIT_MS]
+ *       [-a BINDADDR] [-k KEEPALIVE_MS] [-o OFFSET] [-R RATE]
+ *       [-r RETRANSMIT_MS]
  *
  * Every line (SIM slot) of the command line sends from one UDP socket, so
  * all lines share one source address as the lines of one GoIP do behind
@@ -33,6 +34,10 @@
  *   deliver LINE SMSNO STATE         one unsolicited DELIVER, sent again
  *                                    like a RECEIVE until acknowledged
  *   raw TEXT                         TEXT as one datagram, verbatim
+ *   echo TEXT                        print "echo TEXT": every command
+ *                                    before it has been carried out and
+ *                                    every datagram received before it
+ *                                    handled
  *   mode KEY VALUE                   drop N, wait 0|1, waitms MS,
  *                                    oktokens 3|4, deliver none|after|before,
  *                                    senderr N (-1: off), ussd TEXT
@@ -49,6 +54,7 @@
  *   done LINE SENDID                     the server closed a session
  *   ussd LINE SENDID CODE                one USSD datagram
  *   drop TEXT                            a datagram ignored by "mode drop"
+ *   echo TEXT                            the answer to "echo TEXT"
  *   rx LINE TEXT                         any other server datagram (LINE 0
  *                                        when it names no line)
  *   error TEXT                           a protocol violation seen
@@ -63,19 +69,25 @@
  * with another SEND shows as two "send" events.
  *
  * Bench mode (-b) runs LINES lines named PREFIX1..PREFIXn, all with the
- * password PASSWORD.  Each line keeps one keepalive and one RECEIVE in
- * flight and sends the next as soon as the previous is answered; after
- * SECONDS it prints one line:
+ * password PASSWORD, for SECONDS seconds.  Without -R (closed loop) each
+ * line keeps one keepalive and one RECEIVE in flight and sends the next as
+ * soon as the previous is answered: the rates are what the server
+ * sustains, and the latency is that of a saturated server.  With -R (open
+ * loop) the lines send RATE RECEIVEs a second in all, each line one every
+ * LINES / RATE seconds, and a keepalive every -k ms (default 30000), their
+ * first packets spread evenly over one period: the latency is that of a
+ * server at that load.  Then it prints one line:
  *
- *   lines=N seconds=S keepalives/s=K receives/s=R ack_p50_ms=A
- *   ack_p99_ms=B ack_max_ms=C keepalives=K receives=R retransmits=T
- *   unacked=U
+ *   lines=N seconds=S offered_receives/s=RATE keepalives/s=K
+ *   receives/s=R ack_p50_ms=A ack_p99_ms=B ack_max_ms=C keepalives=K
+ *   receives=R retransmits=T unacked=U
  *
  * (answers counted; RECEIVE ack latency from its first transmission;
- * retransmits counts RECEIVEs sent again and keepalives left unanswered
- * for -r ms).  So that answers on
- * the shared socket name their line, line i counts its req: numbers and
- * recvids from i * 1000000.
+ * retransmits counts RECEIVEs sent again and, closed loop, keepalives left
+ * unanswered for -r ms).  So that answers on the shared socket name their
+ * line, line i counts its req: numbers and recvids from i * 1000000 +
+ * OFFSET (-o, default 0, at most 500000): a second run on the same
+ * database with another OFFSET sends recvids the server has not seen.
  *
  * Bounds: at most SIM_SESSIONS_MAX open sessions (the oldest is dropped
  * with an error), commands of at most SIM_CMD_MAX bytes, one datagram read
@@ -164,6 +176,7 @@ struct sim_line {
 	struct sim_pendings	 pending;
 	struct event		*keepalive_ev;
 	int64_t			 recvid;	/* bench: the next RECEIVE */
+	struct event		*tick_ev;	/* bench -R: the next RECEIVE */
 };
 
 /* One MSG or USSD session, from its first datagram to DONE. */
@@ -189,6 +202,9 @@ struct sim_bench {
 	size_t			 latcap;
 	struct timespec		 start;
 	int			 seconds;
+	long			 rate;		/* RECEIVEs/s offered, 0: closed */
+	int64_t			 offset;	/* first req:/recvid in a stride */
+	int64_t			 tick_us;	/* open loop: a line's period */
 };
 
 struct sim {
@@ -229,6 +245,7 @@ static struct sim sim;
 static void	sim_keepalive(struct sim_line *);
 static void	sim_receive(struct sim_line *, int64_t, const char *,
 		    const char *);
+static void	sim_bench_receive(struct sim_line *);
 
 static void __attribute__((__noreturn__, __format__(__printf__, 1, 2)))
 sim_fatal(const char *fmt, ...)
@@ -249,7 +266,8 @@ sim_usage(void)
 	fprintf(stderr, "usage: goipsim -s host:port [-a bindaddr] "
 	    "[-k keepalive_ms] [-r retransmit_ms] [-w wait_ms] id:password ...\n"
 	    "       goipsim -b -n lines -d seconds -s host:port -P prefix "
-	    "-W password [-a bindaddr] [-r retransmit_ms]\n");
+	    "-W password [-a bindaddr] [-k keepalive_ms] [-o offset] "
+	    "[-R rate] [-r retransmit_ms]\n");
 	exit(2);
 }
 
@@ -280,6 +298,16 @@ sim_arm(struct event *ev, int ms)
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static void
+sim_arm_us(struct event *ev, int64_t us)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = us / 1000000;
+	tv.tv_usec = us % 1000000;
 	evtimer_add(ev, &tv);
 }
 
@@ -607,8 +635,8 @@ sim_pending_cb(int fd, short what, void *arg)
 	    p->type, line->index, id, SIM_SENDS);
 	sim.b.unacked++;
 	sim_pending_free(p);
-	if (sim.bench)
-		sim_receive(line, line->recvid++, "+48500000000", "bench");
+	if (sim.bench && sim.b.rate == 0)
+		sim_bench_receive(line);
 }
 
 /*
@@ -693,6 +721,25 @@ sim_deliver_send(struct sim_line *line, int64_t sms_no, const char *state,
 	sim_pending_send(line, "DELIVER", id, buf, n);
 }
 
+/* Bench: the next RECEIVE of LINE, with the next recvid of its stride. */
+static void
+sim_bench_receive(struct sim_line *line)
+{
+	sim_receive(line, line->recvid++, "+48500000000", "bench");
+}
+
+/* Bench -R: one RECEIVE every tick_us per line, whatever the answers. */
+static void
+sim_tick_cb(int fd, short what, void *arg)
+{
+	struct sim_line	*line = arg;
+
+	(void)fd;
+	(void)what;
+	sim_bench_receive(line);
+	sim_arm_us(line->tick_ev, sim.b.tick_us);
+}
+
 static void
 sim_keepalive_cb(int fd, short what, void *arg)
 {
@@ -700,7 +747,7 @@ sim_keepalive_cb(int fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (sim.bench) {
+	if (sim.bench && sim.b.rate == 0) {
 		/* The answer was lost: count it as such and go on. */
 		sim.b.retransmits++;
 		sim_keepalive(line);
@@ -814,8 +861,10 @@ sim_pkt_reg(char *pkt, size_t len)
 	line->req_wait = -1;
 	if (sim.bench) {
 		sim.b.keepalives++;
-		sim_keepalive(line);
-		sim_arm(line->keepalive_ev, sim.retransmit_ms);
+		if (sim.b.rate == 0) {
+			sim_keepalive(line);
+			sim_arm(line->keepalive_ev, sim.retransmit_ms);
+		}
 		return;
 	}
 	sim_event(NULL, 0, "reg %d %s %s", line->index, seq, status);
@@ -859,7 +908,8 @@ sim_pkt_ack(char *pkt, size_t len)
 				sim_fatal("out of memory");
 		}
 		sim.b.lat[sim.b.nlat++] = us > UINT32_MAX ? UINT32_MAX : us;
-		sim_receive(line, line->recvid++, "+48500000000", "bench");
+		if (sim.b.rate == 0)
+			sim_bench_receive(line);
 		return;
 	}
 	if (strcmp(p->type, "RECEIVE") == 0)
@@ -1232,6 +1282,13 @@ sim_cmd_raw(char *args)
 	sim_sendto(args, strlen(args));
 }
 
+/* "echo TEXT": print "echo TEXT", a mark in the output for a test. */
+static void
+sim_cmd_echo(char *args)
+{
+	sim_event(args, strlen(args), "echo");
+}
+
 /* "mode KEY VALUE" */
 static void
 sim_cmd_mode(char *args)
@@ -1295,6 +1352,7 @@ static const struct sim_cmd {
 	{ "reboot",	sim_cmd_reboot },
 	{ "deliver",	sim_cmd_deliver },
 	{ "raw",	sim_cmd_raw },
+	{ "echo",	sim_cmd_echo },
 	{ "mode",	sim_cmd_mode },
 	{ "quit",	sim_cmd_quit },
 };
@@ -1329,6 +1387,11 @@ sim_stdin_cb(int fd, short what, void *arg)
 
 	(void)what;
 	(void)arg;
+	/*
+	 * Datagrams that came before the command are handled before it: a
+	 * test that sees the output of "echo" has seen theirs too.
+	 */
+	sim_sock_cb(sim.fd, EV_READ, NULL);
 	n = read(fd, sim.cmd + sim.cmdlen, SIM_CMD_MAX - sim.cmdlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -1373,7 +1436,8 @@ sim_line_init(struct sim_line *line, int index, const char *id,
 		sim_fatal("line %d: bad id or password", index);
 	strlcpy(line->id, id, sizeof(line->id));
 	strlcpy(line->pass, pass, sizeof(line->pass));
-	line->req = sim.bench ? (int64_t)index * SIM_BENCH_STRIDE : 1;
+	line->req = sim.bench ?
+	    (int64_t)index * SIM_BENCH_STRIDE + sim.b.offset : 1;
 	line->recvid = line->req;
 	line->req_wait = -1;
 	TAILQ_INIT(&line->pending);
@@ -1387,6 +1451,7 @@ sim_line_init(struct sim_line *line, int index, const char *id,
 	snprintf(f->iccid, sizeof(f->iccid), "894801000000%08d",
 	    index % 100000000);
 	line->keepalive_ev = sim_timer(sim_keepalive_cb, line);
+	line->tick_ev = sim_timer(sim_tick_cb, line);
 }
 
 static void
@@ -1458,11 +1523,13 @@ sim_bench_report(void)
 
 	if (sim.b.nlat > 0)
 		qsort(sim.b.lat, sim.b.nlat, sizeof(*sim.b.lat), sim_lat_cmp);
-	printf("lines=%zu seconds=%.1f keepalives/s=%.0f receives/s=%.0f "
+	printf("lines=%zu seconds=%.1f offered_receives/s=%ld "
+	    "keepalives/s=%.0f receives/s=%.0f "
 	    "ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f "
 	    "keepalives=%" PRIu64 " receives=%" PRIu64 " retransmits=%" PRIu64
 	    " unacked=%" PRIu64 "\n",
-	    sim.nlines, secs, sim.b.keepalives / secs, sim.b.receives / secs,
+	    sim.nlines, secs, sim.b.rate, sim.b.keepalives / secs,
+	    sim.b.receives / secs,
 	    sim_lat_ms(0.50), sim_lat_ms(0.99), sim_lat_ms(1.0),
 	    sim.b.keepalives, sim.b.receives, sim.b.retransmits,
 	    sim.b.unacked);
@@ -1495,7 +1562,7 @@ main(int argc, char *argv[])
 	sim.senderr = -1;
 	strlcpy(sim.ussd, "Balance 12.34 EUR", sizeof(sim.ussd));
 	TAILQ_INIT(&sim.sessions);
-	while ((ch = getopt(argc, argv, "a:bd:k:n:P:r:s:W:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:bd:k:n:o:P:R:r:s:W:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			bindaddr = optarg;
@@ -1513,8 +1580,15 @@ main(int argc, char *argv[])
 		case 'n':
 			nbench = sim_num_arg(optarg, 1, 100000, "-n");
 			break;
+		case 'o':
+			sim.b.offset = sim_num_arg(optarg, 0,
+			    SIM_BENCH_STRIDE / 2, "-o");
+			break;
 		case 'P':
 			prefix = optarg;
+			break;
+		case 'R':
+			sim.b.rate = sim_num_arg(optarg, 1, 1000000, "-R");
 			break;
 		case 'r':
 			sim.retransmit_ms = sim_num_arg(optarg, 1, 600000,
@@ -1569,11 +1643,20 @@ main(int argc, char *argv[])
 		sim.stop_ev = sim_timer(sim_stop_cb, NULL);
 		sim_arm(sim.stop_ev, sim.b.seconds * 1000);
 		clock_gettime(CLOCK_MONOTONIC, &sim.b.start);
-		for (i = 0; i < sim.nlines; i++) {
+		for (i = 0; i < sim.nlines && sim.b.rate == 0; i++) {
 			sim_keepalive(&sim.lines[i]);
 			sim_arm(sim.lines[i].keepalive_ev, sim.retransmit_ms);
-			sim_receive(&sim.lines[i], sim.lines[i].recvid++,
-			    "+48500000000", "bench");
+			sim_bench_receive(&sim.lines[i]);
+		}
+		/* Open loop: each line's first packets spread over a period. */
+		sim.b.tick_us = (int64_t)sim.nlines * 1000000 / (sim.b.rate > 0 ? sim.b.rate : 1);
+		for (i = 0; i < sim.nlines && sim.b.rate > 0; i++) {
+			sim_arm_us(sim.lines[i].tick_ev,
+			    sim.b.tick_us * i / sim.nlines);
+			if (sim.keepalive_ms > 0)
+				sim_arm_us(sim.lines[i].keepalive_ev,
+				    (int64_t)sim.keepalive_ms * 1000 * i /
+				    sim.nlines);
 		}
 	} else {
 		sim.cmd = sim_calloc(1, SIM_CMD_MAX);
@@ -1599,6 +1682,7 @@ main(int argc, char *argv[])
 		while (!TAILQ_EMPTY(&sim.lines[i].pending))
 			sim_pending_free(TAILQ_FIRST(&sim.lines[i].pending));
 		event_free(sim.lines[i].keepalive_ev);
+		event_free(sim.lines[i].tick_ev);
 	}
 	free(sim.lines);
 	free(sim.cmd);
