@@ -4,7 +4,8 @@
  *
  * Every report names its line and password; a report whose line is
  * unknown or whose password is wrong changes nothing and is answered only
- * for req: (reg:N;status:404;, to the source, which goip_allow admitted).
+ * for req: (reg:N;status:404;), and only when its source is a known line's
+ * latest address.
  * An authenticated report makes its source the line's latest address.
  * Handlers write inside the batch's group transaction (udp.c) and queue
  * their acknowledgement to be sent after its commit.
@@ -345,7 +346,13 @@ inbound_packet(struct packet *pk, const struct sockaddr *from,
 	if (rc == STORE_NOTFOUND || strlen(pw) != strlen(in.li.password) ||
 	    !util_ct_equal(pw, in.li.password, strlen(pw))) {
 		udp_bad(from, "unknown line or wrong password");
-		if (strcmp(pk->type, "req") == 0)
+		/*
+		 * 404 only to a known line's latest source: a misconfigured
+		 * slot of a gateway we know learns it, while no datagram
+		 * makes us answer an address no line authenticated from.
+		 */
+		if (strcmp(pk->type, "req") == 0 &&
+		    peer_by_addr(from, fromlen) != NULL)
 			udp_replyf(from, fromlen, 0, "reg:%lld;status:404;",
 			    (long long)pk->n);
 		explicit_bzero(&in.li, sizeof(in.li));
