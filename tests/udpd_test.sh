@@ -436,6 +436,59 @@ bad__packets_cleanup()
 	u_cleanup
 }
 
+atf_test_case restart__no_resend cleanup
+restart__no_resend_head()
+{
+	atf_set descr "An SMS and a USSD in flight when goip-udpd stops are" \
+	    "never sent again: the SMS fails with its fate unknown, the USSD" \
+	    "fails with a ussd-reply"
+	atf_set require.progs "sqlite3"
+	atf_set timeout 120
+}
+restart__no_resend_body()
+{
+	u_start
+	u_sim keepalive 1 signal:20 gsm_status:LOGIN
+	u_wait_for "${DIR}/sim.out" '^reg 1 1 200$'
+	# The device hears nothing from now on: sessions stay open.
+	u_sim mode drop 1000
+	c="${GOIP_CTL} -c ${DIR}/goip.conf"
+	atf_check -o save:sms.json ${c} sms send goip-udp-01 1 +48600100200 lost
+	id=$(jq -r .id sms.json)
+	atf_check -s exit:1 -e match:'no reply within 1 s' \
+	    ${c} ussd -t 1 goip-udp-01 1 '*100#'
+	u_wait_for "${DIR}/sim.out" "^drop MSG ${id} "
+	u_wait_for "${DIR}/sim.out" '^drop USSD '
+	u_wait_sql "SELECT status FROM goip_ussd" sent
+	atf_check_equal "sending" "$(u_sql "SELECT status FROM sms WHERE id = ${id}")"
+
+	goip_kill_pidfile "${DIR}/udpd.pid"
+	"${GOIP_UDPD}" -d -c "${DIR}/goip.conf" >"${DIR}/udpd.log" 2>&1 &
+	echo $! >"${DIR}/udpd.pid"
+	goip_wait_ready "$!" "${DIR}/udpd.log" \
+	    "goip-udpd: listening on 127.0.0.1:${UPORT}"
+	atf_check_equal "failed|fate unknown: goip-udpd stopped during the send" \
+	    "$(u_sql "SELECT status, error FROM sms WHERE id = ${id}")"
+	u_sql "SELECT status || '|' || error FROM goip_ussd" |
+	    grep -q '^failed|goip-udpd restarted' ||
+	    atf_fail "USSD: $(u_sql "SELECT status, error FROM goip_ussd")"
+	u_sql "SELECT payload FROM events WHERE type = 'ussd-reply'" |
+	    grep -q '"status":"failed"' || atf_fail "no ussd-reply event"
+
+	# The device hears again: a keepalive is answered (the line is known
+	# again), and neither the SMS nor the USSD came a second time.
+	u_sim mode drop 0
+	u_sim keepalive 1 signal:20 gsm_status:LOGIN
+	u_wait_for "${DIR}/sim.out" '^reg 1 2 200$'
+	atf_check -o inline:"1\n" -x "grep -c '^drop MSG ${id} ' '${DIR}/sim.out'"
+	atf_check -o inline:"1\n" -x "grep -c '^drop USSD ' '${DIR}/sim.out'"
+	atf_check -s exit:1 -o empty grep -E '^(send|ussd) ' "${DIR}/sim.out"
+}
+restart__no_resend_cleanup()
+{
+	u_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case keepalive__heartbeat
@@ -444,4 +497,5 @@ atf_init_test_cases()
 	atf_add_test_case ussd__roundtrip
 	atf_add_test_case line__commands
 	atf_add_test_case bad__packets
+	atf_add_test_case restart__no_resend
 }
