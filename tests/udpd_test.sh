@@ -15,22 +15,6 @@
 GOIP_UDPD="${GOIP_BUILDDIR}/udpd/goip-udpd"
 GOIPSIM="${GOIP_BUILDDIR}/tests/goipsim"
 
-# u_free_udp_port: a UDP port of 127.0.0.1 nobody has bound (free when
-# checked, not reserved).
-u_free_udp_port()
-{
-	local i port
-
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Huan "( sport = :${port} )" 2>/dev/null)" ]; then
-			echo "${port}"
-			return 0
-		fi
-	done
-	atf_fail "no free UDP port found"
-}
-
 # u_sql SQL: one query on the instance's database.
 u_sql()
 {
@@ -96,7 +80,7 @@ u_start()
 	DIR=$(goip_tmpdir)
 	echo "${DIR}" >udpd-dir
 	goip_instance "${DIR}"
-	UPORT=$(u_free_udp_port)
+	UPORT=$(goip_free_udp_port)
 	{
 		echo "goip_listen = 127.0.0.1:${UPORT}"
 		echo "offline_after = ${U_OFFLINE:-60s}"
