@@ -26,11 +26,15 @@ api_devices_list(struct request *req)
 	json_object_put(arr);
 }
 
-/* One device with its recent heartbeat history, for the device page. */
+/*
+ * One device with its recent heartbeat history, for the device page; a
+ * device with GoIP lines (goip-udpd) has them in "goipLines" and its latest
+ * USSD requests with their replies in "ussd".
+ */
 void
 api_devices_get(struct request *req)
 {
-	struct json_object	*o;
+	struct json_object	*o, *lines = NULL, *ussd = NULL;
 	const char		*id = req->path + strlen("devices/");
 	char			*cause = NULL;
 	int64_t			 rowid;
@@ -46,6 +50,20 @@ api_devices_get(struct request *req)
 		    "deviceId");
 		return;
 	}
+	rc = line_json(req->st, rowid, &lines, &cause);
+	if (rc == STORE_OK && json_object_array_length(lines) > 0)
+		rc = ussd_list_json(req->st, rowid, &ussd, &cause);
+	if (rc != STORE_OK) {
+		json_object_put(o);
+		json_object_put(lines);
+		request_store_error(req, rc, cause);
+		return;
+	}
+	if (json_object_array_length(lines) > 0) {
+		json_object_object_add(o, "goipLines", lines);
+		json_object_object_add(o, "ussd", ussd);
+	} else
+		json_object_put(lines);
 	reply_json(req, 200, o);
 	json_object_put(o);
 }

@@ -113,5 +113,7 @@ void		 api_status_post(struct request *);
 
 /* api_webhooks.c */
 void		 api_webhooks_list(struct request *);
+/* api_ussd.c */
+void		 api_ussd_post(struct request *);
 
 #endif /* CGI_H */

@@ -30,23 +30,29 @@ static const struct route routes[] = {
 	{ "POST", "sms/send", ROUTE_DASHBOARD, api_send_post },
 	{ "GET", "devices", ROUTE_DASHBOARD, api_devices_list },
 	{ "GET", "devices/*", ROUTE_DASHBOARD, api_devices_get },
+	{ "POST", "devices/*/ussd", ROUTE_DASHBOARD, api_ussd_post },
 	{ "GET", "sms", ROUTE_DASHBOARD, api_smslist_get },
 	{ "GET", "stats", ROUTE_DASHBOARD, api_stats_get },
 	{ "GET", "webhooks", ROUTE_DASHBOARD, api_webhooks_list },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
-/* Does PATH match PATTERN (a trailing "*" matches one non-empty segment)? */
+/* Does PATH match PATTERN (each "*" matches one non-empty segment)? */
 static int
 router_match(const char *pattern, const char *path)
 {
-	size_t	 plen = strlen(pattern);
+	size_t	 n;
 
-	if (plen > 0 && pattern[plen - 1] == '*')
-		return strncmp(pattern, path, plen - 1) == 0 &&
-		    path[plen - 1] != '\0' && strchr(path + plen - 1, '/') ==
-		    NULL;
-	return strcmp(pattern, path) == 0;
+	while (*pattern != '\0') {
+		if (*pattern == '*') {
+			if ((n = strcspn(path, "/")) == 0)
+				return 0;
+			path += n;
+			pattern++;
+		} else if (*pattern++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
 }
 
 static int

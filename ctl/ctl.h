@@ -1,6 +1,6 @@
 /*
- * ctl.h: goipctl's files. goipctl.c parses the command line and runs the
- * core commands; each command family of its own lives in its own file.
+ * ctl.h: what the files of goipctl share: the configuration, opening the
+ * store, the usage message, and the command families of the other files.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -8,11 +8,15 @@
 struct config;
 struct store;
 
-extern struct config	*cfg;
-
 /* goipctl.c */
+extern struct config	*cfg;
+void		 usage(void) __attribute__((__noreturn__));
 struct store	*ctl_open(int);
 int		 ctl_fail(const char *, char *);
+
+/* line.c */
+int		 cmd_line(int, char *[]);
+int		 cmd_ussd(int, char *[]);
 
 /* webhook.c */
 int		 cmd_webhook(int, char *[]);

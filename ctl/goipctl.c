@@ -20,7 +20,7 @@
 
 struct config	*cfg;
 
-static void __attribute__((__noreturn__))
+void
 usage(void)
 {
 	fprintf(stderr,
@@ -37,6 +37,12 @@ usage(void)
 	    "  sms send DEVICE SLOT TO TEXT queue an SMS, print it as JSON\n"
 	    "  sms list [--device ID] [--limit N]\n"
 	    "                              list recent SMS as JSON lines\n"
+	    "  line add DEVICE SLOT ID     add a GoIP line, print its password\n"
+	    "  line list [DEVICE]          list GoIP lines\n"
+	    "  line remove ID              remove a GoIP line\n"
+	    "  line password ID            issue a new password for a line\n"
+	    "  ussd [-t SECONDS] DEVICE SLOT CODE\n"
+	    "                              send a USSD code, print the reply\n"
 	    "  webhook add URL [--events LIST] [--device ID]\n"
 	    "                              add an endpoint, print its secret\n"
 	    "  webhook list                list endpoints with state and lag\n"
@@ -467,5 +473,9 @@ main(int argc, char *argv[])
 		return cmd_sms(argc - 1, argv + 1);
 	if (strcmp(argv[0], "webhook") == 0)
 		return cmd_webhook(argc - 1, argv + 1);
+	if (strcmp(argv[0], "line") == 0)
+		return cmd_line(argc - 1, argv + 1);
+	if (strcmp(argv[0], "ussd") == 0)
+		return cmd_ussd(argc - 1, argv + 1);
 	usage();
 }

@@ -7,6 +7,8 @@
 #ifndef GOIP_H
 #define GOIP_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +31,9 @@ struct sqlite3_stmt;
 #define GOIP_JSON_DEPTH		16	/* nesting accepted in a body */
 #define GOIP_TOKEN_LEN		43	/* base64url of 32 random bytes */
 #define GOIP_WEBHOOK_URL_MAX	2048	/* bytes of an endpoint URL */
+#define GOIP_LINE_ID_MAX	64	/* bytes of a GoIP line id */
+#define GOIP_LINE_PASSWORD_LEN	16	/* letters and digits */
+#define GOIP_USSD_CODE_MAX	32	/* bytes of a USSD code */
 
 /* How a dashboard request is authenticated. */
 enum auth_mode {
@@ -347,6 +352,40 @@ struct webhook_ping {
 	char		 error[256];	/* "" when it got a 2xx */
 };
 
+/* The validated fields of a USSD request (POST /api/devices/{id}/ussd). */
+struct ussd_out {
+	int		 slot;
+	const char	*code;
+};
+
+/* A GoIP line as line_find() reads it. */
+struct line_info {
+	int64_t		 id;		/* row id */
+	int64_t		 device;	/* device row id */
+	int		 slot;
+	char		 line_id[GOIP_LINE_ID_MAX + 1];
+	char		 password[GOIP_LINE_PASSWORD_LEN * 4 + 1];
+	char		 device_id[GOIP_DEVICE_ID_MAX + 1];
+};
+
+/* The fields of a GoIP keepalive (req:) line_keepalive() stores. */
+struct line_keepalive {
+	int64_t		 seq;		/* N of req:N */
+	const char	*gsm_status;	/* NULL: absent */
+	const char	*num;
+	int		 signal;	/* CSQ, -1: absent */
+	const char	*imei;
+	const char	*imsi;
+	const char	*iccid;
+};
+
+/* A USSD request ussd_take() hands to goip-udpd. */
+struct ussd_job {
+	int64_t		 id;
+	int64_t		 line;		/* line row id */
+	char		 code[GOIP_USSD_CODE_MAX + 1];
+};
+
 /* A validation failure: which field and why. Static strings. */
 struct verr {
 	char		 field[64];
@@ -381,6 +420,10 @@ int		 util_time_format(int64_t, char *, size_t);
 int		 util_time_parse(const char *, int64_t *);
 int		 util_utf8_valid(const char *, size_t);
 int		 util_ct_equal(const void *, const void *, size_t);
+
+/* priv.c */
+int		 priv_check(const char *, const char *, uid_t *, gid_t *);
+void		 priv_drop(const char *, uid_t, gid_t);
 
 /* config.c */
 struct config	*config_new(void);
@@ -472,6 +515,8 @@ int		 valid_sms_in(struct json_object *, struct sms_in *,
 		    struct verr *);
 int		 valid_sms_out(struct json_object *, struct sms_out *,
 		    struct verr *);
+int		 valid_ussd_out(struct json_object *, struct ussd_out *,
+		    struct verr *);
 int		 valid_sms_segments(const char *, size_t, const char **);
 
 /* device.c */
@@ -510,6 +555,57 @@ enum store_rc	 sms_report(struct store *, const struct sms_status *, int *,
 enum store_rc	 sms_expire(struct store *, int64_t, int *, int64_t *,
 		    char **);
 
+/* line.c */
+int		 line_id_valid(const char *);
+enum store_rc	 line_add(struct store *, const char *, int, const char *,
+		    char *, size_t, char **);
+enum store_rc	 line_remove(struct store *, const char *, char **);
+enum store_rc	 line_password(struct store *, const char *, char *, size_t,
+		    char **);
+int		 line_list(struct store *, int64_t, FILE *, char **);
+enum store_rc	 line_find(struct store *, const char *, struct line_info *,
+		    char **);
+int		 line_csq_percent(int);
+int		 line_csq_dbm(int);
+enum store_rc	 line_keepalive(struct store *, const struct line_info *,
+		    const struct line_keepalive *, const char *,
+		    const struct hb_store *, int64_t, int *, int64_t *, char **);
+enum store_rc	 line_call_state(struct store *, int64_t, const char *,
+		    const char *, char **);
+enum store_rc	 line_recv_seen(struct store *, int64_t, int64_t, int64_t,
+		    int64_t *, char **);
+enum store_rc	 line_recv_store(struct store *, int64_t, int64_t, int64_t,
+		    int64_t, char **);
+int		 line_sweep(struct store *, int64_t, int64_t, int64_t, int64_t *,
+		    char **);
+int		 line_outbox_devices(struct store *, int64_t, int64_t *, int,
+		    char **);
+enum store_rc	 line_send_begin(struct store *, int64_t, int64_t, int64_t,
+		    int64_t, int64_t, char **);
+enum store_rc	 line_send_result(struct store *, const struct line_info *,
+		    int64_t, const char *, int64_t, const char *, int64_t,
+		    int64_t *, char **);
+enum store_rc	 line_deliver(struct store *, const struct line_info *,
+		    int64_t, const char *, int64_t, int64_t *, char **);
+int		 line_sends_abandon(struct store *, int64_t, int64_t *, char **);
+enum store_rc	 line_json(struct store *, int64_t, struct json_object **,
+		    char **);
+
+/* ussd.c */
+int		 ussd_code_valid(const char *);
+enum store_rc	 ussd_queue(struct store *, int64_t, int, const char *,
+		    const char *, int64_t, int64_t *, char **);
+enum store_rc	 ussd_json(struct store *, int64_t, struct json_object **,
+		    char **);
+enum store_rc	 ussd_list_json(struct store *, int64_t, struct json_object **,
+		    char **);
+int		 ussd_queued(struct store *, char **);
+int		 ussd_take(struct store *, int64_t, struct ussd_job *, int,
+		    char **);
+enum store_rc	 ussd_finish(struct store *, int64_t, const char *, size_t,
+		    const char *, int64_t, int64_t *, char **);
+int		 ussd_abandon(struct store *, int64_t, int64_t *, char **);
+
 /* prune.c */
 enum store_rc	 prune_step(struct store *, const struct config *, int64_t,
 		    struct prune *, char **);
@@ -519,10 +615,6 @@ enum store_rc	 stats_json(struct store *, int64_t, struct json_object **,
 		    char **);
 enum store_rc	 stats_outbox_pending(struct store *, int64_t, int64_t *,
 		    char **);
-
-/* priv.c */
-int		 priv_check(const char *, const char *, uid_t *, gid_t *);
-void		 priv_drop(const char *, uid_t, gid_t);
 
 /* webhook.c */
 struct sockaddr;

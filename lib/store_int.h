@@ -10,7 +10,7 @@
 #ifndef STORE_INT_H
 #define STORE_INT_H
 
-#define STORE_STMTS_MAX	96	/* prepared statements cached per connection */
+#define STORE_STMTS_MAX	160	/* prepared statements cached per connection */
 
 struct store {
 	struct sqlite3	*db;

@@ -94,6 +94,13 @@ static const struct vfield sms_out_fields[] = {
 };
 #undef SO
 
+#define UO(f)	offsetof(struct ussd_out, f)
+static const struct vfield ussd_out_fields[] = {
+	{ "slot", VT_INT, UO(slot), 1, 0, 1, GOIP_SLOT_MAX, NULL },
+	{ "code", VT_TOKEN, UO(code), 1, 0, 1, GOIP_USSD_CODE_MAX, NULL },
+};
+#undef UO
+
 #define NFIELDS(t)	(sizeof(t) / sizeof((t)[0]))
 
 /*
@@ -427,6 +434,24 @@ valid_sms_out(struct json_object *obj, struct sms_out *sms, struct verr *err)
 	    &sms->encoding);
 	if (sms->segments > 10) {
 		valid_error(err, "text", "longer than 10 SMS segments");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * POST /api/devices/{id}/ussd: {"slot", "code"}, the code of 0-9 * # +
+ * (ussd_code_valid()).
+ */
+int
+valid_ussd_out(struct json_object *obj, struct ussd_out *u, struct verr *err)
+{
+	memset(u, 0, sizeof(*u));
+	if (valid_fields(obj, ussd_out_fields, NFIELDS(ussd_out_fields), u, NULL, "",
+	    err) == -1)
+		return -1;
+	if (!ussd_code_valid(u->code)) {
+		valid_error(err, "code", "must be 1-32 of 0-9 * # +");
 		return -1;
 	}
 	return 0;

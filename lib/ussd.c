@@ -1,0 +1,283 @@
+/*
+ * ussd.c: USSD requests to GoIP lines and their replies (goip_ussd).
+ *
+ * goip-cgi (POST /api/devices/{id}/ussd) and goipctl queue a request;
+ * goip-udpd takes it, sends it once and stores the reply or the error with
+ * a ussd-reply event. A request sent by a goip-udpd that then stopped is
+ * never sent again: a USSD can top up a balance twice.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "goip.h"
+#include "store_int.h"
+
+#define USSD_SHOWN	10	/* requests in GET /api/devices/{id} */
+
+#define USSD_COLUMNS "u.id, d.device_id, l.slot, l.line_id, u.code, " \
+	"u.status, u.reply, u.error, u.created_at, u.updated_at"
+#define USSD_FROM " FROM goip_ussd u JOIN goip_lines l ON l.id = u.line " \
+	"JOIN devices d ON d.id = l.device "
+
+/* Whether CODE is a USSD code: 1 to GOIP_USSD_CODE_MAX of 0-9 * # +. */
+int
+ussd_code_valid(const char *code)
+{
+	size_t	i;
+
+	for (i = 0; code[i] != '\0'; i++)
+		if (i >= GOIP_USSD_CODE_MAX ||
+		    strchr("0123456789*#+", code[i]) == NULL)
+			return 0;
+	return i > 0;
+}
+
+/* The request of the current row of a USSD_COLUMNS query. */
+static struct json_object *
+ussd_row_json(sqlite3_stmt *stmt)
+{
+	struct json_object	*o;
+
+	o = json_object_new_object();
+	store_json_int(o, "id", stmt, 0);
+	store_json_text(o, "deviceId", stmt, 1);
+	store_json_int(o, "slot", stmt, 2);
+	store_json_text(o, "lineId", stmt, 3);
+	store_json_text(o, "code", stmt, 4);
+	store_json_text(o, "status", stmt, 5);
+	store_json_text(o, "reply", stmt, 6);
+	store_json_text(o, "error", stmt, 7);
+	store_json_time(o, "createdAt", stmt, 8);
+	store_json_time(o, "updatedAt", stmt, 9);
+	return o;
+}
+
+/*
+ * Queue USSD CODE (ussd_code_valid()) for slot SLOT of device DEVICE (row
+ * id) on behalf of OPERATOR, inside the caller's transaction; *ID gets the
+ * request's id. STORE_NOTFOUND when the slot has no GoIP line.
+ */
+enum store_rc
+ussd_queue(struct store *st, int64_t device, int slot, const char *code,
+    const char *operator, int64_t now, int64_t *id, char **cause)
+{
+	static const char *const sql = "INSERT INTO goip_ussd(line, code, "
+	    "operator, created_at, updated_at) SELECT id, ?3, ?4, ?5, ?5 "
+	    "FROM goip_lines WHERE device = ?1 AND slot = ?2";
+	sqlite3_stmt	*stmt;
+	enum store_rc	 rc;
+
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return st->lastrc;
+	store_bind(stmt, "lissl", device, slot, code, operator, now);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND;
+	*id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+/*
+ * Set *OUT to request ID as a new object. STORE_NOTFOUND when there is no
+ * such request.
+ */
+enum store_rc
+ussd_json(struct store *st, int64_t id, struct json_object **out,
+    char **cause)
+{
+	static const char *const sql = "SELECT " USSD_COLUMNS USSD_FROM
+	    "WHERE u.id = ?";
+	sqlite3_stmt	*stmt;
+	enum store_rc	 ret = STORE_NOTFOUND;
+	int		 rc;
+
+	*out = NULL;
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return st->lastrc;
+	store_bind(stmt, "l", id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*out = ussd_row_json(stmt);
+		ret = STORE_OK;
+	} else if (rc != SQLITE_DONE)
+		ret = store_rc(st, rc, cause);
+	sqlite3_reset(stmt);
+	return ret;
+}
+
+/*
+ * Set *OUT to a new array of the latest USSD_SHOWN requests of device
+ * DEVICE (row id), newest first.
+ */
+enum store_rc
+ussd_list_json(struct store *st, int64_t device, struct json_object **out,
+    char **cause)
+{
+	static const char *const sql = "SELECT " USSD_COLUMNS USSD_FROM
+	    "WHERE l.device = ? ORDER BY u.id DESC LIMIT ?";
+	sqlite3_stmt		*stmt;
+	struct json_object	*arr;
+	int			 rc;
+
+	*out = NULL;
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return st->lastrc;
+	store_bind(stmt, "li", device, USSD_SHOWN);
+	arr = json_object_new_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_object_array_add(arr, ussd_row_json(stmt));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		json_object_put(arr);
+		return store_rc(st, rc, cause);
+	}
+	*out = arr;
+	return STORE_OK;
+}
+
+/*
+ * Whether a request waits to be sent: 1, 0, or -1 with *cause. A read
+ * outside any transaction, so goip-udpd's poll takes the write lock only
+ * when there is something to take.
+ */
+int
+ussd_queued(struct store *st, char **cause)
+{
+	static const char *const sql = "SELECT 1 FROM goip_ussd "
+	    "WHERE status = 'queued' LIMIT 1";
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return store_rc(st, rc, cause) == STORE_OK ? 0 : -1;
+}
+
+/*
+ * Take up to MAX queued requests, oldest first, inside the caller's
+ * transaction: each becomes "sent" and is written to JOBS. Returns how
+ * many, or -1 with *cause.
+ */
+int
+ussd_take(struct store *st, int64_t now, struct ussd_job *jobs, int max,
+    char **cause)
+{
+	static const char *const sel = "SELECT id, line, code FROM goip_ussd "
+	    "WHERE status = 'queued' ORDER BY id LIMIT ?";
+	static const char *const upd = "UPDATE goip_ussd SET status = 'sent', "
+	    "sent_at = ?2, updated_at = ?2 WHERE id = ?1";
+	sqlite3_stmt	*stmt;
+	int		 n = 0, i, rc;
+
+	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+		return -1;
+	store_bind(stmt, "i", max);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
+		jobs[n].id = sqlite3_column_int64(stmt, 0);
+		jobs[n].line = sqlite3_column_int64(stmt, 1);
+		snprintf(jobs[n].code, sizeof(jobs[n].code), "%s",
+		    sqlite3_column_text(stmt, 2));
+		n++;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
+			return -1;
+		store_bind(stmt, "ll", jobs[i].id, now);
+		if (store_run(st, stmt, cause) != STORE_OK)
+			return -1;
+	}
+	return n;
+}
+
+/*
+ * Finish request ID inside the caller's transaction: REPLY (LEN bytes) when
+ * the device answered, else ERROR; append its ussd-reply event (the request
+ * as ussd_json() shows it). A request already finished changes nothing
+ * (STORE_NOTFOUND).
+ */
+enum store_rc
+ussd_finish(struct store *st, int64_t id, const char *reply, size_t len,
+    const char *error, int64_t now, int64_t *evid, char **cause)
+{
+	static const char *const upd = "UPDATE goip_ussd SET status = ?2, "
+	    "reply = ?3, error = ?4, updated_at = ?5 WHERE id = ?1 AND "
+	    "(status = 'sent' OR status = 'queued')";
+	sqlite3_stmt		*stmt;
+	struct event_new	 ev;
+	struct json_object	*o;
+	const char		*dev;
+	enum store_rc		 rc;
+
+	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
+		return st->lastrc;
+	store_bind(stmt, "lszsl", id, reply != NULL ? "replied" : "failed",
+	    reply, reply != NULL ? len : 0, error, now);
+	if (reply == NULL)
+		sqlite3_bind_null(stmt, 3);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		return rc;
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND;
+	if ((rc = ussd_json(st, id, &o, cause)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_ERROR : rc;
+	dev = json_object_get_string(json_object_object_get(o, "deviceId"));
+	ev.type = EVENT_USSD_REPLY;
+	ev.device = dev;
+	ev.payload = o;
+	rc = evlog_append(st, &ev, evid, cause);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * At start-up, in its own transaction: requests a previous goip-udpd sent
+ * and never saw answered fail, each with its ussd-reply event; they are
+ * never sent again. Returns how many, or -1 with *cause.
+ */
+int
+ussd_abandon(struct store *st, int64_t now, int64_t *evid, char **cause)
+{
+	static const char *const sel = "SELECT id FROM goip_ussd "
+	    "WHERE status = 'sent' LIMIT 256";
+	sqlite3_stmt	*stmt;
+	int64_t		 ids[256];
+	int		 n = 0, i, rc, total = 0;
+
+	do {
+		if (store_begin(st, cause) != STORE_OK)
+			return -1;
+		if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+			goto fail;
+		n = 0;
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < 256)
+			ids[n++] = sqlite3_column_int64(stmt, 0);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
+			goto fail;
+		for (i = 0; i < n; i++)
+			if (ussd_finish(st, ids[i], NULL, 0, "goip-udpd "
+			    "restarted before the reply; not sent again", now,
+			    evid, cause) != STORE_OK)
+				goto fail;
+		if (store_commit(st, cause) != STORE_OK)
+			return -1;
+		total += n;
+	} while (n == 256);
+	return total;
+fail:
+	store_rollback(st);
+	return -1;
+}
