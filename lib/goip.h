@@ -472,6 +472,7 @@ enum store_rc	 ussd_json(struct store *, int64_t, struct json_object **,
 		    char **);
 enum store_rc	 ussd_list_json(struct store *, int64_t, struct json_object **,
 		    char **);
+int		 ussd_queued(struct store *, char **);
 int		 ussd_take(struct store *, int64_t, struct ussd_job *, int,
 		    char **);
 enum store_rc	 ussd_finish(struct store *, int64_t, const char *, size_t,

@@ -142,6 +142,28 @@ ussd_list_json(struct store *st, int64_t device, struct json_object **out,
 }
 
 /*
+ * Whether a request waits to be sent: 1, 0, or -1 with *cause. A read
+ * outside any transaction, so goip-udpd's poll takes the write lock only
+ * when there is something to take.
+ */
+int
+ussd_queued(struct store *st, char **cause)
+{
+	static const char *const sql = "SELECT 1 FROM goip_ussd "
+	    "WHERE status = 'queued' LIMIT 1";
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return store_rc(st, rc, cause) == STORE_OK ? 0 : -1;
+}
+
+/*
  * Take up to MAX queued requests, oldest first, inside the caller's
  * transaction: each becomes "sent" and is written to JOBS. Returns how
  * many, or -1 with *cause.

@@ -376,10 +376,6 @@ bad__keepalive_foreign_no_answer_body()
 	p_barrier a 2
 	atf_check_equal "${before}" "$(p_snapshot)"
 	p_echo b end
-	atf_expect_fail "goip-udpd answers reg:N;status:404; to any source" \
-	    "(issue 13 asks for 404 on an unknown id or wrong password, and" \
-	    "for no packet to any address but a known line's latest source:" \
-	    "the lead decides)"
 	atf_check -o inline:"echo sent\necho end\n" cat b.out
 }
 bad__keepalive_foreign_no_answer_cleanup()

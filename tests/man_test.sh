@@ -79,6 +79,7 @@ man_repeats()
 MAN_CASES=
 man_case goip-cgi 8
 man_case goip-notifier 8
+man_case goip-udpd 8
 man_case goipctl 8
 man_case goip.conf 5
 man_case goip-api 7

@@ -4,7 +4,8 @@
  *
  * Every report names its line and password; a report whose line is
  * unknown or whose password is wrong changes nothing and is answered only
- * for req: (reg:N;status:404;, to the source, which goip_allow admitted).
+ * for req: (reg:N;status:404;), and only when its source is a known line's
+ * latest address.
  * An authenticated report makes its source the line's latest address.
  * Handlers write inside the batch's group transaction (udp.c) and queue
  * their acknowledgement to be sent after its commit.
@@ -31,10 +32,14 @@ struct inbound {
 	const struct sockaddr	*from;
 	socklen_t		 fromlen;
 	struct line_info	 li;
-	struct peer		*peer;
+	char			 addr[64];	/* FROM as "HOST:PORT" */
 	int64_t			 now;
 };
 
+/*
+ * A handler returns 0 when it took the report (its answer queued), 1 when
+ * it dropped it as malformed, -1 when the store failed (*cause set).
+ */
 typedef int (*inbound_fn)(struct inbound *, char **);
 
 static int	inbound_req(struct inbound *, char **);
@@ -124,7 +129,7 @@ inbound_req(struct inbound *in, char **cause)
 	if (inbound_opt(pk->f[PF_SIGNAL]) != NULL) {
 		if (packet_int(pk->f[PF_SIGNAL], 0, 99, &sig) == -1) {
 			udp_bad(in->from, "req: bad signal");
-			return 0;
+			return 1;
 		}
 		ka.signal = (int)sig;
 	}
@@ -139,7 +144,7 @@ inbound_req(struct inbound *in, char **cause)
 	    !inbound_field_ok(ka.imsi, GOIP_PHONE_MAX) ||
 	    !inbound_field_ok(ka.iccid, GOIP_PHONE_MAX)) {
 		udp_bad(in->from, "req: bad field");
-		return 0;
+		return 1;
 	}
 	memset(&at, 0, sizeof(at));
 	at.device = in->li.device;
@@ -148,7 +153,7 @@ inbound_req(struct inbound *in, char **cause)
 	at.step = udpd.cfg->heartbeat_history_step;
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
-	rc = line_keepalive(udpd.st, &in->li, &ka, in->peer->addrtext, &at,
+	rc = line_keepalive(udpd.st, &in->li, &ka, in->addr, &at,
 	    udpd.cfg->offline_after, &rebooted, &udpd.evid, cause);
 	if (rc != STORE_OK) {
 		store_rollback(udpd.st);
@@ -184,7 +189,7 @@ inbound_receive(struct inbound *in, char **cause)
 	    !util_utf8_valid(pk->f[PF_MSG], pk->msglen) ||
 	    memchr(pk->f[PF_MSG], '\0', pk->msglen) != NULL) {
 		udp_bad(in->from, "RECEIVE: bad srcnum or msg");
-		return 0;
+		return 1;
 	}
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
@@ -235,7 +240,7 @@ inbound_deliver(struct inbound *in, char **cause)
 	    pk->f[PF_STATE] == NULL ||
 	    !packet_token_ok(pk->f[PF_STATE])) {
 		udp_bad(in->from, "DELIVER: bad sms_no or state");
-		return 0;
+		return 1;
 	}
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
@@ -261,7 +266,7 @@ inbound_call(struct inbound *in, const char *state, const char *why,
 	if (!inbound_field_ok(state, PACKET_VALUE_MAX) ||
 	    !inbound_field_ok(why, PACKET_VALUE_MAX)) {
 		udp_bad(in->from, "STATE/HANGUP: bad field");
-		return 0;
+		return 1;
 	}
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
@@ -315,10 +320,11 @@ inbound_packet(struct packet *pk, const struct sockaddr *from,
     socklen_t fromlen)
 {
 	struct inbound	 in;
-	char		 addr[64], *cause = NULL;
+	char		*cause = NULL;
 	const char	*pw = pk->f[PF_PASSWORD];
 	enum store_rc	 rc;
 	size_t		 i;
+	int		 r;
 	inbound_fn	 fn = inbound_ack;
 
 	memset(&in, 0, sizeof(in));
@@ -340,21 +346,31 @@ inbound_packet(struct packet *pk, const struct sockaddr *from,
 	if (rc == STORE_NOTFOUND || strlen(pw) != strlen(in.li.password) ||
 	    !util_ct_equal(pw, in.li.password, strlen(pw))) {
 		udp_bad(from, "unknown line or wrong password");
-		if (strcmp(pk->type, "req") == 0)
+		/*
+		 * 404 only to a known line's latest source: a misconfigured
+		 * slot of a gateway we know learns it, while no datagram
+		 * makes us answer an address no line authenticated from.
+		 */
+		if (strcmp(pk->type, "req") == 0 &&
+		    peer_by_addr(from, fromlen) != NULL)
 			udp_replyf(from, fromlen, 0, "reg:%lld;status:404;",
 			    (long long)pk->n);
 		explicit_bzero(&in.li, sizeof(in.li));
 		return;
 	}
-	if (udp_addr_format(from, fromlen, addr, sizeof(addr)) == -1 ||
-	    (in.peer = peer_update(&in.li, from, fromlen, addr)) == NULL) {
-		udp_bad(from, "no memory for the line");
+	if (udp_addr_format(from, fromlen, in.addr, sizeof(in.addr)) == -1) {
+		udp_bad(from, "unprintable source");
 		return;
 	}
 	for (i = 0; i < sizeof(inbound_types) / sizeof(inbound_types[0]); i++)
 		if (strcmp(inbound_types[i].type, pk->type) == 0)
 			fn = inbound_types[i].fn;
-	if (fn(&in, &cause) == -1) {
+	/* Only a report taken moves the line to its source (NAT). */
+	if ((r = fn(&in, &cause)) == 0 &&
+	    peer_update(&in.li, from, fromlen, in.addr) == NULL)
+		log_warnx("inbound: line %s: no memory to remember it",
+		    in.li.line_id);
+	if (r == -1) {
 		log_warnx("inbound: line %s: %s: %s", in.li.line_id, pk->type,
 		    cause != NULL ? cause : "failed");
 		free(cause);

@@ -414,6 +414,13 @@ outbound_ussd(int64_t now)
 	char		*cause = NULL;
 	int		 n, i, nstarted = 0;
 
+	if ((n = ussd_queued(udpd.st, &cause)) != 1) {
+		if (n == -1)
+			log_warnx("outbound: ussd: %s", cause != NULL ? cause :
+			    "failed");
+		free(cause);
+		return;
+	}
 	if (store_begin(udpd.st, &cause) != STORE_OK)
 		goto fail;
 	if ((n = ussd_take(udpd.st, now, jobs, OUTBOUND_USSD_TAKE,

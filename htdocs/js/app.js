@@ -109,6 +109,9 @@ function onEvent(name, data, via) {
     case 'stats-update':
       applyStats(data);
       break;
+    case 'ussd-reply':
+      device.ussdReply(data);
+      break;
     default:
       break;
   }

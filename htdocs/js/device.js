@@ -1,6 +1,7 @@
 // device.js: the page of one device (#/device/ID): current state, battery
-// and signal history charts (uPlot), SIM slot details, the send form and the
-// device's SMS.  Opening it joins the device's room, closing it leaves it.
+// and signal history charts (uPlot), SIM slot details, the send form, the
+// USSD form of a GoIP (goip-udpd) and the device's SMS.  Opening it joins
+// the device's room, closing it leaves it.
 
 import { el, setText, parseTime, relTime, longTime, duration, pct, getJSON, postJSON, HttpError, flash } from './util.js';
 import { Feed } from './feed.js';
@@ -130,6 +131,7 @@ export class DevicePage {
     this.gen = 0;
     this.sendKey = null; // { request, key }: a message not yet answered
     $('send-form').addEventListener('submit', (e) => { e.preventDefault(); this._send(); });
+    $('ussd-form').addEventListener('submit', (e) => { e.preventDefault(); this._ussd(); });
   }
 
   async open(id) {
@@ -142,6 +144,8 @@ export class DevicePage {
     document.title = `${id} · GoIP Dashboard`;
     $('dev-error').hidden = true;
     setText($('send-result'), '');
+    setText($('ussd-result'), '');
+    $('ussd-panel').hidden = true;
     this.live.joinDevice(id);
     this.charts = {
       battery: new Chart($('chart-battery'), $('chart-battery-summary'), 'Battery', cssVar('--c-battery', '#15803d')),
@@ -178,6 +182,51 @@ export class DevicePage {
     this.charts.battery.set(pts.map(([t, h]) => [t, h.battery]));
     this.charts.signal.set(pts.map(([t, h]) => [t, h.signal]));
     this._draw(false);
+    this._drawUssd(d);
+  }
+
+  // The USSD form, for a device with GoIP lines: one slot per line, and the
+  // latest request's outcome.
+  _drawUssd(d) {
+    const lines = Array.isArray(d.goipLines) ? d.goipLines : [];
+    $('ussd-panel').hidden = lines.length === 0;
+    if (lines.length === 0) return;
+    const sel = $('ussd-slot');
+    const keep = sel.value;
+    sel.replaceChildren(...lines.map((l) => el('option', { attrs: { value: String(l.slot) }, text: `${l.slot} (${l.lineId})` })));
+    if (keep) sel.value = keep;
+    const last = Array.isArray(d.ussd) && d.ussd.length > 0 ? d.ussd[0] : null;
+    if (last && $('ussd-result').textContent === '') this.ussdReply(last);
+  }
+
+  // A ussd-reply event (or the latest request on load): its outcome, as text.
+  ussdReply(u) {
+    if (!u || u.deviceId !== this.id) return;
+    const out = $('ussd-result');
+    if (u.status === 'replied') setText(out, `${u.code} (slot ${u.slot}): ${u.reply}`);
+    else if (u.status === 'failed') setText(out, `${u.code} (slot ${u.slot}) failed: ${u.error || 'no reply'}.`);
+    else setText(out, `${u.code} (slot ${u.slot}): waiting for the reply...`);
+  }
+
+  async _ussd() {
+    const out = $('ussd-result');
+    if (this.id === null) return;
+    const body = { slot: Number($('ussd-slot').value), code: $('ussd-code').value.trim() };
+    const btn = $('ussd-form').querySelector('button');
+    btn.disabled = true;
+    setText(out, 'Sending...');
+    try {
+      const u = await postJSON(`/api/devices/${encodeURIComponent(this.id)}/ussd`, body);
+      this.ussdReply(u);
+    } catch (e) {
+      if (e instanceof HttpError && e.body && e.body.error) {
+        setText(out, `Not sent: ${e.body.error}${e.body.field ? ` (${e.body.field})` : ''}.`);
+      } else {
+        setText(out, `Not sent: ${e.message}.`);
+      }
+    } finally {
+      btn.disabled = false;
+    }
   }
 
   close() {

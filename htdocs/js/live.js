@@ -27,6 +27,7 @@ const EVENTS = [
   'sms-received',
   'sms-status',
   'stats-update',
+  'ussd-reply',
 ];
 
 const LONG_POLL_WAIT = 25; // seconds, as DESIGN.md section 5 suggests
