@@ -20,21 +20,6 @@
 GOIPSIM="${GOIP_BUILDDIR}/tests/goipsim"
 GOIP_UDPD="${GOIP_BUILDDIR}/udpd/goip-udpd"
 
-# p_udp_port: a UDP port of 127.0.0.1 nobody has bound (free when checked).
-p_udp_port()
-{
-	local i port
-
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Huan "( sport = :${port} )" 2>/dev/null)" ]; then
-			echo "${port}"
-			return 0
-		fi
-	done
-	atf_fail "no free UDP port found"
-}
-
 # q SQL: the answer of SQL on the instance's database.
 q()
 {
@@ -51,7 +36,7 @@ p_start()
 	[ -x "${GOIP_UDPD}" ] || atf_fail "${GOIP_UDPD} not built"
 	DIR=$(goip_tmpdir)
 	goip_instance "${DIR}"
-	UDPPORT=$(p_udp_port)
+	UDPPORT=$(goip_free_udp_port)
 	echo "goip_listen = 127.0.0.1:${UDPPORT}" >>"${DIR}/goip.conf"
 	goip_device_add "${DIR}" goip-p1 >/dev/null
 	PW1=$("${GOIP_CTL}" -c "${DIR}/goip.conf" line add goip-p1 1 p1l1 |

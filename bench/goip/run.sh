@@ -85,22 +85,6 @@ finish()
 trap finish EXIT
 trap 'exit 2' INT TERM
 
-# free_udp_port: a UDP port of 127.0.0.1 nobody has bound (free when
-# checked, not reserved).
-free_udp_port()
-{
-	local i port
-
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Huan "( sport = :${port} )" 2>/dev/null)" ]; then
-			echo "${port}"
-			return 0
-		fi
-	done
-	atf_fail "no free UDP port found"
-}
-
 # cpu_ticks PID: user + system clock ticks of PID so far.
 cpu_ticks()
 {
@@ -131,7 +115,7 @@ round()
 
 	dir=$(goip_tmpdir)
 	goip_instance "${dir}"
-	port=$(free_udp_port)
+	port=$(goip_free_udp_port)
 	{
 		echo "goip_listen = 127.0.0.1:${port}"
 		echo "device_rate = 0"
