@@ -120,8 +120,6 @@
 
 #include <event2/event.h>
 
-#define LIT(s)			(s), (sizeof(s) - 1)
-
 #define SIM_PKT_MAX		65536	/* one datagram read */
 #define SIM_CMD_MAX		16384	/* one stdin command */
 #define SIM_TOKEN_MAX		64	/* id, password, sendid, telid, number */
