@@ -450,7 +450,8 @@ enum store_rc	 line_recv_seen(struct store *, int64_t, int64_t, int64_t,
 		    int64_t *, char **);
 enum store_rc	 line_recv_store(struct store *, int64_t, int64_t, int64_t,
 		    int64_t, char **);
-int		 line_sweep(struct store *, int64_t, int64_t, int64_t, char **);
+int		 line_sweep(struct store *, int64_t, int64_t, int64_t, int64_t *,
+		    char **);
 int		 line_outbox_devices(struct store *, int64_t, int64_t *, int,
 		    char **);
 enum store_rc	 line_send_begin(struct store *, int64_t, int64_t, int64_t,

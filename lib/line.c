@@ -24,6 +24,10 @@
 #define LINE_CSQ_MAX	31	/* AT+CSQ: 0-31, 99 unknown */
 #define LINE_DELIVER_KEEP (86400LL * 1000)	/* ms an early DELIVER waits */
 
+/* Lines one sweep marks offline at most; the SQL text spells the same. */
+#define LINE_SWEEP_BATCH	256
+#define LINE_SWEEP_BATCH_SQL	"256"
+
 /* Whether text column COL of STMT holds S. */
 static int
 line_column_is(sqlite3_stmt *stmt, int col, const char *s)
@@ -446,33 +450,93 @@ line_recv_store(struct store *st, int64_t line, int64_t recvid, int64_t now,
 }
 
 /*
- * The sweep of goip-udpd, in its own transaction: lines silent since
- * before NOW - OFFLINE_AFTER become offline, and deduplication rows older
- * than NOW - WINDOW go (at most LINE_SWEEP_BATCH). Returns the number of
- * lines that went offline, or -1 with *cause.
+ * The sweep of goip-udpd: lines silent since before NOW - OFFLINE_AFTER
+ * become offline (at most LINE_SWEEP_BATCH a call), their slots show
+ * "error" without a signal, and each device concerned gets a
+ * device-heartbeat event with its slots as they now are (its last_seen
+ * stays: the notifier's sweep marks it offline once all its lines are
+ * silent); deduplication rows older than NOW - WINDOW and early DELIVERs
+ * older than LINE_DELIVER_KEEP go. It reads first and takes the write lock
+ * only when there is something to change. Returns the number of lines that
+ * went offline (*EVID the last event), or -1 with *cause.
  */
 int
 line_sweep(struct store *st, int64_t now, int64_t offline_after,
-    int64_t window, char **cause)
+    int64_t window, int64_t *evid, char **cause)
 {
+	static const char *const any = "SELECT EXISTS (SELECT 1 FROM "
+	    "goip_lines WHERE online = 1 AND last_seen < ?1) OR EXISTS "
+	    "(SELECT 1 FROM goip_recv WHERE at < ?2) OR EXISTS (SELECT 1 FROM "
+	    "goip_delivers WHERE at < ?3)";
+	static const char *const sel = "SELECT id, device, slot FROM "
+	    "goip_lines WHERE online = 1 AND last_seen < ? ORDER BY device "
+	    "LIMIT " LINE_SWEEP_BATCH_SQL;
 	static const char *const off = "UPDATE goip_lines SET online = 0 "
-	    "WHERE online = 1 AND last_seen < ?";
+	    "WHERE id = ?";
+	static const char *const slot = "UPDATE sim_slots SET status = "
+	    "'error', signal = NULL, registration = 'none', updated_at = ?3 "
+	    "WHERE device = ?1 AND slot = ?2";
 	static const char *const oldr = "DELETE FROM goip_recv WHERE (line, "
 	    "recvid) IN (SELECT line, recvid FROM goip_recv WHERE at < ? "
 	    "LIMIT 500)";
 	static const char *const olddel = "DELETE FROM goip_delivers "
 	    "WHERE at < ?";
-	sqlite3_stmt	*stmt;
-	int		 n;
+	struct json_object	*o;
+	sqlite3_stmt		*stmt;
+	int64_t			 ids[LINE_SWEEP_BATCH], devs[LINE_SWEEP_BATCH];
+	int			 slots[LINE_SWEEP_BATCH], n = 0, i, r;
+	enum store_rc		 rc;
+
+	if (store_stmt(st, any, &stmt, cause) != STORE_OK)
+		return -1;
+	store_bind(stmt, "lll", now - offline_after, now - window,
+	    now - LINE_DELIVER_KEEP);
+	r = sqlite3_step(stmt);
+	i = r == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	if (r != SQLITE_ROW)
+		return store_rc(st, r, cause) == STORE_OK ? 0 : -1;
+	if (!i)
+		return 0;
 
 	if (store_begin(st, cause) != STORE_OK)
 		return -1;
-	if (store_stmt(st, off, &stmt, cause) != STORE_OK)
+	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
 		goto fail;
 	store_bind(stmt, "l", now - offline_after);
-	if (store_run(st, stmt, cause) != STORE_OK)
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    n < LINE_SWEEP_BATCH) {
+		ids[n] = sqlite3_column_int64(stmt, 0);
+		devs[n] = sqlite3_column_int64(stmt, 1);
+		slots[n] = sqlite3_column_int(stmt, 2);
+		n++;
+	}
+	sqlite3_reset(stmt);
+	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
 		goto fail;
-	n = sqlite3_changes(st->db);
+	for (i = 0; i < n; i++) {
+		if (store_stmt(st, off, &stmt, cause) != STORE_OK)
+			goto fail;
+		store_bind(stmt, "l", ids[i]);
+		if (store_run(st, stmt, cause) != STORE_OK)
+			goto fail;
+		if (store_stmt(st, slot, &stmt, cause) != STORE_OK)
+			goto fail;
+		store_bind(stmt, "lil", devs[i], slots[i], now);
+		if (store_run(st, stmt, cause) != STORE_OK)
+			goto fail;
+		/* Ordered by device: one event after its last line. */
+		if (i + 1 < n && devs[i + 1] == devs[i])
+			continue;
+		if ((rc = device_json(st, devs[i], 0, &o, cause)) != STORE_OK)
+			goto fail;
+		rc = evlog_append(st, EVENT_DEVICE_HEARTBEAT,
+		    json_object_get_string(json_object_object_get(o,
+		    "deviceId")), o, evid, cause);
+		json_object_put(o);
+		if (rc != STORE_OK)
+			goto fail;
+	}
 	if (store_stmt(st, oldr, &stmt, cause) != STORE_OK)
 		goto fail;
 	store_bind(stmt, "l", now - window);

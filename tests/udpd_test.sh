@@ -65,7 +65,7 @@ u_wait_sql()
 	atf_fail "$1: '${got}', expected '$2'"
 }
 
-# u_start [web]: an instance with device goip-udp-01 and its lines l1 (slot
+# u_start [web]: an instance (offline_after = $U_OFFLINE, default 60s) with device goip-udp-01 and its lines l1 (slot
 # 1) and l2 (slot 2), passwords in P1 and P2; goip-udpd on a free UDP port
 # (UPORT); the simulator of both lines reading DIR/sim.in (fd 7 of the
 # test) and writing DIR/sim.out. With "web", also goip-notifier, lighttpd
@@ -80,7 +80,7 @@ u_start()
 	UPORT=$(u_free_udp_port)
 	{
 		echo "goip_listen = 127.0.0.1:${UPORT}"
-		echo "offline_after = 60s"
+		echo "offline_after = ${U_OFFLINE:-60s}"
 	} >>"${DIR}/goip.conf"
 	"${GOIP_CTL}" -c "${DIR}/goip.conf" device add goip-udp-01 >/dev/null ||
 	    atf_fail "device add failed"
@@ -489,6 +489,49 @@ restart__no_resend_cleanup()
 	u_cleanup
 }
 
+atf_test_case line__offline cleanup
+line__offline_head()
+{
+	atf_set descr "A line silent for offline_after goes offline: its slot" \
+	    "shows error in a device-heartbeat event while the device's other" \
+	    "line keeps it online"
+	atf_set require.progs "sqlite3"
+	atf_set timeout 120
+}
+line__offline_body()
+{
+	local tries=60
+
+	U_OFFLINE=2s u_start
+	u_sim keepalive 1 signal:20 gsm_status:LOGIN
+	u_sim keepalive 2 signal:25 gsm_status:LOGIN
+	u_wait_for "${DIR}/sim.out" '^reg 2 1 200$'
+	atf_check_equal "1|ready
+2|ready" "$(u_sql "SELECT slot, status FROM sim_slots ORDER BY slot")"
+	before=$(u_sql "SELECT max(id) FROM events")
+	# Line 2 keeps talking, line 1 falls silent.
+	while [ "$(u_sql "SELECT online FROM goip_lines WHERE line_id = 'l1'")" != 0 ]; do
+		tries=$((tries - 1))
+		[ "${tries}" -gt 0 ] || atf_fail "line l1 never went offline"
+		u_sim keepalive 2 signal:25 gsm_status:LOGIN
+		sleep 0.5
+	done
+	atf_check_equal "1|error||none
+2|ready|81|home" "$(u_sql "SELECT slot, status, signal, registration FROM sim_slots ORDER BY slot")"
+	atf_check_equal "1" "$(u_sql "SELECT online FROM goip_lines WHERE line_id = 'l2'")"
+	atf_check_equal "online" "$(u_sql "SELECT status FROM devices")"
+	u_sql "SELECT payload FROM events WHERE id > ${before} AND type = 'device-heartbeat' ORDER BY id DESC LIMIT 1" |
+	    grep -q '"slot":1,"status":"error"' ||
+	    atf_fail "no device-heartbeat with slot 1 in error"
+	# It comes back with its next keepalive.
+	u_sim keepalive 1 signal:20 gsm_status:LOGIN
+	u_wait_sql "SELECT online || status FROM goip_lines l JOIN sim_slots s ON s.device = l.device AND s.slot = l.slot WHERE line_id = 'l1'" 1ready
+}
+line__offline_cleanup()
+{
+	u_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case keepalive__heartbeat
@@ -498,4 +541,5 @@ atf_init_test_cases()
 	atf_add_test_case line__commands
 	atf_add_test_case bad__packets
 	atf_add_test_case restart__no_resend
+	atf_add_test_case line__offline
 }

@@ -494,21 +494,24 @@ outbound_poll_cb(evutil_socket_t fd, short what, void *arg)
 		evlog_notify(udpd.cfg->notify_socket, udpd.evid);
 }
 
-/* Every OUTBOUND_SWEEP_MS: silent lines become offline. */
+/* Every OUTBOUND_SWEEP_MS: silent lines become offline (line_sweep()). */
 static void
 outbound_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	char	*cause = NULL;
+	int64_t	 evid0 = udpd.evid;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
 	if (line_sweep(udpd.st, util_now_ms(), udpd.cfg->offline_after,
-	    OUTBOUND_RECV_WINDOW, &cause) == -1) {
+	    OUTBOUND_RECV_WINDOW, &udpd.evid, &cause) == -1) {
 		log_warnx("outbound: sweep: %s", cause != NULL ? cause :
 		    "failed");
 		free(cause);
 	}
+	if (udpd.evid != evid0)
+		evlog_notify(udpd.cfg->notify_socket, udpd.evid);
 }
 
 /* The SMS session of line P's address with SENDID, or NULL. */

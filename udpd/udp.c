@@ -216,7 +216,9 @@ udp_sendto(const struct sockaddr *to, socklen_t tolen, const char *buf,
 /*
  * Reply BUF (LEN bytes) to TO: at once outside a batch, else after its
  * commit; a DURABLE reply (it acknowledges a write) is dropped when the
- * commit fails. A reply too long for the queue is sent at once.
+ * commit fails. One that does not fit the queue (it cannot happen: a
+ * datagram queues one short reply at most) is sent at once, or dropped
+ * when durable: never an acknowledgement before its commit.
  */
 void
 udp_reply(const struct sockaddr *to, socklen_t tolen, int durable,
@@ -226,7 +228,10 @@ udp_reply(const struct sockaddr *to, socklen_t tolen, int durable,
 
 	if (!udp_batching || udp_nout == UDP_REPLIES ||
 	    len > sizeof(o->buf)) {
-		udp_sendto(to, tolen, buf, len);
+		if (!udp_batching || !durable)
+			udp_sendto(to, tolen, buf, len);
+		else
+			log_warnx("udp: reply queue full, answer dropped");
 		return;
 	}
 	o = &udp_outq[udp_nout++];
