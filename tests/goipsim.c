@@ -71,8 +71,9 @@
  * Bench mode (-b) runs LINES lines named PREFIX1..PREFIXn, all with the
  * password PASSWORD, for SECONDS seconds.  Without -R (closed loop) each
  * line keeps one keepalive and one RECEIVE in flight and sends the next as
- * soon as the previous is answered: the rates are what the server
- * sustains, and the latency is that of a saturated server.  With -R (open
+ * soon as the previous is answered (the lines start spread over the first
+ * second): the rates are what the server sustains, and the latency is
+ * that of a saturated server.  With -R (open
  * loop) the lines send RATE RECEIVEs a second in all, each line one every
  * LINES / RATE seconds, and a keepalive every -k ms (default 30000), their
  * first packets spread evenly over one period: the latency is that of a
@@ -129,6 +130,7 @@
 #define SIM_SESSIONS_MAX	64
 #define SIM_USSD_PAD		"@@@@@@@@"
 #define SIM_BENCH_STRIDE	1000000
+#define SIM_BENCH_RAMP_US	1000000	/* closed loop: the lines' start */
 #define SIM_READS_PER_TURN	256
 
 enum sim_deliver {
@@ -726,7 +728,10 @@ sim_bench_receive(struct sim_line *line)
 	sim_receive(line, line->recvid++, "+48500000000", "bench");
 }
 
-/* Bench -R: one RECEIVE every tick_us per line, whatever the answers. */
+/*
+ * Bench -R: one RECEIVE every tick_us per line, whatever the answers.
+ * Closed loop: the line's start, its first keepalive and RECEIVE.
+ */
 static void
 sim_tick_cb(int fd, short what, void *arg)
 {
@@ -734,6 +739,12 @@ sim_tick_cb(int fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (sim.b.rate == 0) {
+		sim_keepalive(line);
+		sim_arm(line->keepalive_ev, sim.retransmit_ms);
+		sim_bench_receive(line);
+		return;
+	}
 	sim_bench_receive(line);
 	sim_arm_us(line->tick_ev, sim.b.tick_us);
 }
@@ -1641,13 +1652,18 @@ main(int argc, char *argv[])
 		sim.stop_ev = sim_timer(sim_stop_cb, NULL);
 		sim_arm(sim.stop_ev, sim.b.seconds * 1000);
 		clock_gettime(CLOCK_MONOTONIC, &sim.b.start);
-		for (i = 0; i < sim.nlines && sim.b.rate == 0; i++) {
-			sim_keepalive(&sim.lines[i]);
-			sim_arm(sim.lines[i].keepalive_ev, sim.retransmit_ms);
-			sim_bench_receive(&sim.lines[i]);
-		}
-		/* Open loop: each line's first packets spread over a period. */
-		sim.b.tick_us = (int64_t)sim.nlines * 1000000 / (sim.b.rate > 0 ? sim.b.rate : 1);
+		/*
+		 * Closed loop: the lines start spread over SIM_BENCH_RAMP_US,
+		 * as a fleet does, not in one burst that would measure only
+		 * the server's socket buffer.  Open loop: each line's first
+		 * packets spread over one period.
+		 */
+		for (i = 0; i < sim.nlines && sim.b.rate == 0; i++)
+			sim_arm_us(sim.lines[i].tick_ev,
+			    SIM_BENCH_RAMP_US * (int64_t)i / sim.nlines);
+		if (sim.b.rate > 0)
+			sim.b.tick_us = (int64_t)sim.nlines * 1000000 /
+			    sim.b.rate;
 		for (i = 0; i < sim.nlines && sim.b.rate > 0; i++) {
 			sim_arm_us(sim.lines[i].tick_ev,
 			    sim.b.tick_us * i / sim.nlines);
