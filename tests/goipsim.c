@@ -123,7 +123,7 @@
 
 #define SIM_PKT_MAX		65536	/* one datagram read */
 #define SIM_CMD_MAX		16384	/* one stdin command */
-#define SIM_TOKEN_MAX		64	/* id, password, sendid, telid, number */
+#define SIM_TOKEN_MAX		64	/* id, password, sendid, telid... */
 #define SIM_FIELD_MAX		64	/* one keepalive value */
 #define SIM_MSG_MAX		3000	/* MSG text, bytes */
 #define SIM_SENDS		4	/* one send and 3 retransmits */
@@ -166,11 +166,11 @@ struct sim_fields {
 };
 
 struct sim_line {
-	int			 index;		/* 1-based, as on the command line */
+	int			 index;		/* 1-based, as in argv */
 	char			 id[SIM_TOKEN_MAX];
 	char			 pass[SIM_TOKEN_MAX];
 	int64_t			 req;		/* number of the next req: */
-	int64_t			 req_wait;	/* req: not answered yet, or -1 */
+	int64_t			 req_wait;	/* req: unanswered, or -1 */
 	struct sim_fields	 f;
 	int64_t			 sms_no;
 	struct sim_pendings	 pending;
@@ -202,8 +202,8 @@ struct sim_bench {
 	size_t			 latcap;
 	struct timespec		 start;
 	int			 seconds;
-	long			 rate;		/* RECEIVEs/s offered, 0: closed */
-	int64_t			 offset;	/* first req:/recvid in a stride */
+	long			 rate;		/* RECEIVEs/s, 0: closed loop */
+	int64_t			 offset;	/* -o: first in each stride */
 	int64_t			 tick_us;	/* open loop: a line's period */
 };
 
@@ -264,7 +264,8 @@ static void __attribute__((__noreturn__))
 sim_usage(void)
 {
 	fprintf(stderr, "usage: goipsim -s host:port [-a bindaddr] "
-	    "[-k keepalive_ms] [-r retransmit_ms] [-w wait_ms] id:password ...\n"
+	    "[-k keepalive_ms] [-r retransmit_ms] [-w wait_ms]\n"
+	    "       id:password ...\n"
 	    "       goipsim -b -n lines -d seconds -s host:port -P prefix "
 	    "-W password [-a bindaddr] [-k keepalive_ms] [-o offset] "
 	    "[-R rate] [-r retransmit_ms]\n");
@@ -767,7 +768,7 @@ sim_keepalive_cb(int fd, short what, void *arg)
 	sim_arm(line->keepalive_ev, sim.keepalive_ms);
 }
 
-/* --- sessions ------------------------------------------------------------ */
+/* --- sessions --- */
 
 static struct sim_session *
 sim_session_find(const char *sendid)
@@ -831,7 +832,7 @@ sim_ok_cb(int fd, short what, void *arg)
 	sim_ok(arg);
 }
 
-/* --- server datagrams, by their first word -------------------------------- */
+/* --- server datagrams, by their first word --- */
 
 static void
 sim_rx(int index, const char *pkt, size_t len)
@@ -1173,7 +1174,7 @@ sim_sock_cb(int fd, short what, void *arg)
 	fflush(stdout);
 }
 
-/* --- stdin commands ------------------------------------------------------- */
+/* --- stdin commands --- */
 
 static const struct sim_field_name {
 	const char	*name;
@@ -1431,7 +1432,7 @@ sim_stdin_cb(int fd, short what, void *arg)
 	fflush(stdout);
 }
 
-/* --- set-up ---------------------------------------------------------------- */
+/* --- set-up --- */
 
 static void
 sim_line_init(struct sim_line *line, int index, const char *id,
