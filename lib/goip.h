@@ -7,6 +7,8 @@
 #ifndef GOIP_H
 #define GOIP_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -296,6 +298,10 @@ int		 util_time_format(int64_t, char *, size_t);
 int		 util_time_parse(const char *, int64_t *);
 int		 util_utf8_valid(const char *, size_t);
 int		 util_ct_equal(const void *, const void *, size_t);
+
+/* priv.c */
+int		 priv_decide(const char *, const char *, uid_t *, gid_t *);
+void		 priv_drop(const char *, uid_t, gid_t);
 
 /* config.c */
 struct config	*config_new(void);

@@ -281,7 +281,7 @@ line_csq_dbm(int csq)
  */
 static enum store_rc
 line_heartbeat_build(struct store *st, int64_t device, int64_t since,
-    struct heartbeat *hb, char (*buf)[4][GOIP_PHONE_MAX + 1], char **cause)
+    struct heartbeat *hb, char (*buf)[3][GOIP_PHONE_MAX + 1], char **cause)
 {
 	static const char *const sql = "SELECT slot, gsm_status, num, "
 	    "signal, imsi, iccid, last_seen >= ?2 FROM goip_lines "
@@ -361,7 +361,7 @@ line_keepalive(struct store *st, const struct line_info *li,
 	    "WHERE id = ?1";
 	sqlite3_stmt		*stmt;
 	struct heartbeat	 hb;
-	char			 buf[GOIP_SLOTS_MAX][4][GOIP_PHONE_MAX + 1];
+	char			 buf[GOIP_SLOTS_MAX][3][GOIP_PHONE_MAX + 1];
 	enum store_rc		 rc;
 	int			 r;
 

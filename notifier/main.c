@@ -10,8 +10,6 @@
 #include <sys/resource.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,65 +134,6 @@ main_raise_nofile(void)
 		    (long long)nconf.max_connections);
 }
 
-/*
- * Decide, before anything is bound, whose privileges the notifier will run
- * with. Started as root it refuses to keep root unless told: USER empty is
- * an error, "root" keeps root, any other name is looked up and returned
- * (allocated copy of its passwd entry's name, uid and gid in *UID, *GID)
- * to be dropped to after binding. Not started as root, USER must be empty
- * or our own user. Returns 1 (drop later), 0 (nothing to do) or exits.
- */
-static int
-main_privileges(const char *file, const char *user, uid_t *uid, gid_t *gid)
-{
-	struct passwd	*pw;
-
-	if (geteuid() == 0) {
-		if (user == NULL || user[0] == '\0')
-			fatalx("main: started as root and %s sets no user: "
-			    "set \"user = NAME\" to run as NAME after binding, "
-			    "or \"user = root\" to keep root", file);
-		if (strcmp(user, "root") == 0) {
-			log_info("main: keeping root (user = root)");
-			return 0;
-		}
-		if ((pw = getpwnam(user)) == NULL)
-			fatalx("main: user = %s: no such user", user);
-		if (pw->pw_uid == 0)
-			fatalx("main: user = %s has uid 0", user);
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-		return 1;
-	}
-	if (user == NULL || user[0] == '\0')
-		return 0;
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("main: user = %s: no such user", user);
-	if (pw->pw_uid != geteuid())
-		fatalx("main: user = %s, but started as uid %lu: only root "
-		    "can switch users", user, (unsigned long)geteuid());
-	return 0;
-}
-
-/*
- * Become USER (uid UID, gid GID) for good: its supplementary groups, then
- * real, effective and saved group and user ids. Exits when any step fails
- * or when root can be regained afterwards.
- */
-static void
-main_drop_privileges(const char *user, uid_t uid, gid_t gid)
-{
-	if (initgroups(user, gid) == -1 ||
-	    setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1)
-		fatal("main: cannot drop privileges to %s", user);
-	if (setuid(0) != -1 || seteuid(0) != -1 || getuid() != uid ||
-	    geteuid() != uid || getgid() != gid || getegid() != gid)
-		fatalx("main: could regain privileges after switching to %s",
-		    user);
-	log_info("main: running as %s (uid %lu)", user, (unsigned long)uid);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -283,7 +222,7 @@ main(int argc, char *argv[])
 	}
 
 	if (!nconf.compliance)
-		drop = main_privileges(cfg->path, cfg->user, &uid, &gid);
+		drop = priv_decide(cfg->path, cfg->user, &uid, &gid);
 	main_raise_nofile();
 	event_set_log_callback(main_event_log_cb);
 	signal(SIGPIPE, SIG_IGN);
@@ -304,7 +243,7 @@ main(int argc, char *argv[])
 		if (ingest_init(cfg->notify_socket) == -1)
 			fatalx("main: cannot ingest");
 		if (drop)
-			main_drop_privileges(cfg->user, uid, gid);
+			priv_drop(cfg->user, uid, gid);
 		sweep_init();
 	}
 	if (!main_foreground && daemon(0, 0) == -1)

@@ -1608,8 +1608,9 @@ d_quickstart_start()
 	local state="$1" port="$2" tries=300
 
 	echo "${state}" >state.path
+	# goip-udpd on a UDP port of its own: 44444 may be taken.
 	GOIP_BUILDDIR="${GOIP_BUILDDIR}" GOIP_STATE_DIR="${state}" \
-	    GOIP_HTTP_PORT="${port}" \
+	    GOIP_HTTP_PORT="${port}" GOIP_UDP_PORT="$(goip_free_udp_port)" \
 	    "${GOIP_SRCDIR}/quickstart" run >qs.out 2>qs.err &
 	echo $! >quickstart.pid
 	until grep -q '^Press Ctrl-C to stop' qs.out; do

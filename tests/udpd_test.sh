@@ -15,22 +15,6 @@
 GOIP_UDPD="${GOIP_BUILDDIR}/udpd/goip-udpd"
 GOIPSIM="${GOIP_BUILDDIR}/tests/goipsim"
 
-# u_free_udp_port: a UDP port of 127.0.0.1 nobody has bound (free when
-# checked, not reserved).
-u_free_udp_port()
-{
-	local i port
-
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Huan "( sport = :${port} )" 2>/dev/null)" ]; then
-			echo "${port}"
-			return 0
-		fi
-	done
-	atf_fail "no free UDP port found"
-}
-
 # u_sql SQL: one query on the instance's database.
 u_sql()
 {
@@ -51,6 +35,24 @@ u_wait_for()
 	atf_fail "no '$2' in $1: $(tail -n 20 "$1" 2>/dev/null)"
 }
 
+# u_snapshot: what a refused packet must not change: events, SMS, the
+# lines' addresses.
+u_snapshot()
+{
+	u_sql "SELECT (SELECT count(*) FROM events) || ':' ||
+	    (SELECT count(*) FROM sms) || ':' ||
+	    (SELECT group_concat(address) FROM goip_lines)"
+}
+
+# u_is VALUE SQL: fail unless SQL answers VALUE.
+u_is()
+{
+	local got
+
+	got=$(u_sql "$2")
+	[ "${got}" = "$1" ] || atf_fail "$2: '${got}', expected '$1'"
+}
+
 # u_wait_sql SQL VALUE: wait, up to 15 s, until SQL answers VALUE.
 u_wait_sql()
 {
@@ -65,11 +67,12 @@ u_wait_sql()
 	atf_fail "$1: '${got}', expected '$2'"
 }
 
-# u_start [web]: an instance (offline_after = $U_OFFLINE, default 60s) with device goip-udp-01 and its lines l1 (slot
-# 1) and l2 (slot 2), passwords in P1 and P2; goip-udpd on a free UDP port
-# (UPORT); the simulator of both lines reading DIR/sim.in (fd 7 of the
-# test) and writing DIR/sim.out. With "web", also goip-notifier, lighttpd
-# (LURL, CRED) and the socket.io client recording into DIR/events.out.
+# u_start [web]: an instance with device goip-udp-01 and its lines l1
+# (slot 1) and l2 (slot 2), passwords in P1 and P2, offline_after
+# $U_OFFLINE (default 60s); goip-udpd on a free UDP port (UPORT); the
+# simulator of both lines reading DIR/sim.in (fd 7 of the test) and writing
+# DIR/sim.out. With "web", also goip-notifier, lighttpd (LURL, CRED) and
+# the socket.io client recording into DIR/events.out.
 u_start()
 {
 	local port
@@ -77,7 +80,7 @@ u_start()
 	DIR=$(goip_tmpdir)
 	echo "${DIR}" >udpd-dir
 	goip_instance "${DIR}"
-	UPORT=$(u_free_udp_port)
+	UPORT=$(goip_free_udp_port)
 	{
 		echo "goip_listen = 127.0.0.1:${UPORT}"
 		echo "offline_after = ${U_OFFLINE:-60s}"
@@ -148,25 +151,36 @@ keepalive__heartbeat_body()
 	u_sim keepalive 1 signal:20 gsm_status:LOGIN num:+48500100200 \
 	    imei:860000000000001 imsi:260010000000001 iccid:8948010000000000001
 	u_wait_for "${DIR}/sim.out" '^reg 1 1 200$'
-	atf_check_equal "online|65" "$(u_sql "SELECT status, signal FROM devices WHERE device_id = 'goip-udp-01'")"
-	atf_check_equal "1|ready|+48500100200|260010000000001|65|home" "$(u_sql "SELECT slot, status, phone_number, imsi, signal, registration FROM sim_slots")"
-	atf_check_equal "1|127.0.0.1|20|860000000000001" "$(u_sql "SELECT online, substr(address, 1, 9), signal, imei FROM goip_lines WHERE line_id = 'l1'")"
-	u_wait_for "${DIR}/events.out" '"event":"device-status-change".*"status":"online"'
-	u_wait_for "${DIR}/events.out" '"event":"device-heartbeat".*"phoneNumber":"\+48500100200"'
+	u_is "online|65" \
+	    "SELECT status, signal FROM devices WHERE device_id =
+	    'goip-udp-01'"
+	u_is "1|ready|+48500100200|260010000000001|65|home" \
+	    "SELECT slot, status, phone_number, imsi, signal, registration
+	    FROM sim_slots"
+	u_is "1|127.0.0.1|20|860000000000001" \
+	    "SELECT online, substr(address, 1, 9), signal, imei FROM
+	    goip_lines WHERE line_id = 'l1'"
+	u_wait_for "${DIR}/events.out" \
+	    '"event":"device-status-change".*"status":"online"'
+	u_wait_for "${DIR}/events.out" \
+	    '"event":"device-heartbeat".*"phoneNumber":"\+48500100200"'
 
 	# The second line from the same address: both slots, signal 99
 	# (unknown) as null, LOGOUT as absent.
 	u_sim keepalive 2 signal:99 gsm_status:LOGOUT
 	u_wait_for "${DIR}/sim.out" '^reg 2 1 200$'
-	atf_check_equal "1|ready|65
-2|absent|" "$(u_sql "SELECT slot, status, signal FROM sim_slots ORDER BY slot")"
+	u_is "1|ready|65
+2|absent|" \
+	    "SELECT slot, status, signal FROM sim_slots ORDER BY slot"
 
 	# A wrong password: 404, nothing written.
 	before=$(u_sql "SELECT count(*) FROM events")
 	u_sim "raw req:7;id:l1;pass:wrong;signal:1;gsm_status:LOGOUT;"
 	u_wait_for "${DIR}/sim.out" '^rx 0 reg:7;status:404;$|reg:7;status:404'
-	atf_check_equal "${before}" "$(u_sql "SELECT count(*) FROM events")"
-	atf_check_equal "20" "$(u_sql "SELECT signal FROM goip_lines WHERE line_id = 'l1'")"
+	u_is "${before}" \
+	    "SELECT count(*) FROM events"
+	u_is "20" \
+	    "SELECT signal FROM goip_lines WHERE line_id = 'l1'"
 }
 keepalive__heartbeat_cleanup()
 {
@@ -189,8 +203,11 @@ receive__once_body()
 	u_wait_for "${DIR}/sim.out" '^reg 1 1 200$'
 	u_sim "receive 1 -17 +4477001122 Zażółć; gęślą: jaźń 🚀"
 	u_wait_for "${DIR}/sim.out" '^ack 1 -17$'
-	atf_check_equal "1|+4477001122|Zażółć; gęślą: jaźń 🚀|received" "$(u_sql "SELECT slot, sender, text, status FROM sms WHERE direction = 'in'")"
-	u_wait_for "${DIR}/events.out" '"event":"sms-received".*"text":"Zażółć; gęślą: jaźń 🚀"'
+	u_is "1|+4477001122|Zażółć; gęślą: jaźń 🚀|received" \
+	    "SELECT slot, sender, text, status FROM sms WHERE direction =
+	    'in'"
+	u_wait_for "${DIR}/events.out" \
+	    '"event":"sms-received".*"text":"Zażółć; gęślą: jaźń 🚀"'
 
 	# The acknowledgement of the next one is lost: the simulator sends
 	# it again, goip-udpd acknowledges again, one row.
@@ -198,15 +215,17 @@ receive__once_body()
 	u_sim receive 1 42 +4477001122 twice?
 	u_wait_for "${DIR}/sim.out" '^ack 1 42$'
 	atf_check -o match:'^drop ' grep '^drop ' "${DIR}/sim.out"
-	atf_check_equal "1" "$(u_sql "SELECT count(*) FROM sms WHERE text = 'twice?'")"
+	u_is "1" \
+	    "SELECT count(*) FROM sms WHERE text = 'twice?'"
 
 	# Line 2 from the same address, the same recvid: its own message.
 	u_sim keepalive 2 signal:5 gsm_status:LOGIN
 	u_wait_for "${DIR}/sim.out" '^reg 2 1 200$'
 	u_sim receive 2 42 +4477001122 twice?
 	u_wait_for "${DIR}/sim.out" '^ack 2 42$'
-	atf_check_equal "1
-2" "$(u_sql "SELECT slot FROM sms WHERE text = 'twice?' ORDER BY slot")"
+	u_is "1
+2" \
+	    "SELECT slot FROM sms WHERE text = 'twice?' ORDER BY slot"
 	atf_check -o inline:"3\n" -x \
 	    "grep -c '\"event\":\"sms-received\"' '${DIR}/events.out' || true"
 }
@@ -252,7 +271,8 @@ send__exactly_once_body()
 	u_wait_sql "SELECT status FROM sms WHERE id = ${id}" sent
 	u_sim deliver 1 1 0
 	u_wait_sql "SELECT status FROM sms WHERE id = ${id}" delivered
-	u_wait_for "${DIR}/events.out" "\"event\":\"sms-status\".*\"id\":${id},.*\"status\":\"delivered\""
+	u_wait_for "${DIR}/events.out" \
+	    "\"event\":\"sms-status\".*\"id\":${id},.*\"status\":\"delivered\""
 	atf_check -o match:'"status":"sending"' grep "\"id\":${id}," \
 	    "${DIR}/events.out"
 	atf_check -o match:'"status":"sent"' grep "\"id\":${id}," \
@@ -304,7 +324,8 @@ ussd__roundtrip_body()
 	    --data-binary '{"slot":1,"code":"*101#"}' \
 	    "${LURL}/api/devices/goip-udp-01/ussd"
 	atf_check -o inline:"queued\n" jq -r .status ussd.out
-	u_wait_for "${DIR}/events.out" '"event":"ussd-reply".*"reply":"Saldo 5,00 PLN; ważne do 2027-01-01"'
+	u_wait_for "${DIR}/events.out" \
+	    '"event":"ussd-reply".*"reply":"Saldo 5,00 PLN; ważne do 2027-01-01"'
 	atf_check -o inline:"*101#\n" -x \
 	    "sed -n 's/^ussd 1 [0-9-]* //p' '${DIR}/sim.out'"
 	curl -s -m 10 -u "${CRED}" "${LURL}/api/devices/goip-udp-01" >dev.out
@@ -337,7 +358,8 @@ ussd__roundtrip_body()
 	    "${GOIP_CTL}" -c "${DIR}/goip.conf" ussd goip-udp-01 1 '*1;#'
 	atf_check -s exit:1 -e match:'no such device' \
 	    "${GOIP_CTL}" -c "${DIR}/goip.conf" ussd nosuch 1 '*100#'
-	atf_check_equal "${n}" "$(u_sql "SELECT count(*) FROM goip_ussd")"
+	u_is "${n}" \
+	    "SELECT count(*) FROM goip_ussd"
 }
 ussd__roundtrip_cleanup()
 {
@@ -360,7 +382,8 @@ line__commands_body()
 	atf_check -o ignore ${c} device add gw1
 	atf_check -o save:add.out ${c} line add gw1 1 gw1-a
 	pw=$(tail -n 1 add.out)
-	atf_check_equal "${pw}" "$(u_sql "SELECT password FROM goip_lines WHERE line_id = 'gw1-a'")"
+	u_is "${pw}" \
+	    "SELECT password FROM goip_lines WHERE line_id = 'gw1-a'"
 	atf_check -x "tail -n 1 add.out | grep -Eq '^[A-Za-z0-9]{16}\$'"
 	atf_check -s exit:1 -e match:'already taken' ${c} line add gw1 1 gw1-b
 	atf_check -s exit:1 -e match:'already taken' ${c} line add gw1 2 gw1-a
@@ -374,11 +397,13 @@ line__commands_body()
 	atf_check -s exit:1 -e match:'no such device' ${c} line list gw9
 	atf_check -o save:pw.out ${c} line password gw1-a
 	atf_check -s exit:1 -x "[ \"$(tail -n 1 pw.out)\" = \"${pw}\" ]"
-	atf_check_equal "$(tail -n 1 pw.out)" "$(u_sql "SELECT password FROM goip_lines WHERE line_id = 'gw1-a'")"
+	u_is "$(tail -n 1 pw.out)" \
+	    "SELECT password FROM goip_lines WHERE line_id = 'gw1-a'"
 	atf_check -s exit:1 -e match:'no such line' ${c} line password nosuch
 	atf_check ${c} line remove gw1-a
 	atf_check -s exit:1 -e match:'no such line' ${c} line remove gw1-a
-	atf_check_equal "0" "$(u_sql "SELECT count(*) FROM goip_lines")"
+	u_is "0" \
+	    "SELECT count(*) FROM goip_lines"
 }
 line__commands_cleanup()
 {
@@ -399,7 +424,7 @@ bad__packets_body()
 	u_start
 	u_sim keepalive 1 signal:20 gsm_status:LOGIN
 	u_wait_for "${DIR}/sim.out" '^reg 1 1 200$'
-	before=$(u_sql "SELECT (SELECT count(*) FROM events) || ':' || (SELECT count(*) FROM sms) || ':' || (SELECT group_concat(address) FROM goip_lines)")
+	before=$(u_snapshot)
 	# From another socket: each must stay unanswered, a keepalive of an
 	# unknown line too (a 404 goes only to a known line's address).
 	cat >probe.py <<EOF
@@ -407,11 +432,15 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.3)
 dst = ("127.0.0.1", ${UPORT})
-bad = [b"", b"x" * 5000, b"\x00\x01\x02", b"RECEIVE:1;id:l1;password:wrong;srcnum:1;msg:x",
-       b"RECEIVE:1;id:nosuch;password:x;srcnum:1;msg:x", b"OK 1 1 1", b"PASSWORD 1",
-       b"DELIVER:1;id:l1;password:wrong;sms_no:1;state:0", b"STATE:1;id:l1;state:x",
-       b"req:1;pass:x", b"req:x;id:l1;pass:x;", b"HELLO world", b"req:1;id:l1;pass:${P1};signal:1;num:a\x01b;",
-       b"RECEIVE:5;id:l1;password:${P1};srcnum:+1;msg:\xff\xfe", b"req:3;id:nosuch;pass:x;"]
+bad = [b"", b"x" * 5000, b"\x00\x01\x02",
+       b"RECEIVE:1;id:l1;password:wrong;srcnum:1;msg:x",
+       b"RECEIVE:1;id:nosuch;password:x;srcnum:1;msg:x",
+       b"OK 1 1 1", b"PASSWORD 1", b"HELLO world",
+       b"DELIVER:1;id:l1;password:wrong;sms_no:1;state:0",
+       b"STATE:1;id:l1;state:x", b"req:1;pass:x", b"req:x;id:l1;pass:x;",
+       b"req:1;id:l1;pass:${P1};signal:1;num:a\x01b;",
+       b"RECEIVE:5;id:l1;password:${P1};srcnum:+1;msg:\xff\xfe",
+       b"req:3;id:nosuch;pass:x;"]
 for b in bad:
     s.sendto(b, dst)
     try:
@@ -426,7 +455,7 @@ EOF
 	# proves goip-udpd read everything before it.
 	u_sim "raw req:9;id:nosuch;pass:x;"
 	u_wait_for "${DIR}/sim.out" 'reg:9;status:404;'
-	after=$(u_sql "SELECT (SELECT count(*) FROM events) || ':' || (SELECT count(*) FROM sms) || ':' || (SELECT group_concat(address) FROM goip_lines)")
+	after=$(u_snapshot)
 	atf_check_equal "${before}" "${after}"
 	atf_check -o match:'dropped' cat "${DIR}/udpd.log"
 	atf_check -s exit:1 -o empty grep -F "${P1}" "${DIR}/udpd.log"
@@ -460,7 +489,8 @@ restart__no_resend_body()
 	u_wait_for "${DIR}/sim.out" "^drop MSG ${id} "
 	u_wait_for "${DIR}/sim.out" '^drop USSD '
 	u_wait_sql "SELECT status FROM goip_ussd" sent
-	atf_check_equal "sending" "$(u_sql "SELECT status FROM sms WHERE id = ${id}")"
+	u_is "sending" \
+	    "SELECT status FROM sms WHERE id = ${id}"
 
 	goip_kill_pidfile "${DIR}/udpd.pid"
 	"${GOIP_UDPD}" -d -c "${DIR}/goip.conf" >"${DIR}/udpd.log" 2>&1 &
@@ -506,26 +536,35 @@ line__offline_body()
 	u_sim keepalive 1 signal:20 gsm_status:LOGIN
 	u_sim keepalive 2 signal:25 gsm_status:LOGIN
 	u_wait_for "${DIR}/sim.out" '^reg 2 1 200$'
-	atf_check_equal "1|ready
-2|ready" "$(u_sql "SELECT slot, status FROM sim_slots ORDER BY slot")"
+	u_is "1|ready
+2|ready" \
+	    "SELECT slot, status FROM sim_slots ORDER BY slot"
 	before=$(u_sql "SELECT max(id) FROM events")
 	# Line 2 keeps talking, line 1 falls silent.
-	while [ "$(u_sql "SELECT online FROM goip_lines WHERE line_id = 'l1'")" != 0 ]; do
+	while [ "$(u_sql "SELECT online FROM goip_lines
+	    WHERE line_id = 'l1'")" != 0 ]; do
 		tries=$((tries - 1))
 		[ "${tries}" -gt 0 ] || atf_fail "line l1 never went offline"
 		u_sim keepalive 2 signal:25 gsm_status:LOGIN
 		sleep 0.5
 	done
-	atf_check_equal "1|error||none
-2|ready|81|home" "$(u_sql "SELECT slot, status, signal, registration FROM sim_slots ORDER BY slot")"
-	atf_check_equal "1" "$(u_sql "SELECT online FROM goip_lines WHERE line_id = 'l2'")"
-	atf_check_equal "online" "$(u_sql "SELECT status FROM devices")"
-	u_sql "SELECT payload FROM events WHERE id > ${before} AND type = 'device-heartbeat' ORDER BY id DESC LIMIT 1" |
+	u_is "1|error||none
+2|ready|81|home" \
+	    "SELECT slot, status, signal, registration FROM sim_slots ORDER
+	    BY slot"
+	u_is "1" \
+	    "SELECT online FROM goip_lines WHERE line_id = 'l2'"
+	u_is "online" \
+	    "SELECT status FROM devices"
+	u_sql "SELECT payload FROM events WHERE id > ${before} AND
+	    type = 'device-heartbeat' ORDER BY id DESC LIMIT 1" |
 	    grep -q '"slot":1,"status":"error"' ||
 	    atf_fail "no device-heartbeat with slot 1 in error"
 	# It comes back with its next keepalive.
 	u_sim keepalive 1 signal:20 gsm_status:LOGIN
-	u_wait_sql "SELECT online || status FROM goip_lines l JOIN sim_slots s ON s.device = l.device AND s.slot = l.slot WHERE line_id = 'l1'" 1ready
+	u_wait_sql "SELECT online || status FROM goip_lines l JOIN sim_slots s
+	    ON s.device = l.device AND s.slot = l.slot WHERE line_id = 'l1'" \
+	    1ready
 }
 line__offline_cleanup()
 {

@@ -8,8 +8,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,59 +61,6 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(udpd.base);
 }
 
-/*
- * Decide, before anything is bound, whose privileges goip-udpd will run
- * with, as goip-notifier does: started as root, USER must name the user
- * to become ("root" keeps root); otherwise USER must be empty or our own.
- * Returns 1 (drop later, *UID and *GID set), 0, or exits.
- */
-static int
-main_privileges(const char *file, const char *user, uid_t *uid, gid_t *gid)
-{
-	struct passwd	*pw;
-
-	if (geteuid() == 0) {
-		if (user == NULL || user[0] == '\0')
-			fatalx("main: started as root and %s sets no user: "
-			    "set \"user = NAME\" to run as NAME after binding, "
-			    "or \"user = root\" to keep root", file);
-		if (strcmp(user, "root") == 0) {
-			log_info("main: keeping root (user = root)");
-			return 0;
-		}
-		if ((pw = getpwnam(user)) == NULL)
-			fatalx("main: user = %s: no such user", user);
-		if (pw->pw_uid == 0)
-			fatalx("main: user = %s has uid 0", user);
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-		return 1;
-	}
-	if (user == NULL || user[0] == '\0')
-		return 0;
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("main: user = %s: no such user", user);
-	if (pw->pw_uid != geteuid())
-		fatalx("main: user = %s, but started as uid %lu: only root "
-		    "can switch users", user, (unsigned long)geteuid());
-	return 0;
-}
-
-/* Become USER (UID, GID) for good; exits when root could come back. */
-static void
-main_drop_privileges(const char *user, uid_t uid, gid_t gid)
-{
-	if (initgroups(user, gid) == -1 ||
-	    setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1)
-		fatal("main: cannot drop privileges to %s", user);
-	if (setuid(0) != -1 || seteuid(0) != -1 || getuid() != uid ||
-	    geteuid() != uid || getgid() != gid || getegid() != gid)
-		fatalx("main: could regain privileges after switching to %s",
-		    user);
-	log_info("main: running as %s (uid %lu)", user, (unsigned long)uid);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -167,7 +112,7 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 
-	drop = main_privileges(cfg->path != NULL ? cfg->path : "goip.conf",
+	drop = priv_decide(cfg->path != NULL ? cfg->path : "goip.conf",
 	    cfg->user, &uid, &gid);
 	event_set_log_callback(main_event_log_cb);
 	signal(SIGPIPE, SIG_IGN);
@@ -179,7 +124,7 @@ main(int argc, char *argv[])
 	    STORE_OPEN_CHECK, &cause)) == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "store_open");
 	if (drop)
-		main_drop_privileges(cfg->user, uid, gid);
+		priv_drop(cfg->user, uid, gid);
 	if (!main_foreground && daemon(0, 0) == -1)
 		fatal("main: daemon");
 	if (!main_foreground)
