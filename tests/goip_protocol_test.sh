@@ -20,21 +20,6 @@
 GOIPSIM="${GOIP_BUILDDIR}/tests/goipsim"
 GOIP_UDPD="${GOIP_BUILDDIR}/udpd/goip-udpd"
 
-# p_udp_port: a UDP port of 127.0.0.1 nobody has bound (free when checked).
-p_udp_port()
-{
-	local i port
-
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Huan "( sport = :${port} )" 2>/dev/null)" ]; then
-			echo "${port}"
-			return 0
-		fi
-	done
-	atf_fail "no free UDP port found"
-}
-
 # q SQL: the answer of SQL on the instance's database.
 q()
 {
@@ -51,7 +36,7 @@ p_start()
 	[ -x "${GOIP_UDPD}" ] || atf_fail "${GOIP_UDPD} not built"
 	DIR=$(goip_tmpdir)
 	goip_instance "${DIR}"
-	UDPPORT=$(p_udp_port)
+	UDPPORT=$(goip_free_udp_port)
 	echo "goip_listen = 127.0.0.1:${UDPPORT}" >>"${DIR}/goip.conf"
 	goip_device_add "${DIR}" goip-p1 >/dev/null
 	PW1=$("${GOIP_CTL}" -c "${DIR}/goip.conf" line add goip-p1 1 p1l1 |
@@ -383,6 +368,46 @@ bad__keepalive_foreign_no_answer_cleanup()
 	p_cleanup
 }
 
+atf_test_case report__call_state_and_hangup cleanup
+report__call_state_and_hangup_head()
+{
+	atf_set descr "Call and status reports as captured from a GoIP" \
+	    "(RECORD, HANGUP, REMAIN, EXPIRY, CELLS, STATE) are each" \
+	    "acknowledged TYPE n OK; the hang-up cause and the call state" \
+	    "(gsm_remain_state) are kept on the line"
+	atf_set require.progs "sqlite3 jq ss"
+	atf_set timeout 60
+}
+report__call_state_and_hangup_body()
+{
+	local t n
+
+	p_start
+	p_sim a 3 "p1l1:${PW1}"
+	p_register a 1
+	# The packets of dbltek-goip-agent's notify_test.go, on line p1l1.
+	for t in \
+	    "RECORD:1571812801;dir:1;num:1380013800" \
+	    "HANGUP:1571812814;num:,cause:Normal call clearing" \
+	    "REMAIN:7568;gsm_remain_time:-1" \
+	    "EXPIRY:1571812871;exp:0" \
+	    "CELLS:34347;lists:689,638,783,785,640," \
+	    "STATE:1571812793;gsm_remain_state:INCOMING:1380013800"; do
+		n=${t%%;*}
+		p_cmd a raw "${n};id:p1l1;password:${PW1};${t#*;}"
+		p_wait a "rx 0 ${n%%:*} ${n#*:} OK"
+	done
+	atf_check_equal "Normal call clearing" \
+	    "$(q "SELECT hangup_cause FROM goip_lines WHERE line_id = 'p1l1';")"
+	atf_check_equal "INCOMING:1380013800" \
+	    "$(q "SELECT call_state FROM goip_lines WHERE line_id = 'p1l1';")"
+	p_no_errors a
+}
+report__call_state_and_hangup_cleanup()
+{
+	p_cleanup
+}
+
 # p_send_case MODE... : queue one SMS to line 1 of simulator a with the
 # given "mode" commands set; wait for the session's DONE.  Sets ID.
 p_send_case()
@@ -582,6 +607,7 @@ atf_init_test_cases()
 	atf_add_test_case receive__reboot_reuses_recvid
 	atf_add_test_case lines__share_one_address
 	atf_add_test_case keepalive__unknown_id_404
+	atf_add_test_case report__call_state_and_hangup
 	atf_add_test_case send__wait_and_lost_packet_one_send
 	atf_add_test_case send__ok_three_tokens
 	atf_add_test_case send__deliver_after_ok

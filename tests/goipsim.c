@@ -71,8 +71,9 @@
  * Bench mode (-b) runs LINES lines named PREFIX1..PREFIXn, all with the
  * password PASSWORD, for SECONDS seconds.  Without -R (closed loop) each
  * line keeps one keepalive and one RECEIVE in flight and sends the next as
- * soon as the previous is answered: the rates are what the server
- * sustains, and the latency is that of a saturated server.  With -R (open
+ * soon as the previous is answered (the lines start spread over the first
+ * second): the rates are what the server sustains, and the latency is
+ * that of a saturated server.  With -R (open
  * loop) the lines send RATE RECEIVEs a second in all, each line one every
  * LINES / RATE seconds, and a keepalive every -k ms (default 30000), their
  * first packets spread evenly over one period: the latency is that of a
@@ -120,17 +121,16 @@
 
 #include <event2/event.h>
 
-#define LIT(s)			(s), (sizeof(s) - 1)
-
 #define SIM_PKT_MAX		65536	/* one datagram read */
 #define SIM_CMD_MAX		16384	/* one stdin command */
-#define SIM_TOKEN_MAX		64	/* id, password, sendid, telid, number */
+#define SIM_TOKEN_MAX		64	/* id, password, sendid, telid... */
 #define SIM_FIELD_MAX		64	/* one keepalive value */
 #define SIM_MSG_MAX		3000	/* MSG text, bytes */
 #define SIM_SENDS		4	/* one send and 3 retransmits */
 #define SIM_SESSIONS_MAX	64
 #define SIM_USSD_PAD		"@@@@@@@@"
 #define SIM_BENCH_STRIDE	1000000
+#define SIM_BENCH_RAMP_US	1000000	/* closed loop: the lines' start */
 #define SIM_READS_PER_TURN	256
 
 enum sim_deliver {
@@ -166,11 +166,11 @@ struct sim_fields {
 };
 
 struct sim_line {
-	int			 index;		/* 1-based, as on the command line */
+	int			 index;		/* 1-based, as in argv */
 	char			 id[SIM_TOKEN_MAX];
 	char			 pass[SIM_TOKEN_MAX];
 	int64_t			 req;		/* number of the next req: */
-	int64_t			 req_wait;	/* req: not answered yet, or -1 */
+	int64_t			 req_wait;	/* req: unanswered, or -1 */
 	struct sim_fields	 f;
 	int64_t			 sms_no;
 	struct sim_pendings	 pending;
@@ -202,8 +202,8 @@ struct sim_bench {
 	size_t			 latcap;
 	struct timespec		 start;
 	int			 seconds;
-	long			 rate;		/* RECEIVEs/s offered, 0: closed */
-	int64_t			 offset;	/* first req:/recvid in a stride */
+	long			 rate;		/* RECEIVEs/s, 0: closed loop */
+	int64_t			 offset;	/* -o: first in each stride */
 	int64_t			 tick_us;	/* open loop: a line's period */
 };
 
@@ -264,7 +264,8 @@ static void __attribute__((__noreturn__))
 sim_usage(void)
 {
 	fprintf(stderr, "usage: goipsim -s host:port [-a bindaddr] "
-	    "[-k keepalive_ms] [-r retransmit_ms] [-w wait_ms] id:password ...\n"
+	    "[-k keepalive_ms] [-r retransmit_ms] [-w wait_ms]\n"
+	    "       id:password ...\n"
 	    "       goipsim -b -n lines -d seconds -s host:port -P prefix "
 	    "-W password [-a bindaddr] [-k keepalive_ms] [-o offset] "
 	    "[-R rate] [-r retransmit_ms]\n");
@@ -728,7 +729,10 @@ sim_bench_receive(struct sim_line *line)
 	sim_receive(line, line->recvid++, "+48500000000", "bench");
 }
 
-/* Bench -R: one RECEIVE every tick_us per line, whatever the answers. */
+/*
+ * Bench -R: one RECEIVE every tick_us per line, whatever the answers.
+ * Closed loop: the line's start, its first keepalive and RECEIVE.
+ */
 static void
 sim_tick_cb(int fd, short what, void *arg)
 {
@@ -736,6 +740,12 @@ sim_tick_cb(int fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (sim.b.rate == 0) {
+		sim_keepalive(line);
+		sim_arm(line->keepalive_ev, sim.retransmit_ms);
+		sim_bench_receive(line);
+		return;
+	}
 	sim_bench_receive(line);
 	sim_arm_us(line->tick_ev, sim.b.tick_us);
 }
@@ -758,7 +768,7 @@ sim_keepalive_cb(int fd, short what, void *arg)
 	sim_arm(line->keepalive_ev, sim.keepalive_ms);
 }
 
-/* --- sessions ------------------------------------------------------------ */
+/* --- sessions --- */
 
 static struct sim_session *
 sim_session_find(const char *sendid)
@@ -822,7 +832,7 @@ sim_ok_cb(int fd, short what, void *arg)
 	sim_ok(arg);
 }
 
-/* --- server datagrams, by their first word -------------------------------- */
+/* --- server datagrams, by their first word --- */
 
 static void
 sim_rx(int index, const char *pkt, size_t len)
@@ -1164,7 +1174,7 @@ sim_sock_cb(int fd, short what, void *arg)
 	fflush(stdout);
 }
 
-/* --- stdin commands ------------------------------------------------------- */
+/* --- stdin commands --- */
 
 static const struct sim_field_name {
 	const char	*name;
@@ -1422,7 +1432,7 @@ sim_stdin_cb(int fd, short what, void *arg)
 	fflush(stdout);
 }
 
-/* --- set-up ---------------------------------------------------------------- */
+/* --- set-up --- */
 
 static void
 sim_line_init(struct sim_line *line, int index, const char *id,
@@ -1643,13 +1653,18 @@ main(int argc, char *argv[])
 		sim.stop_ev = sim_timer(sim_stop_cb, NULL);
 		sim_arm(sim.stop_ev, sim.b.seconds * 1000);
 		clock_gettime(CLOCK_MONOTONIC, &sim.b.start);
-		for (i = 0; i < sim.nlines && sim.b.rate == 0; i++) {
-			sim_keepalive(&sim.lines[i]);
-			sim_arm(sim.lines[i].keepalive_ev, sim.retransmit_ms);
-			sim_bench_receive(&sim.lines[i]);
-		}
-		/* Open loop: each line's first packets spread over a period. */
-		sim.b.tick_us = (int64_t)sim.nlines * 1000000 / (sim.b.rate > 0 ? sim.b.rate : 1);
+		/*
+		 * Closed loop: the lines start spread over SIM_BENCH_RAMP_US,
+		 * as a fleet does, not in one burst that would measure only
+		 * the server's socket buffer.  Open loop: each line's first
+		 * packets spread over one period.
+		 */
+		for (i = 0; i < sim.nlines && sim.b.rate == 0; i++)
+			sim_arm_us(sim.lines[i].tick_ev,
+			    SIM_BENCH_RAMP_US * (int64_t)i / sim.nlines);
+		if (sim.b.rate > 0)
+			sim.b.tick_us = (int64_t)sim.nlines * 1000000 /
+			    sim.b.rate;
 		for (i = 0; i < sim.nlines && sim.b.rate > 0; i++) {
 			sim_arm_us(sim.lines[i].tick_ev,
 			    sim.b.tick_us * i / sim.nlines);

@@ -85,26 +85,19 @@ finish()
 trap finish EXIT
 trap 'exit 2' INT TERM
 
-# free_udp_port: a UDP port of 127.0.0.1 nobody has bound (free when
-# checked, not reserved).
-free_udp_port()
-{
-	local i port
-
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Huan "( sport = :${port} )" 2>/dev/null)" ]; then
-			echo "${port}"
-			return 0
-		fi
-	done
-	atf_fail "no free UDP port found"
-}
-
 # cpu_ticks PID: user + system clock ticks of PID so far.
 cpu_ticks()
 {
 	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# udp_drops: the system's UDP datagrams dropped for a full receive buffer
+# so far (RcvbufErrors of /proc/net/snmp; every socket of the machine).
+udp_drops()
+{
+	awk '$1 == "Udp:" { if (!c) { for (i = 1; i <= NF; i++)
+	    if ($i == "RcvbufErrors") c = i } else { print $c; exit } }' \
+	    /proc/net/snmp
 }
 
 # field NAME LINE: the value of NAME=VALUE in goipsim's result LINE.
@@ -118,11 +111,11 @@ field()
 round()
 {
 	local n="$1" dir port d s i devices pid t0 t1 t2 lat out acked stored
-	local p99 tick verdict=0
+	local p99 tick drops0 drops2 verdict=0
 
 	dir=$(goip_tmpdir)
 	goip_instance "${dir}"
-	port=$(free_udp_port)
+	port=$(goip_free_udp_port)
 	{
 		echo "goip_listen = 127.0.0.1:${port}"
 		echo "device_rate = 0"
@@ -151,6 +144,7 @@ round()
 	goip_wait_ready "${pid}" "${dir}/udpd.log" "goip-udpd: listening on"
 
 	t0=$(cpu_ticks "${pid}")
+	drops0=$(udp_drops)
 	lat=$("${GOIPSIM}" -b -n "${LINES}" -d "${LAT_SECONDS}" -R "${RATE}" \
 	    -k "${KEEPALIVE_MS}" -s "127.0.0.1:${port}" -P goipb \
 	    -W "${PASSWORD}") || atf_fail "goipsim (latency) failed"
@@ -159,6 +153,7 @@ round()
 	    -s "127.0.0.1:${port}" -P goipb -W "${PASSWORD}") ||
 	    atf_fail "goipsim (throughput) failed"
 	t2=$(cpu_ticks "${pid}")
+	drops2=$(udp_drops)
 	goip_kill_pidfile udpd.pid
 
 	acked=$(($(field receives "${lat}") + $(field receives "${out}")))
@@ -173,7 +168,8 @@ round()
 	    'BEGIN { printf "%.2f", (b - a) / t }')" \
 	    "throughput $(awk -v a="${t1}" -v b="${t2}" -v t="${tick}" \
 	    'BEGIN { printf "%.2f", (b - a) / t }');" \
-	    "receives_acked=${acked} sms_rows=${stored}"
+	    "receives_acked=${acked} sms_rows=${stored}" \
+	    "udp_rcvbuf_drops=$((drops2 - drops0))"
 	# Every acknowledged RECEIVE must be in SQLite (there may be more
 	# rows: RECEIVEs stored whose ack came after goipsim stopped).
 	if [ "${stored}" -lt "${acked}" ]; then
