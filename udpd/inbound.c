@@ -284,12 +284,15 @@ inbound_call(struct inbound *in, const char *state, const char *why,
 	return inbound_ack(in, cause);
 }
 
-/* STATE:n;...;state:TEXT: the line's call state. */
+/* STATE:n;...;gsm_remain_state:TEXT (state: on old firmware): the call state. */
 static int
 inbound_state(struct inbound *in, char **cause)
 {
-	return inbound_call(in, inbound_opt(in->pk->f[PF_STATE]), NULL,
-	    cause);
+	const char	*st = in->pk->f[PF_CALL_STATE];
+
+	if (st == NULL)
+		st = in->pk->f[PF_STATE];
+	return inbound_call(in, inbound_opt(st), NULL, cause);
 }
 
 /* HANGUP:n;...;num:NUMBER,cause:TEXT: the cause of the last hang-up. */

@@ -40,6 +40,7 @@ static const struct {
 	{ "msg", PF_MSG },
 	{ "sms_no", PF_SMS_NO },
 	{ "state", PF_STATE },
+	{ "gsm_remain_state", PF_CALL_STATE },
 };
 
 /*

@@ -39,7 +39,8 @@ enum packet_field {
 	PF_SRCNUM,
 	PF_MSG,			/* runs to the end of the packet */
 	PF_SMS_NO,
-	PF_STATE,
+	PF_STATE,		/* DELIVER state, STATE of old firmware */
+	PF_CALL_STATE,		/* STATE: gsm_remain_state */
 	PF__MAX
 };
 
