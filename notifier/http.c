@@ -40,7 +40,7 @@
 static const struct {
 	const char	*name;
 	enum http_hdr	 hdr;
-	size_t		 off;		/* of its buffer in struct http_req */
+	size_t		 off;		/* in struct http_req */
 	size_t		 size;
 } http_hdrs[] = {
 	HTTP_HDR("origin", HDR_ORIGIN, origin),

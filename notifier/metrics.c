@@ -80,7 +80,8 @@ static const struct metrics_row metrics_rows[] = {
 	    &metrics.rejected },
 	METRICS_BUCKETS(METRICS_BUCKET)
 	{ METRICS_LATENCY, "_bucket{le=\"+Inf\"}", "histogram",
-	    METRICS_LATENCY_HELP, &metrics.ingest_latency_le[METRICS_BUCKET_INF] },
+	    METRICS_LATENCY_HELP,
+	    &metrics.ingest_latency_le[METRICS_BUCKET_INF] },
 	{ METRICS_LATENCY, "_sum", "histogram", METRICS_LATENCY_HELP,
 	    &metrics.ingest_latency_ms_sum },
 	{ METRICS_LATENCY, "_count", "histogram", METRICS_LATENCY_HELP,

@@ -5,14 +5,14 @@
  * free); it speaks HTTP/1.1 (http.c) until it is upgraded to a WebSocket
  * (ws.c). An Engine.IO session (eio.c) outlives the HTTP requests of its
  * long-polling transport (eio_poll.c) and is carried by at most one
- * WebSocket (eio_ws.c); Socket.IO (sio.c: codec, namespaces, attachments) runs on
- * top of it and hands each event, parsed once, to a table of handlers:
- * compliance.c's in compliance mode, else the application's (app.c), which
- * also owns a client's resume (lastEventId, pid/offset recovery) and starts
- * its replays. Rooms (room.c) hold the Socket.IO clients that receive the
- * events read from the store's event log by ingest.c; events.c answers the
- * plain JSON long-poll on the same events; sweep.c marks silent devices
- * offline; metrics.c counts.
+ * WebSocket (eio_ws.c); Socket.IO (sio.c: codec, namespaces, attachments)
+ * runs on top of it and hands each event, parsed once, to a table of
+ * handlers: compliance.c's in compliance mode, else the application's
+ * (app.c), which also owns a client's resume (lastEventId, pid/offset
+ * recovery) and starts its replays. Rooms (room.c) hold the Socket.IO
+ * clients that receive the events read from the store's event log by
+ * ingest.c; events.c answers the plain JSON long-poll on the same events;
+ * sweep.c marks silent devices offline; metrics.c counts.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H

@@ -38,14 +38,14 @@
 #include "goip.h"
 #include "notifier.h"
 
-#define SERVER_TRIM_DROP	512	/* connections gone before a heap trim */
-#define SERVER_LINGER_S		10	/* a closing connection flushes */
+#define SERVER_TRIM_DROP	512	/* gone before a heap trim */
+#define SERVER_LINGER_S		10	/* a closing one flushes */
 
 struct server_listener {
 	TAILQ_ENTRY(server_listener)	 entry;
 	struct evconnlistener		*lev;
 	enum conn_kind			 kind;
-	char				*path;	/* Unix socket, or NULL */
+	char				*path;	/* Unix socket */
 };
 
 static void	server_drain(struct conn *);
@@ -70,7 +70,7 @@ static TAILQ_HEAD(, conn)		 server_conns_list =
 static TAILQ_HEAD(, server_listener)	 server_listeners =
     TAILQ_HEAD_INITIALIZER(server_listeners);
 static size_t				 server_nconns;
-static size_t				 server_peak;	/* since the last trim */
+static size_t				 server_peak;	/* since a trim */
 static int				 server_trim_pending;
 
 static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
