@@ -18,7 +18,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "notifier_fuzz.h"
@@ -81,8 +80,10 @@ fuzz_app_init(void)
 		fprintf(stderr, "fuzz_app: %s\n", cause);
 		abort();
 	}
-	if (sqlite3_exec(nconf.st->db, fill, NULL, NULL, NULL) != SQLITE_OK)
+	if (store_exec(nconf.st, fill, &cause) != STORE_OK) {
+		fprintf(stderr, "fuzz_app: %s\n", cause);
 		abort();
+	}
 	if (ingest_init(NULL) == -1 || ingest_cursor() != FUZZ_APP_EVENTS)
 		abort();
 }
