@@ -642,15 +642,21 @@ device, payload FROM events WHERE device = 'goip-01' AND id > 5 ORDER BY id \
 LIMIT 64" >plan.out || atf_fail "no query plan"
 	grep -q 'USING INDEX events_device' plan.out ||
 	    atf_fail "the replay query does not use the index: $(cat plan.out)"
-	# Back to version 1, as a database of the previous release.
-	sqlite3 "${DIR}/goip.db" "DROP INDEX events_device;
+	# Back to version 1, as a database of the previous release: the index
+	# of migration 2 and the tables of every later migration dropped.
+	later=$(ls "${GOIP_SRCDIR}"/sql/[0-9][0-9][0-9]-*.sql | sed 1,2d)
+	nlater=$(echo "${later}" | grep -c .)
+	drops=$(sed -n 's/^CREATE TABLE \([a-z_]*\).*/DROP TABLE \1;/p' \
+	    ${later})
+	sqlite3 "${DIR}/goip.db" "DROP INDEX events_device; ${drops}
 PRAGMA user_version = 1" || atf_fail "cannot downgrade"
 	"${GOIP_CTL}" -c "${DIR}/goip.conf" check >check.out 2>&1 &&
 	    atf_fail "goipctl check accepted version 1: $(cat check.out)"
 	grep -q 'older' check.out || atf_fail "check: $(cat check.out)"
 	"${GOIP_CTL}" -c "${DIR}/goip.conf" migrate >migrate.out 2>&1 ||
 	    atf_fail "migrate: $(cat migrate.out)"
-	grep -q '1 migration applied, schema version 2' migrate.out ||
+	grep -q "$((nlater + 1)) migrations\{0,1\} applied, schema version \
+$((nlater + 2))" migrate.out ||
 	    atf_fail "migrate: $(cat migrate.out)"
 	[ "$(sqlite3 "${DIR}/goip.db" "SELECT count(*) FROM sqlite_master \
 WHERE name = 'events_device'")" = 1 ] || atf_fail "no index after migrate"
@@ -1824,7 +1830,7 @@ deploy__quickstart_old_state_cleanup()
 atf_test_case deploy__systemd_units
 deploy__systemd_units_head()
 {
-	atf_set descr "The systemd units of etc/ pass systemd-analyze verify and confine the programs: user goip, NoNewPrivileges, ProtectSystem=strict, no capabilities, MemoryMax, loopback only for the notifier and no IP at all for goip-cgi"
+	atf_set descr "The systemd units of etc/ (goip-cgi, goip-notifier, goip-udpd, goip-webhookd) pass systemd-analyze verify and confine the programs: user goip, UMask=0027, NoNewPrivileges, ProtectSystem=strict, no capabilities, MemoryMax, loopback only for the notifier and no IP at all for goip-cgi"
 	atf_set require.progs systemd-analyze
 }
 deploy__systemd_units_body()
@@ -1835,20 +1841,29 @@ deploy__systemd_units_body()
 	# build tree.
 	d="$(pwd)/units"
 	mkdir "${d}" || atf_fail "cannot create ${d}"
-	for u in goip-notifier.service goip-cgi.service goip-cgi.socket; do
+	for u in goip-notifier.service goip-cgi.service goip-cgi.socket \
+	    goip-udpd.service goip-webhookd.service; do
 		sed -e "s|/usr/sbin/goip-cgi|${GOIP_CGI}|g" \
 		    -e "s|/usr/sbin/goip-notifier|${GOIP_NOTIFIER}|g" \
+		    -e "s|/usr/sbin/goip-udpd|${GOIP_BUILDDIR}/udpd/goip-udpd|g" \
+		    -e "s|/usr/sbin/goip-webhookd|${GOIP_BUILDDIR}/webhookd/goip-webhookd|g" \
 		    "${GOIP_SRCDIR}/etc/${u}" >"${d}/${u}"
 	done
 	(cd "${d}" && systemd-analyze verify --man=no goip-cgi.socket \
-	    goip-cgi.service goip-notifier.service) >verify.out 2>&1 ||
+	    goip-cgi.service goip-notifier.service goip-udpd.service \
+	    goip-webhookd.service) >verify.out 2>&1 ||
 	    atf_fail "systemd-analyze verify: $(cat verify.out)"
 	[ ! -s verify.out ] || atf_fail "systemd-analyze verify: $(cat verify.out)"
-	for u in goip-notifier.service goip-cgi.service; do
+	for u in goip-notifier.service goip-cgi.service goip-udpd.service \
+	    goip-webhookd.service; do
 		for f in User=goip NoNewPrivileges=yes ProtectSystem=strict \
-		    ProtectHome=yes PrivateTmp=yes UMask=0007 IPAddressDeny=any \
-		    'MemoryMax=[0-9]+[KMG]' 'CapabilityBoundingSet=$' \
-		    'RestrictAddressFamilies=AF_UNIX'; do
+		    ProtectHome=yes PrivateTmp=yes UMask=0027 \
+		    'MemoryMax=[0-9]+[KMG]' 'CapabilityBoundingSet=$'; do
+			grep -q -E "^${f}" "${d}/${u}" || atf_fail "${u} lacks ${f}"
+		done
+	done
+	for u in goip-notifier.service goip-cgi.service; do
+		for f in IPAddressDeny=any 'RestrictAddressFamilies=AF_UNIX'; do
 			grep -q -E "^${f}" "${d}/${u}" || atf_fail "${u} lacks ${f}"
 		done
 	done
