@@ -24,6 +24,7 @@ api_ussd_post(struct request *req)
 {
 	struct json_object	*body, *o = NULL;
 	struct ussd_out		 u;
+	struct ussd_send	 sd;
 	struct verr		 err;
 	char			 id[GOIP_DEVICE_ID_MAX + 1], *cause = NULL;
 	const char		*p = req->path + strlen("devices/"), *end;
@@ -58,9 +59,12 @@ api_ussd_post(struct request *req)
 		reply_error(req, 404, "unknown device", "deviceId");
 		goto out;
 	}
-	if (rc == STORE_OK)
-		rc = ussd_queue(req->wst, rowid, u.slot, u.code,
-		    req->remote_user, util_now_ms(), &uid, &cause);
+	if (rc == STORE_OK) {
+		sd.device = rowid;
+		sd.operator = req->remote_user;
+		sd.now = util_now_ms();
+		rc = ussd_queue(req->wst, &u, &sd, &uid, &cause);
+	}
 	if (rc == STORE_NOTFOUND) {
 		store_rollback(req->wst);
 		reply_error(req, 404, "no GoIP line on this slot", "slot");

@@ -110,13 +110,16 @@ ctl_owner_check(const char *command)
 
 /* init: create the database (mode 0640) and apply every migration. */
 static int
-cmd_init(void)
+cmd_init(int argc, char *argv[])
 {
 	struct store	*st;
 	struct stat	 sb;
 	char		*cause = NULL;
 	int		 applied, v;
 
+	if (argc != 0)
+		usage();
+	(void)argv;
 	if (stat(cfg->database, &sb) == -1 && errno == ENOENT &&
 	    ctl_owner_check("init") == -1)
 		return 1;
@@ -136,13 +139,17 @@ cmd_init(void)
 	return 0;
 }
 
+/* migrate: apply the migrations the database lacks. */
 static int
-cmd_migrate(void)
+cmd_migrate(int argc, char *argv[])
 {
 	struct store	*st;
 	char		*cause = NULL;
 	int		 applied;
 
+	if (argc != 0)
+		usage();
+	(void)argv;
 	st = ctl_open(STORE_OPEN_ANY);
 	if (store_migrate(st, &applied, &cause) == -1) {
 		store_close(st);
@@ -156,13 +163,16 @@ cmd_migrate(void)
 
 /* check: the configuration parsed (we got here) and the database is usable. */
 static int
-cmd_check(void)
+cmd_check(int argc, char *argv[])
 {
 	struct store	*st;
 	struct stat	 sb;
 	char		*cause = NULL;
 	enum store_rc	 rc;
 
+	if (argc != 0)
+		usage();
+	(void)argv;
 	config_print(cfg, stdout);
 	if (stat(cfg->database, &sb) == -1 && errno == ENOENT) {
 		fprintf(stderr, "goipctl: %s: no database: run goipctl init\n",
@@ -193,7 +203,7 @@ cmd_check(void)
  * The heartbeat history is trimmed on every heartbeat already.
  */
 static int
-cmd_prune(void)
+cmd_prune(int argc, char *argv[])
 {
 	struct store	*st;
 	struct prune	 p;
@@ -201,6 +211,9 @@ cmd_prune(void)
 	int64_t		 now = util_now_ms();
 	enum store_rc	 rc;
 
+	if (argc != 0)
+		usage();
+	(void)argv;
 	st = ctl_open(STORE_OPEN_CHECK);
 	memset(&p, 0, sizeof(p));
 	while ((rc = prune_step(st, cfg, now, &p, &cause)) == STORE_OK &&
@@ -430,11 +443,31 @@ cmd_sms(int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * The commands by name; each gets the words after its name (init, migrate,
+ * check and prune take none).
+ */
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char *[]);
+} ctl_commands[] = {
+	{ "init", cmd_init },
+	{ "migrate", cmd_migrate },
+	{ "check", cmd_check },
+	{ "prune", cmd_prune },
+	{ "device", cmd_device },
+	{ "sms", cmd_sms },
+	{ "webhook", cmd_webhook },
+	{ "line", cmd_line },
+	{ "ussd", cmd_ussd },
+};
+
 int
 main(int argc, char *argv[])
 {
 	const char	*conffile = NULL;
 	char		*cause = NULL;
+	size_t		 i;
 	int		 ch;
 
 	log_init("goipctl", 1, LOG_LEVEL_WARN);
@@ -459,23 +492,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	umask(027);
-	if (strcmp(argv[0], "init") == 0 && argc == 1)
-		return cmd_init();
-	if (strcmp(argv[0], "migrate") == 0 && argc == 1)
-		return cmd_migrate();
-	if (strcmp(argv[0], "check") == 0 && argc == 1)
-		return cmd_check();
-	if (strcmp(argv[0], "prune") == 0 && argc == 1)
-		return cmd_prune();
-	if (strcmp(argv[0], "device") == 0)
-		return cmd_device(argc - 1, argv + 1);
-	if (strcmp(argv[0], "sms") == 0)
-		return cmd_sms(argc - 1, argv + 1);
-	if (strcmp(argv[0], "webhook") == 0)
-		return cmd_webhook(argc - 1, argv + 1);
-	if (strcmp(argv[0], "line") == 0)
-		return cmd_line(argc - 1, argv + 1);
-	if (strcmp(argv[0], "ussd") == 0)
-		return cmd_ussd(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+		if (strcmp(ctl_commands[i].name, argv[0]) == 0)
+			return ctl_commands[i].fn(argc - 1, argv + 1);
 	usage();
 }

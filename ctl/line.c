@@ -93,6 +93,7 @@ int
 cmd_line(int argc, char *argv[])
 {
 	struct store	*st;
+	struct line_new	 ln;
 	char		 pw[GOIP_LINE_PASSWORD_LEN + 1], *cause = NULL;
 	int64_t		 rowid = -1;
 	enum store_rc	 rc;
@@ -106,9 +107,11 @@ cmd_line(int argc, char *argv[])
 		line_device_arg(argv[1]);
 		slot = line_slot_arg(argv[2]);
 		line_id_arg(argv[3]);
+		ln.device = argv[1];
+		ln.slot = slot;
+		ln.line_id = argv[3];
 		st = ctl_open(STORE_OPEN_CHECK);
-		rc = line_add(st, argv[1], slot, argv[3], pw, sizeof(pw),
-		    &cause);
+		rc = line_add(st, &ln, pw, &cause);
 		store_close(st);
 		if (rc == STORE_NOTFOUND)
 			return line_result(rc, "device", argv[1], cause);
@@ -130,9 +133,9 @@ cmd_line(int argc, char *argv[])
 			store_close(st);
 			return line_result(rc, "device", argv[1], cause);
 		}
-		ret = line_list(st, rowid, stdout, &cause);
+		rc = line_list(st, rowid, stdout, &cause);
 		store_close(st);
-		return ret == -1 ? ctl_fail("line list", cause) : 0;
+		return rc != STORE_OK ? ctl_fail("line list", cause) : 0;
 	}
 	if (argc != 2 || (strcmp(argv[0], "remove") != 0 &&
 	    strcmp(argv[0], "password") != 0))
@@ -142,7 +145,7 @@ cmd_line(int argc, char *argv[])
 	if (strcmp(argv[0], "remove") == 0)
 		rc = line_remove(st, argv[1], &cause);
 	else
-		rc = line_password(st, argv[1], pw, sizeof(pw), &cause);
+		rc = line_password(st, argv[1], pw, &cause);
 	store_close(st);
 	if ((ret = line_result(rc, "line", argv[1], cause)) != 0)
 		return ret;
@@ -154,33 +157,34 @@ cmd_line(int argc, char *argv[])
 }
 
 /*
- * Queue USSD CODE for SLOT of device DEVICE as OPERATOR; *ID gets the
- * request's id. Prints why and returns 1 when it cannot be queued.
+ * Queue USSD U for device DEVICE as OPERATOR; *ID gets the request's id.
+ * Prints why and returns 1 when it cannot be queued.
  */
 static int
-line_ussd_queue(struct store *st, const char *device, int slot,
-    const char *code, const char *operator, int64_t *id)
+line_ussd_queue(struct store *st, const char *device,
+    const struct ussd_out *u, const char *operator, int64_t *id)
 {
+	struct ussd_send sd;
 	char		*cause = NULL;
-	int64_t		 rowid;
 	enum store_rc	 rc;
 
 	if ((rc = store_begin(st, &cause)) != STORE_OK)
 		return ctl_fail("ussd", cause);
-	if ((rc = device_lookup(st, device, &rowid, &cause)) == STORE_OK)
-		rc = ussd_queue(st, rowid, slot, code, operator,
-		    util_now_ms(), id, &cause);
+	sd.operator = operator;
+	sd.now = util_now_ms();
+	if ((rc = device_lookup(st, device, &sd.device, &cause)) == STORE_OK)
+		rc = ussd_queue(st, u, &sd, id, &cause);
 	if (rc != STORE_OK) {
 		store_rollback(st);
 		if (rc != STORE_NOTFOUND)
 			return ctl_fail("ussd", cause);
 		free(cause);
-		if (device_lookup(st, device, &rowid, &cause) != STORE_OK)
+		if (device_lookup(st, device, &sd.device, &cause) != STORE_OK)
 			fprintf(stderr, "goipctl: %s: no such device\n",
 			    device);
 		else
 			fprintf(stderr, "goipctl: %s: no GoIP line on slot "
-			    "%d\n", device, slot);
+			    "%d\n", device, u->slot);
 		free(cause);
 		return 1;
 	}
@@ -201,11 +205,12 @@ cmd_ussd(int argc, char *argv[])
 	struct store		*st;
 	struct json_object	*o;
 	struct timespec		 ts = { 0, LINE_USSD_POLL * 1000000L };
+	struct ussd_out		 u;
 	const char		*who, *status;
 	char			*cause = NULL, *end;
 	long			 wait = LINE_USSD_WAIT;
 	int64_t			 id, deadline;
-	int			 slot, ret;
+	int			 ret;
 
 	if (argc >= 2 && strcmp(argv[0], "-t") == 0) {
 		errno = 0;
@@ -219,7 +224,8 @@ cmd_ussd(int argc, char *argv[])
 	if (argc != 3)
 		usage();
 	line_device_arg(argv[0]);
-	slot = line_slot_arg(argv[1]);
+	u.slot = line_slot_arg(argv[1]);
+	u.code = argv[2];
 	if (!ussd_code_valid(argv[2])) {
 		fprintf(stderr, "goipctl: %s: invalid USSD code (1-%d of "
 		    "0-9 * # +)\n", argv[2], GOIP_USSD_CODE_MAX);
@@ -229,8 +235,7 @@ cmd_ussd(int argc, char *argv[])
 	    (who = getenv("USER")) == NULL)
 		who = "goipctl";
 	st = ctl_open(STORE_OPEN_CHECK);
-	if ((ret = line_ussd_queue(st, argv[0], slot, argv[2], who,
-	    &id)) != 0) {
+	if ((ret = line_ussd_queue(st, argv[0], &u, who, &id)) != 0) {
 		store_close(st);
 		return ret;
 	}

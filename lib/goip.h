@@ -368,8 +368,18 @@ struct line_info {
 	char		 device_id[GOIP_DEVICE_ID_MAX + 1];
 };
 
-/* The fields of a GoIP keepalive (req:) line_keepalive() stores. */
+/* A new GoIP line (line_add()). */
+struct line_new {
+	const char	*device;	/* device id */
+	int		 slot;
+	const char	*line_id;
+};
+
+/* A GoIP keepalive (req:) of a line, as line_keepalive() stores it. */
 struct line_keepalive {
+	int64_t		 line;		/* line row id */
+	const char	*address;	/* its source, "HOST:PORT" */
+	int64_t		 now;		/* unix ms */
 	int64_t		 seq;		/* N of req:N */
 	const char	*gsm_status;	/* NULL: absent */
 	const char	*num;
@@ -379,11 +389,66 @@ struct line_keepalive {
 	const char	*iccid;
 };
 
+/* A RECEIVE of a line (line_recv_seen(), line_recv_store()). */
+struct line_recv {
+	int64_t		 line;		/* line row id */
+	int64_t		 recvid;	/* N of RECEIVE:N */
+	int64_t		 now;		/* unix ms */
+};
+
+/* The clock and windows of one line_sweep(). */
+struct line_sweep {
+	int64_t		 now;		/* unix ms */
+	int64_t		 offline_after;	/* ms of silence before offline */
+	int64_t		 window;	/* ms a RECEIVE's recvid is kept */
+};
+
+/* An SMS going out through a line (line_send_begin()). */
+struct line_send {
+	int64_t		 sms;		/* message id */
+	int64_t		 line;		/* line row id */
+	int64_t		 sendid;
+	int64_t		 telid;
+	int64_t		 now;		/* unix ms */
+};
+
+/* How an SMS session ended (line_send_result()). */
+struct line_result {
+	int64_t		 sms;		/* message id */
+	const char	*result;	/* "ok", "error" or "timeout" */
+	int64_t		 sms_no;	/* the device's, -1: none */
+	const char	*error;		/* text of a failure, or NULL */
+	int64_t		 now;		/* unix ms */
+};
+
+/* A delivery report (DELIVER) of a line (line_deliver()). */
+struct line_deliver {
+	int64_t		 sms_no;
+	const char	*state;		/* raw; "0" is delivered */
+	int64_t		 now;		/* unix ms */
+};
+
 /* A USSD request ussd_take() hands to goip-udpd. */
 struct ussd_job {
 	int64_t		 id;
 	int64_t		 line;		/* line row id */
 	char		 code[GOIP_USSD_CODE_MAX + 1];
+};
+
+/* Who queues a USSD request, and when (ussd_queue()). */
+struct ussd_send {
+	int64_t		 device;	/* device row id */
+	const char	*operator;	/* REMOTE_USER, or goipctl's user */
+	int64_t		 now;		/* unix ms */
+};
+
+/* How a USSD request ends (ussd_finish()). */
+struct ussd_result {
+	int64_t		 id;		/* the request */
+	const char	*reply;		/* the device's answer, NULL: ERROR */
+	size_t		 len;		/* bytes of REPLY */
+	const char	*error;		/* why it failed, when REPLY is NULL */
+	int64_t		 now;		/* unix ms */
 };
 
 /* A validation failure: which field and why. Static strings. */
@@ -557,54 +622,56 @@ enum store_rc	 sms_expire(struct store *, int64_t, int *, int64_t *,
 
 /* line.c */
 int		 line_id_valid(const char *);
-enum store_rc	 line_add(struct store *, const char *, int, const char *,
-		    char *, size_t, char **);
+enum store_rc	 line_add(struct store *, const struct line_new *,
+		    char[GOIP_LINE_PASSWORD_LEN + 1], char **);
 enum store_rc	 line_remove(struct store *, const char *, char **);
-enum store_rc	 line_password(struct store *, const char *, char *, size_t,
-		    char **);
-int		 line_list(struct store *, int64_t, FILE *, char **);
+enum store_rc	 line_password(struct store *, const char *,
+		    char[GOIP_LINE_PASSWORD_LEN + 1], char **);
+enum store_rc	 line_list(struct store *, int64_t, FILE *, char **);
 enum store_rc	 line_find(struct store *, const char *, struct line_info *,
 		    char **);
 int		 line_csq_percent(int);
 int		 line_csq_dbm(int);
-enum store_rc	 line_keepalive(struct store *, const struct line_info *,
-		    const struct line_keepalive *, const char *,
-		    const struct hb_store *, int64_t, int *, int64_t *, char **);
+enum store_rc	 line_keepalive(struct store *, const struct line_keepalive *,
+		    int *, char **);
+enum store_rc	 line_heartbeat(struct store *, const struct hb_store *,
+		    int64_t, int64_t *, char **);
 enum store_rc	 line_call_state(struct store *, int64_t, const char *,
 		    const char *, char **);
-enum store_rc	 line_recv_seen(struct store *, int64_t, int64_t, int64_t,
-		    int64_t *, char **);
-enum store_rc	 line_recv_store(struct store *, int64_t, int64_t, int64_t,
+enum store_rc	 line_recv_seen(struct store *, const struct line_recv *,
+		    int64_t, int64_t *, char **);
+enum store_rc	 line_recv_store(struct store *, const struct line_recv *,
 		    int64_t, char **);
-int		 line_sweep(struct store *, int64_t, int64_t, int64_t, int64_t *,
-		    char **);
-int		 line_outbox_devices(struct store *, int64_t, int64_t *, int,
-		    char **);
-enum store_rc	 line_send_begin(struct store *, int64_t, int64_t, int64_t,
-		    int64_t, int64_t, char **);
-enum store_rc	 line_send_result(struct store *, const struct line_info *,
-		    int64_t, const char *, int64_t, const char *, int64_t,
+enum store_rc	 line_sweep(struct store *, const struct line_sweep *, int *,
 		    int64_t *, char **);
+enum store_rc	 line_outbox_devices(struct store *, int64_t, int64_t *,
+		    int *, char **);
+enum store_rc	 line_send_begin(struct store *, const struct line_send *,
+		    char **);
+enum store_rc	 line_send_result(struct store *, const struct line_info *,
+		    const struct line_result *, int64_t *, char **);
 enum store_rc	 line_deliver(struct store *, const struct line_info *,
-		    int64_t, const char *, int64_t, int64_t *, char **);
-int		 line_sends_abandon(struct store *, int64_t, int64_t *, char **);
+		    const struct line_deliver *, int64_t *, char **);
+enum store_rc	 line_sends_abandon(struct store *, int64_t, int *, int64_t *,
+		    char **);
 enum store_rc	 line_json(struct store *, int64_t, struct json_object **,
 		    char **);
 
 /* ussd.c */
 int		 ussd_code_valid(const char *);
-enum store_rc	 ussd_queue(struct store *, int64_t, int, const char *,
-		    const char *, int64_t, int64_t *, char **);
+enum store_rc	 ussd_queue(struct store *, const struct ussd_out *,
+		    const struct ussd_send *, int64_t *, char **);
 enum store_rc	 ussd_json(struct store *, int64_t, struct json_object **,
 		    char **);
 enum store_rc	 ussd_list_json(struct store *, int64_t, struct json_object **,
 		    char **);
-int		 ussd_queued(struct store *, char **);
-int		 ussd_take(struct store *, int64_t, struct ussd_job *, int,
+enum store_rc	 ussd_queued(struct store *, int *, char **);
+enum store_rc	 ussd_take(struct store *, int64_t, struct ussd_job *, int *,
 		    char **);
-enum store_rc	 ussd_finish(struct store *, int64_t, const char *, size_t,
-		    const char *, int64_t, int64_t *, char **);
-int		 ussd_abandon(struct store *, int64_t, int64_t *, char **);
+enum store_rc	 ussd_finish(struct store *, const struct ussd_result *,
+		    int64_t *, char **);
+enum store_rc	 ussd_abandon(struct store *, int64_t, int *, int64_t *,
+		    char **);
 
 /* prune.c */
 enum store_rc	 prune_step(struct store *, const struct config *, int64_t,

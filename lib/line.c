@@ -37,12 +37,12 @@ line_column_is(sqlite3_stmt *stmt, int col, const char *s)
 }
 
 /*
- * Write a new line password to PW (PWSZ > GOIP_LINE_PASSWORD_LEN): letters
- * and digits only, since the password travels inside space-separated
- * server packets. Returns 0, or -1 without randomness.
+ * Write a new line password to PW: letters and digits only, since the
+ * password travels inside space-separated server packets. Returns 0, or -1
+ * without randomness.
  */
 static int
-line_password_new(char *pw, size_t pwsz)
+line_password_new(char pw[GOIP_LINE_PASSWORD_LEN + 1])
 {
 	static const char	 a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -50,8 +50,6 @@ line_password_new(char *pw, size_t pwsz)
 	size_t			 i, o = 0;
 	ssize_t			 n;
 
-	if (pwsz <= GOIP_LINE_PASSWORD_LEN)
-		return -1;
 	while (o < GOIP_LINE_PASSWORD_LEN) {
 		do {
 			n = getrandom(r, sizeof(r), 0);
@@ -90,14 +88,13 @@ line_id_valid(const char *s)
 }
 
 /*
- * Add line LINEID on SLOT of device DEVICE with a new password written to
- * PW (PWSZ > GOIP_LINE_PASSWORD_LEN). Own transaction. STORE_NOTFOUND when
- * the device does not exist, STORE_CONFLICT when the id or the slot is
- * taken.
+ * Add line LN->line_id on LN->slot of device LN->device with a new
+ * password written to PW. Own transaction. STORE_NOTFOUND when the device
+ * does not exist, STORE_CONFLICT when the id or the slot is taken.
  */
 enum store_rc
-line_add(struct store *st, const char *device, int slot, const char *lineid,
-    char *pw, size_t pwsz, char **cause)
+line_add(struct store *st, const struct line_new *ln,
+    char pw[GOIP_LINE_PASSWORD_LEN + 1], char **cause)
 {
 	static const char *const sql = "INSERT INTO goip_lines(device, slot, "
 	    "line_id, password, created_at) VALUES (?, ?, ?, ?, ?)";
@@ -105,17 +102,18 @@ line_add(struct store *st, const char *device, int slot, const char *lineid,
 	int64_t		 rowid;
 	enum store_rc	 rc;
 
-	if (line_password_new(pw, pwsz) == -1) {
+	if (line_password_new(pw) == -1) {
 		xasprintf(cause, "no randomness for a password");
 		return STORE_ERROR;
 	}
 	if ((rc = store_begin(st, cause)) != STORE_OK)
 		return rc;
-	if ((rc = device_lookup(st, device, &rowid, cause)) != STORE_OK)
+	if ((rc = device_lookup(st, ln->device, &rowid, cause)) != STORE_OK)
 		goto fail;
 	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		goto fail;
-	store_bind(stmt, "lissl", rowid, slot, lineid, pw, util_now_ms());
+	store_bind(stmt, "lissl", rowid, ln->slot, ln->line_id, pw,
+	    util_now_ms());
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		goto fail;
 	return store_commit(st, cause);
@@ -155,15 +153,15 @@ fail:
  * one stops working at once: the device must be given the new one.
  */
 enum store_rc
-line_password(struct store *st, const char *lineid, char *pw, size_t pwsz,
-    char **cause)
+line_password(struct store *st, const char *lineid,
+    char pw[GOIP_LINE_PASSWORD_LEN + 1], char **cause)
 {
 	static const char *const sql = "UPDATE goip_lines SET password = ? "
 	    "WHERE line_id = ?";
 	sqlite3_stmt	*stmt;
 	enum store_rc	 rc;
 
-	if (line_password_new(pw, pwsz) == -1) {
+	if (line_password_new(pw) == -1) {
 		xasprintf(cause, "no randomness for a password");
 		return STORE_ERROR;
 	}
@@ -189,7 +187,7 @@ fail:
  * or of every device (-1). Passwords are not shown: they are printed once,
  * by line add and line password.
  */
-int
+enum store_rc
 line_list(struct store *st, int64_t device, FILE *fp, char **cause)
 {
 	static const char *const sql = "SELECT d.device_id, l.slot, "
@@ -201,7 +199,7 @@ line_list(struct store *st, int64_t device, FILE *fp, char **cause)
 	int		 rc;
 
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return -1;
+		return st->lastrc;
 	store_bind(stmt, "l", device);
 	fprintf(fp, "%-24s %-4s %-24s %-7s %-24s %s\n", "DEVICE", "SLOT",
 	    "LINE", "STATUS", "LAST SEEN", "ADDRESS");
@@ -216,7 +214,7 @@ line_list(struct store *st, int64_t device, FILE *fp, char **cause)
 		    "online" : "offline", t, sqlite3_column_text(stmt, 5));
 	}
 	sqlite3_reset(stmt);
-	return store_rc(st, rc, cause) == STORE_OK ? 0 : -1;
+	return store_rc(st, rc, cause);
 }
 
 /*
@@ -272,25 +270,32 @@ line_csq_dbm(int csq)
 	return -113 + 2 * csq;
 }
 
+/* A device's heartbeat built from its lines, with the texts it points to. */
+struct line_hb {
+	struct heartbeat hb;
+	char		 text[GOIP_SLOTS_MAX][3][GOIP_PHONE_MAX + 1];
+};
+
 /*
- * Build the heartbeat of device DEVICE from its lines, into HB, with the
- * slot texts in BUF (owned by the caller, alive until HB is used). A line
- * seen since SINCE reports its SIM as ready when its GSM status is LOGIN
- * and as absent otherwise; a silent line reports "error" without a signal.
- * The device's signal is its best line's.
+ * Build the heartbeat of device DEVICE from its lines into LH. A line seen
+ * since SINCE reports its SIM as ready when its GSM status is LOGIN and as
+ * absent otherwise; a silent line reports "error" without a signal. The
+ * device's signal is its best line's.
  */
 static enum store_rc
 line_heartbeat_build(struct store *st, int64_t device, int64_t since,
-    struct heartbeat *hb, char (*buf)[3][GOIP_PHONE_MAX + 1], char **cause)
+    struct line_hb *lh, char **cause)
 {
 	static const char *const sql = "SELECT slot, gsm_status, num, "
 	    "signal, imsi, iccid, last_seen >= ?2 FROM goip_lines "
 	    "WHERE device = ?1 AND last_seen IS NOT NULL ORDER BY slot";
 	sqlite3_stmt	*stmt;
+	struct heartbeat *hb = &lh->hb;
 	struct hb_slot	*s;
+	char		(*t)[GOIP_PHONE_MAX + 1];
 	int		 rc, live, csq;
 
-	memset(hb, 0, sizeof(*hb));
+	memset(lh, 0, sizeof(*lh));
 	hb->battery = hb->charging = hb->signal = -1;
 	hb->uptime = -1;
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
@@ -299,6 +304,7 @@ line_heartbeat_build(struct store *st, int64_t device, int64_t since,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
 	    hb->nslots < GOIP_SLOTS_MAX) {
 		s = &hb->slots[hb->nslots];
+		t = lh->text[hb->nslots];
 		live = sqlite3_column_int(stmt, 6);
 		s->slot = sqlite3_column_int(stmt, 0);
 		csq = sqlite3_column_type(stmt, 3) == SQLITE_NULL ? -1 :
@@ -312,21 +318,18 @@ line_heartbeat_build(struct store *st, int64_t device, int64_t since,
 			s->status = "absent";
 		s->registration = live && strcmp(s->status, "ready") == 0 ?
 		    "home" : "none";
-		snprintf(buf[hb->nslots][0], sizeof(buf[0][0]), "%s",
+		snprintf(t[0], sizeof(t[0]), "%s",
 		    sqlite3_column_type(stmt, 2) == SQLITE_NULL ? "" :
 		    (const char *)sqlite3_column_text(stmt, 2));
-		snprintf(buf[hb->nslots][1], sizeof(buf[0][0]), "%s",
+		snprintf(t[1], sizeof(t[1]), "%s",
 		    sqlite3_column_type(stmt, 4) == SQLITE_NULL ? "" :
 		    (const char *)sqlite3_column_text(stmt, 4));
-		snprintf(buf[hb->nslots][2], sizeof(buf[0][0]), "%s",
+		snprintf(t[2], sizeof(t[2]), "%s",
 		    sqlite3_column_type(stmt, 5) == SQLITE_NULL ? "" :
 		    (const char *)sqlite3_column_text(stmt, 5));
-		s->phone = buf[hb->nslots][0][0] != '\0' ?
-		    buf[hb->nslots][0] : NULL;
-		s->imsi = buf[hb->nslots][1][0] != '\0' ?
-		    buf[hb->nslots][1] : NULL;
-		s->iccid = buf[hb->nslots][2][0] != '\0' ?
-		    buf[hb->nslots][2] : NULL;
+		s->phone = t[0][0] != '\0' ? t[0] : NULL;
+		s->imsi = t[1][0] != '\0' ? t[1] : NULL;
+		s->iccid = t[2][0] != '\0' ? t[2] : NULL;
 		if (s->signal > hb->signal)
 			hb->signal = s->signal;
 		hb->nslots++;
@@ -338,18 +341,14 @@ line_heartbeat_build(struct store *st, int64_t device, int64_t since,
 }
 
 /*
- * A keepalive KA of line LI from ADDRESS at AT->now: store the line's
- * fields, then the device's heartbeat built from all its lines
- * (device_heartbeat(), with its device-heartbeat and device-status-change
- * events) as POST /api/device/heartbeat would. A line silent for
- * OFFLINE_AFTER shows as a slot in error. *REBOOTED is set when the
- * device's counter went back (req:1 after a higher one).
+ * A keepalive KA: store the line's fields, its source and KA->now as its
+ * last sight, inside the caller's transaction. *REBOOTED is set when the
+ * device's counter went back (req:1 after a higher one). The device's
+ * heartbeat is line_heartbeat()'s, called next.
  */
 enum store_rc
-line_keepalive(struct store *st, const struct line_info *li,
-    const struct line_keepalive *ka, const char *address,
-    const struct hb_store *at, int64_t offline_after, int *rebooted,
-    int64_t *evid, char **cause)
+line_keepalive(struct store *st, const struct line_keepalive *ka,
+    int *rebooted, char **cause)
 {
 	static const char *const sel = "SELECT req_seq FROM goip_lines "
 	    "WHERE id = ?";
@@ -359,16 +358,13 @@ line_keepalive(struct store *st, const struct line_info *li,
 	    "signal = COALESCE(?7, signal), imei = COALESCE(?8, imei), "
 	    "imsi = COALESCE(?9, imsi), iccid = COALESCE(?10, iccid) "
 	    "WHERE id = ?1";
-	sqlite3_stmt		*stmt;
-	struct heartbeat	 hb;
-	char			 buf[GOIP_SLOTS_MAX][3][GOIP_PHONE_MAX + 1];
-	enum store_rc		 rc;
-	int			 r;
+	sqlite3_stmt	*stmt;
+	int		 r;
 
 	*rebooted = 0;
 	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "l", li->id);
+	store_bind(stmt, "l", ka->line);
 	if ((r = sqlite3_step(stmt)) == SQLITE_ROW)
 		*rebooted = sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
 		    ka->seq < sqlite3_column_int64(stmt, 0);
@@ -377,14 +373,30 @@ line_keepalive(struct store *st, const struct line_info *li,
 		return store_rc(st, r == SQLITE_DONE ? SQLITE_ERROR : r, cause);
 	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lsllssnsss", li->id, address, at->now, ka->seq,
-	    ka->gsm_status, ka->num, ka->signal, ka->imei, ka->imsi, ka->iccid);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+	store_bind(stmt, "lsllssnsss", ka->line, ka->address, ka->now,
+	    ka->seq, ka->gsm_status, ka->num, ka->signal, ka->imei, ka->imsi,
+	    ka->iccid);
+	return store_run(st, stmt, cause);
+}
+
+/*
+ * Store the heartbeat of device AT->device built from all its lines
+ * (device_heartbeat(), with its device-heartbeat and device-status-change
+ * events) as POST /api/device/heartbeat would, inside the caller's
+ * transaction. A line silent for OFFLINE_AFTER ms before AT->now shows as
+ * a slot in error. *EVID gets the last event id.
+ */
+enum store_rc
+line_heartbeat(struct store *st, const struct hb_store *at,
+    int64_t offline_after, int64_t *evid, char **cause)
+{
+	struct line_hb	 lh;
+	enum store_rc	 rc;
+
+	if ((rc = line_heartbeat_build(st, at->device, at->now - offline_after,
+	    &lh, cause)) != STORE_OK)
 		return rc;
-	if ((rc = line_heartbeat_build(st, li->device, at->now - offline_after,
-	    &hb, buf, cause)) != STORE_OK)
-		return rc;
-	return device_heartbeat(st, &hb, at, evid, cause);
+	return device_heartbeat(st, &lh.hb, at, evid, cause);
 }
 
 /*
@@ -407,12 +419,12 @@ line_call_state(struct store *st, int64_t line, const char *state,
 }
 
 /*
- * Was RECVID of line LINE stored at or after SINCE? STORE_OK with *SMS the
- * message's id, STORE_NOTFOUND when not (a reused recvid from before the
- * window is a new message).
+ * Was R->recvid of line R->line stored within WINDOW ms before R->now?
+ * STORE_OK with *SMS the message's id, STORE_NOTFOUND when not (a reused
+ * recvid from before the window is a new message).
  */
 enum store_rc
-line_recv_seen(struct store *st, int64_t line, int64_t recvid, int64_t since,
+line_recv_seen(struct store *st, const struct line_recv *r, int64_t window,
     int64_t *sms, char **cause)
 {
 	static const char *const sql = "SELECT sms FROM goip_recv "
@@ -423,7 +435,7 @@ line_recv_seen(struct store *st, int64_t line, int64_t recvid, int64_t since,
 
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lll", line, recvid, since);
+	store_bind(stmt, "lll", r->line, r->recvid, r->now - window);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*sms = sqlite3_column_int64(stmt, 0);
 		ret = STORE_OK;
@@ -433,10 +445,10 @@ line_recv_seen(struct store *st, int64_t line, int64_t recvid, int64_t since,
 	return ret;
 }
 
-/* Remember that RECVID of line LINE was stored as message SMS at NOW. */
+/* Remember that R->recvid of line R->line was stored as message SMS. */
 enum store_rc
-line_recv_store(struct store *st, int64_t line, int64_t recvid, int64_t now,
-    int64_t sms, char **cause)
+line_recv_store(struct store *st, const struct line_recv *r, int64_t sms,
+    char **cause)
 {
 	static const char *const sql = "INSERT INTO goip_recv(line, recvid, "
 	    "at, sms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(line, recvid) DO "
@@ -445,24 +457,24 @@ line_recv_store(struct store *st, int64_t line, int64_t recvid, int64_t now,
 
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "llll", line, recvid, now, sms);
+	store_bind(stmt, "llll", r->line, r->recvid, r->now, sms);
 	return store_run(st, stmt, cause);
 }
 
 /*
- * The sweep of goip-udpd: lines silent since before NOW - OFFLINE_AFTER
- * become offline (at most LINE_SWEEP_BATCH a call), their slots show
+ * The sweep of goip-udpd: lines silent since before SW->now -
+ * SW->offline_after become offline (at most LINE_SWEEP_BATCH a call), their slots show
  * "error" without a signal, and each device concerned gets a
  * device-heartbeat event with its slots as they now are (its last_seen
  * stays: the notifier's sweep marks it offline once all its lines are
- * silent); deduplication rows older than NOW - WINDOW and early DELIVERs
+ * silent); deduplication rows older than SW->window and early DELIVERs
  * older than LINE_DELIVER_KEEP go. It reads first and takes the write lock
- * only when there is something to change. Returns the number of lines that
- * went offline (*EVID the last event), or -1 with *cause.
+ * only when there is something to change. *OFFLINE gets the number of
+ * lines that went offline, *EVID the last event.
  */
-int
-line_sweep(struct store *st, int64_t now, int64_t offline_after,
-    int64_t window, int64_t *evid, char **cause)
+enum store_rc
+line_sweep(struct store *st, const struct line_sweep *sw, int *offline,
+    int64_t *evid, char **cause)
 {
 	static const char *const any = "SELECT EXISTS (SELECT 1 FROM "
 	    "goip_lines WHERE online = 1 AND last_seen < ?1) OR EXISTS "
@@ -488,23 +500,24 @@ line_sweep(struct store *st, int64_t now, int64_t offline_after,
 	int			 slots[LINE_SWEEP_BATCH], n = 0, i, r;
 	enum store_rc		 rc;
 
+	*offline = 0;
 	if (store_stmt(st, any, &stmt, cause) != STORE_OK)
-		return -1;
-	store_bind(stmt, "lll", now - offline_after, now - window,
-	    now - LINE_DELIVER_KEEP);
+		return st->lastrc;
+	store_bind(stmt, "lll", sw->now - sw->offline_after,
+	    sw->now - sw->window, sw->now - LINE_DELIVER_KEEP);
 	r = sqlite3_step(stmt);
 	i = r == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
 	sqlite3_reset(stmt);
 	if (r != SQLITE_ROW)
-		return store_rc(st, r, cause) == STORE_OK ? 0 : -1;
+		return store_rc(st, r, cause);
 	if (!i)
-		return 0;
+		return STORE_OK;
 
-	if (store_begin(st, cause) != STORE_OK)
-		return -1;
-	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+	if ((rc = store_begin(st, cause)) != STORE_OK)
+		return rc;
+	if ((rc = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
 		goto fail;
-	store_bind(stmt, "l", now - offline_after);
+	store_bind(stmt, "l", sw->now - sw->offline_after);
 	while ((r = sqlite3_step(stmt)) == SQLITE_ROW &&
 	    n < LINE_SWEEP_BATCH) {
 		ids[n] = sqlite3_column_int64(stmt, 0);
@@ -513,18 +526,18 @@ line_sweep(struct store *st, int64_t now, int64_t offline_after,
 		n++;
 	}
 	sqlite3_reset(stmt);
-	if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
+	if (r != SQLITE_ROW && (rc = store_rc(st, r, cause)) != STORE_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (store_stmt(st, off, &stmt, cause) != STORE_OK)
+		if ((rc = store_stmt(st, off, &stmt, cause)) != STORE_OK)
 			goto fail;
 		store_bind(stmt, "l", ids[i]);
-		if (store_run(st, stmt, cause) != STORE_OK)
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto fail;
-		if (store_stmt(st, slot, &stmt, cause) != STORE_OK)
+		if ((rc = store_stmt(st, slot, &stmt, cause)) != STORE_OK)
 			goto fail;
-		store_bind(stmt, "lil", devs[i], slots[i], now);
-		if (store_run(st, stmt, cause) != STORE_OK)
+		store_bind(stmt, "lil", devs[i], slots[i], sw->now);
+		if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 			goto fail;
 		/* Ordered by device: one event after its last line. */
 		if (i + 1 < n && devs[i + 1] == devs[i])
@@ -540,31 +553,32 @@ line_sweep(struct store *st, int64_t now, int64_t offline_after,
 		if (rc != STORE_OK)
 			goto fail;
 	}
-	if (store_stmt(st, oldr, &stmt, cause) != STORE_OK)
+	if ((rc = store_stmt(st, oldr, &stmt, cause)) != STORE_OK)
 		goto fail;
-	store_bind(stmt, "l", now - window);
-	if (store_run(st, stmt, cause) != STORE_OK)
+	store_bind(stmt, "l", sw->now - sw->window);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		goto fail;
-	if (store_stmt(st, olddel, &stmt, cause) != STORE_OK)
+	if ((rc = store_stmt(st, olddel, &stmt, cause)) != STORE_OK)
 		goto fail;
-	store_bind(stmt, "l", now - LINE_DELIVER_KEEP);
-	if (store_run(st, stmt, cause) != STORE_OK)
+	store_bind(stmt, "l", sw->now - LINE_DELIVER_KEEP);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		goto fail;
-	if (store_commit(st, cause) != STORE_OK)
-		return -1;
-	return n;
+	if ((rc = store_commit(st, cause)) != STORE_OK)
+		return rc;
+	*offline = n;
+	return STORE_OK;
 fail:
 	store_rollback(st);
-	return -1;
+	return rc;
 }
 
 /*
- * Fill ROWS (at most MAX) with the row ids of devices that have GoIP lines
- * and outbound SMS due at NOW. Returns how many, or -1 with *cause. Reads
- * the partial outbox index only: its size is the queue's, not history's.
+ * Fill ROWS (room for *N on entry) with the row ids of devices that have
+ * GoIP lines and outbound SMS due at NOW; *N gets how many. Reads the
+ * partial outbox index only: its size is the queue's, not history's.
  */
-int
-line_outbox_devices(struct store *st, int64_t now, int64_t *rows, int max,
+enum store_rc
+line_outbox_devices(struct store *st, int64_t now, int64_t *rows, int *n,
     char **cause)
 {
 	static const char *const sql = "SELECT DISTINCT s.device FROM sms s "
@@ -573,27 +587,28 @@ line_outbox_devices(struct store *st, int64_t now, int64_t *rows, int max,
 	    "s.lease_until <= ?1) AND s.expires_at > ?1 AND EXISTS (SELECT 1 "
 	    "FROM goip_lines l WHERE l.device = s.device) LIMIT ?2";
 	sqlite3_stmt	*stmt;
-	int		 n = 0, rc;
+	int		 max = *n, rc;
 
+	*n = 0;
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return -1;
+		return st->lastrc;
 	store_bind(stmt, "li", now, max);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max)
-		rows[n++] = sqlite3_column_int64(stmt, 0);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < max)
+		rows[(*n)++] = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
-		return -1;
-	return n;
+	if (rc != SQLITE_ROW)
+		return store_rc(st, rc, cause);
+	return STORE_OK;
 }
 
 /*
- * Record, before the first datagram of its session, that message SMS goes
- * out through line LINE as SENDID / TELID. STORE_CONFLICT when it went out
- * before (its fate is then unknown: it must not go out again).
+ * Record, before the first datagram of its session, that message SD->sms
+ * goes out through line SD->line as SD->sendid / SD->telid. STORE_CONFLICT
+ * when it went out before (its fate is then unknown: it must not go out
+ * again).
  */
 enum store_rc
-line_send_begin(struct store *st, int64_t sms, int64_t line, int64_t sendid,
-    int64_t telid, int64_t now, char **cause)
+line_send_begin(struct store *st, const struct line_send *sd, char **cause)
 {
 	static const char *const sql = "INSERT INTO goip_sends("
 	    "sms, line, sendid, telid, started_at) VALUES (?, ?, ?, ?, ?)";
@@ -601,28 +616,29 @@ line_send_begin(struct store *st, int64_t sms, int64_t line, int64_t sendid,
 
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lllll", sms, line, sendid, telid, now);
+	store_bind(stmt, "lllll", sd->sms, sd->line, sd->sendid, sd->telid,
+	    sd->now);
 	return store_run(st, stmt, cause);
 }
 
 /*
- * Apply the result of message SMS's session on line LINE: RESULT "ok"
- * (with the device's SMSNO, -1 when its OK had three tokens), "error" or
- * "timeout", with ERROR the text for a failure; the message's status moves
- * through sms_report() (sent, or failed for good: a send whose fate is
- * unknown is never tried again on our own). A DELIVER kept for SMSNO is
- * applied at once. *EVID gets the last event id.
+ * Apply the result of message RES->sms's session on line LI: RES->result
+ * "ok" (with the device's RES->sms_no, -1 when its OK had three tokens),
+ * "error" or "timeout", with RES->error the text for a failure; the
+ * message's status moves through sms_report() (sent, or failed for good: a
+ * send whose fate is unknown is never tried again on our own). A DELIVER
+ * kept for its sms_no is applied at once. *EVID gets the last event id.
  */
 enum store_rc
-line_send_result(struct store *st, const struct line_info *li, int64_t sms,
-    const char *result, int64_t smsno, const char *error, int64_t now,
-    int64_t *evid, char **cause)
+line_send_result(struct store *st, const struct line_info *li,
+    const struct line_result *res, int64_t *evid, char **cause)
 {
 	static const char *const upd = "UPDATE goip_sends SET result = ?2, "
 	    "sms_no = ?3 WHERE sms = ?1 AND result IS NULL";
 	static const char *const kept = "DELETE FROM goip_delivers "
 	    "WHERE line = ? AND sms_no = ? RETURNING state";
 	struct sms_status	 rep;
+	struct line_deliver	 dl;
 	sqlite3_stmt		*stmt;
 	char			 state[32] = "";
 	enum store_rc		 rc;
@@ -630,8 +646,8 @@ line_send_result(struct store *st, const struct line_info *li, int64_t sms,
 
 	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lsl", sms, result, smsno);
-	if (smsno < 0)
+	store_bind(stmt, "lsl", res->sms, res->result, res->sms_no);
+	if (res->sms_no < 0)
 		sqlite3_bind_null(stmt, 3);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
@@ -639,19 +655,19 @@ line_send_result(struct store *st, const struct line_info *li, int64_t sms,
 		return STORE_NOTFOUND;
 	memset(&rep, 0, sizeof(rep));
 	rep.device = li->device;
-	rep.id = sms;
-	rep.now = now;
+	rep.id = res->sms;
+	rep.now = res->now;
 	rep.attempts = 0;
-	rep.status = strcmp(result, "ok") == 0 ? "sent" : "failed";
-	rep.error = error;
+	rep.status = strcmp(res->result, "ok") == 0 ? "sent" : "failed";
+	rep.error = res->error;
 	if ((rc = sms_report(st, &rep, &changed, evid, cause)) != STORE_OK &&
 	    rc != STORE_NOTFOUND)
 		return rc;
-	if (smsno < 0 || strcmp(result, "ok") != 0)
+	if (res->sms_no < 0 || strcmp(res->result, "ok") != 0)
 		return STORE_OK;
 	if (store_stmt(st, kept, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "ll", li->id, smsno);
+	store_bind(stmt, "ll", li->id, res->sms_no);
 	if ((r = sqlite3_step(stmt)) == SQLITE_ROW)
 		snprintf(state, sizeof(state), "%s",
 		    sqlite3_column_text(stmt, 0));
@@ -660,18 +676,21 @@ line_send_result(struct store *st, const struct line_info *li, int64_t sms,
 		return store_rc(st, r, cause);
 	if (r != SQLITE_ROW)
 		return STORE_OK;
-	return line_deliver(st, li, smsno, state, now, evid, cause);
+	dl.sms_no = res->sms_no;
+	dl.state = state;
+	dl.now = res->now;
+	return line_deliver(st, li, &dl, evid, cause);
 }
 
 /*
- * A DELIVER of line LI for SMSNO with STATE (raw text): kept on the
- * message's send row, and STATE "0" makes the message delivered. A DELIVER
- * whose sms_no no OK named yet is kept in goip_delivers and applied by
- * line_send_result(). Repeats change nothing.
+ * A DELIVER DL of line LI for DL->sms_no with DL->state (raw text): kept
+ * on the message's send row, and state "0" makes the message delivered. A
+ * DELIVER whose sms_no no OK named yet is kept in goip_delivers and
+ * applied by line_send_result(). Repeats change nothing.
  */
 enum store_rc
-line_deliver(struct store *st, const struct line_info *li, int64_t smsno,
-    const char *state, int64_t now, int64_t *evid, char **cause)
+line_deliver(struct store *st, const struct line_info *li,
+    const struct line_deliver *dl, int64_t *evid, char **cause)
 {
 	static const char *const sel = "SELECT sms FROM goip_sends "
 	    "WHERE line = ? AND sms_no = ? ORDER BY started_at DESC LIMIT 1";
@@ -687,29 +706,30 @@ line_deliver(struct store *st, const struct line_info *li, int64_t smsno,
 
 	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "ll", li->id, smsno);
+	store_bind(stmt, "ll", li->id, dl->sms_no);
 	if ((r = sqlite3_step(stmt)) == SQLITE_ROW)
 		sms = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
 	if (r == SQLITE_DONE) {
 		if (store_stmt(st, keep, &stmt, cause) != STORE_OK)
 			return st->lastrc;
-		store_bind(stmt, "llsl", li->id, smsno, state, now);
+		store_bind(stmt, "llsl", li->id, dl->sms_no, dl->state,
+		    dl->now);
 		return store_run(st, stmt, cause);
 	}
 	if (r != SQLITE_ROW)
 		return store_rc(st, r, cause);
 	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "sl", state, sms);
+	store_bind(stmt, "sl", dl->state, sms);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
-	if (strcmp(state, "0") != 0)
+	if (strcmp(dl->state, "0") != 0)
 		return STORE_OK;
 	memset(&rep, 0, sizeof(rep));
 	rep.device = li->device;
 	rep.id = sms;
-	rep.now = now;
+	rep.now = dl->now;
 	rep.status = "delivered";
 	rc = sms_report(st, &rep, &changed, evid, cause);
 	return rc == STORE_NOTFOUND ? STORE_OK : rc;
@@ -719,10 +739,10 @@ line_deliver(struct store *st, const struct line_info *li, int64_t smsno,
  * At start-up, in its own transaction: every send still open belonged to
  * a goip-udpd that stopped in the middle of it. Its SMS may or may not
  * have gone out, so it is never sent again: it fails with "fate unknown".
- * Returns the number of such messages, or -1 with *cause.
+ * *N gets the number of such messages, *EVID the last event.
  */
-int
-line_sends_abandon(struct store *st, int64_t now, int64_t *evid,
+enum store_rc
+line_sends_abandon(struct store *st, int64_t now, int *n, int64_t *evid,
     char **cause)
 {
 	static const char *const sel = "SELECT s.sms, l.device FROM goip_sends "
@@ -733,27 +753,31 @@ line_sends_abandon(struct store *st, int64_t now, int64_t *evid,
 	struct sms_status	 rep;
 	sqlite3_stmt		*stmt;
 	int64_t			 ids[256], devs[256];
-	int			 n = 0, i, r, changed, total = 0;
+	enum store_rc		 rc;
+	int			 got, i, r, changed;
 
+	*n = 0;
 	do {
-		if (store_begin(st, cause) != STORE_OK)
-			return -1;
-		if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+		if ((rc = store_begin(st, cause)) != STORE_OK)
+			return rc;
+		if ((rc = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
 			goto fail;
-		n = 0;
-		while ((r = sqlite3_step(stmt)) == SQLITE_ROW && n < 256) {
-			ids[n] = sqlite3_column_int64(stmt, 0);
-			devs[n] = sqlite3_column_int64(stmt, 1);
-			n++;
+		got = 0;
+		while ((r = sqlite3_step(stmt)) == SQLITE_ROW && got < 256) {
+			ids[got] = sqlite3_column_int64(stmt, 0);
+			devs[got] = sqlite3_column_int64(stmt, 1);
+			got++;
 		}
 		sqlite3_reset(stmt);
-		if (r != SQLITE_ROW && store_rc(st, r, cause) != STORE_OK)
+		if (r != SQLITE_ROW &&
+		    (rc = store_rc(st, r, cause)) != STORE_OK)
 			goto fail;
-		for (i = 0; i < n; i++) {
-			if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
+		for (i = 0; i < got; i++) {
+			if ((rc = store_stmt(st, upd, &stmt, cause)) !=
+			    STORE_OK)
 				goto fail;
 			store_bind(stmt, "l", ids[i]);
-			if (store_run(st, stmt, cause) != STORE_OK)
+			if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 				goto fail;
 			memset(&rep, 0, sizeof(rep));
 			rep.device = devs[i];
@@ -762,18 +786,18 @@ line_sends_abandon(struct store *st, int64_t now, int64_t *evid,
 			rep.status = "failed";
 			rep.error = "fate unknown: goip-udpd stopped during "
 			    "the send";
-			r = sms_report(st, &rep, &changed, evid, cause);
-			if (r != STORE_OK && r != STORE_NOTFOUND)
+			rc = sms_report(st, &rep, &changed, evid, cause);
+			if (rc != STORE_OK && rc != STORE_NOTFOUND)
 				goto fail;
 		}
-		if (store_commit(st, cause) != STORE_OK)
-			return -1;
-		total += n;
-	} while (n == 256);
-	return total;
+		if ((rc = store_commit(st, cause)) != STORE_OK)
+			return rc;
+		*n += got;
+	} while (got == 256);
+	return STORE_OK;
 fail:
 	store_rollback(st);
-	return -1;
+	return rc;
 }
 
 /*

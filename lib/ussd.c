@@ -59,13 +59,14 @@ ussd_row_json(sqlite3_stmt *stmt)
 }
 
 /*
- * Queue USSD CODE (ussd_code_valid()) for slot SLOT of device DEVICE (row
- * id) on behalf of OPERATOR, inside the caller's transaction; *ID gets the
- * request's id. STORE_NOTFOUND when the slot has no GoIP line.
+ * Queue USSD code U->code (ussd_code_valid()) for slot U->slot of device
+ * SD->device (row id) on behalf of SD->operator, inside the caller's
+ * transaction; *ID gets the request's id. STORE_NOTFOUND when the slot has
+ * no GoIP line.
  */
 enum store_rc
-ussd_queue(struct store *st, int64_t device, int slot, const char *code,
-    const char *operator, int64_t now, int64_t *id, char **cause)
+ussd_queue(struct store *st, const struct ussd_out *u,
+    const struct ussd_send *sd, int64_t *id, char **cause)
 {
 	static const char *const sql = "INSERT INTO goip_ussd(line, code, "
 	    "operator, created_at, updated_at) SELECT id, ?3, ?4, ?5, ?5 "
@@ -75,7 +76,8 @@ ussd_queue(struct store *st, int64_t device, int slot, const char *code,
 
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lissl", device, slot, code, operator, now);
+	store_bind(stmt, "lissl", sd->device, u->slot, u->code, sd->operator,
+	    sd->now);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
 	if (sqlite3_changes(st->db) == 0)
@@ -142,34 +144,34 @@ ussd_list_json(struct store *st, int64_t device, struct json_object **out,
 }
 
 /*
- * Whether a request waits to be sent: 1, 0, or -1 with *cause. A read
- * outside any transaction, so goip-udpd's poll takes the write lock only
- * when there is something to take.
+ * Set *QUEUED to whether a request waits to be sent. A read outside any
+ * transaction, so goip-udpd's poll takes the write lock only when there is
+ * something to take.
  */
-int
-ussd_queued(struct store *st, char **cause)
+enum store_rc
+ussd_queued(struct store *st, int *queued, char **cause)
 {
 	static const char *const sql = "SELECT 1 FROM goip_ussd "
 	    "WHERE status = 'queued' LIMIT 1";
 	sqlite3_stmt	*stmt;
 	int		 rc;
 
+	*queued = 0;
 	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return -1;
+		return st->lastrc;
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return store_rc(st, rc, cause) == STORE_OK ? 0 : -1;
+	*queued = rc == SQLITE_ROW;
+	return store_rc(st, rc, cause);
 }
 
 /*
- * Take up to MAX queued requests, oldest first, inside the caller's
- * transaction: each becomes "sent" and is written to JOBS. Returns how
- * many, or -1 with *cause.
+ * Take up to *N (the room in JOBS) queued requests, oldest first, inside
+ * the caller's transaction: each becomes "sent" and is written to JOBS;
+ * *N gets how many.
  */
-int
-ussd_take(struct store *st, int64_t now, struct ussd_job *jobs, int max,
+enum store_rc
+ussd_take(struct store *st, int64_t now, struct ussd_job *jobs, int *n,
     char **cause)
 {
 	static const char *const sel = "SELECT id, line, code FROM goip_ussd "
@@ -177,40 +179,43 @@ ussd_take(struct store *st, int64_t now, struct ussd_job *jobs, int max,
 	static const char *const upd = "UPDATE goip_ussd SET status = 'sent', "
 	    "sent_at = ?2, updated_at = ?2 WHERE id = ?1";
 	sqlite3_stmt	*stmt;
-	int		 n = 0, i, rc;
+	enum store_rc	 ret;
+	int		 max = *n, got = 0, i, rc;
 
+	*n = 0;
 	if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
-		return -1;
+		return st->lastrc;
 	store_bind(stmt, "i", max);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
-		jobs[n].id = sqlite3_column_int64(stmt, 0);
-		jobs[n].line = sqlite3_column_int64(stmt, 1);
-		snprintf(jobs[n].code, sizeof(jobs[n].code), "%s",
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && got < max) {
+		jobs[got].id = sqlite3_column_int64(stmt, 0);
+		jobs[got].line = sqlite3_column_int64(stmt, 1);
+		snprintf(jobs[got].code, sizeof(jobs[got].code), "%s",
 		    sqlite3_column_text(stmt, 2));
-		n++;
+		got++;
 	}
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
-		return -1;
-	for (i = 0; i < n; i++) {
+	if (rc != SQLITE_ROW && (ret = store_rc(st, rc, cause)) != STORE_OK)
+		return ret;
+	for (i = 0; i < got; i++) {
 		if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
-			return -1;
+			return st->lastrc;
 		store_bind(stmt, "ll", jobs[i].id, now);
-		if (store_run(st, stmt, cause) != STORE_OK)
-			return -1;
+		if ((ret = store_run(st, stmt, cause)) != STORE_OK)
+			return ret;
 	}
-	return n;
+	*n = got;
+	return STORE_OK;
 }
 
 /*
- * Finish request ID inside the caller's transaction: REPLY (LEN bytes) when
- * the device answered, else ERROR; append its ussd-reply event (the request
- * as ussd_json() shows it). A request already finished changes nothing
- * (STORE_NOTFOUND).
+ * Finish request RES->id inside the caller's transaction: RES->reply
+ * (RES->len bytes) when the device answered, else RES->error; append its
+ * ussd-reply event (the request as ussd_json() shows it). A request
+ * already finished changes nothing (STORE_NOTFOUND).
  */
 enum store_rc
-ussd_finish(struct store *st, int64_t id, const char *reply, size_t len,
-    const char *error, int64_t now, int64_t *evid, char **cause)
+ussd_finish(struct store *st, const struct ussd_result *res, int64_t *evid,
+    char **cause)
 {
 	static const char *const upd = "UPDATE goip_ussd SET status = ?2, "
 	    "reply = ?3, error = ?4, updated_at = ?5 WHERE id = ?1 AND "
@@ -223,15 +228,16 @@ ussd_finish(struct store *st, int64_t id, const char *reply, size_t len,
 
 	if (store_stmt(st, upd, &stmt, cause) != STORE_OK)
 		return st->lastrc;
-	store_bind(stmt, "lszsl", id, reply != NULL ? "replied" : "failed",
-	    reply, reply != NULL ? len : 0, error, now);
-	if (reply == NULL)
+	store_bind(stmt, "lszsl", res->id, res->reply != NULL ? "replied" :
+	    "failed", res->reply, res->reply != NULL ? res->len : 0,
+	    res->error, res->now);
+	if (res->reply == NULL)
 		sqlite3_bind_null(stmt, 3);
 	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
 		return rc;
 	if (sqlite3_changes(st->db) == 0)
 		return STORE_NOTFOUND;
-	if ((rc = ussd_json(st, id, &o, cause)) != STORE_OK)
+	if ((rc = ussd_json(st, res->id, &o, cause)) != STORE_OK)
 		return rc == STORE_NOTFOUND ? STORE_ERROR : rc;
 	dev = json_object_get_string(json_object_object_get(o, "deviceId"));
 	ev.type = EVENT_USSD_REPLY;
@@ -245,39 +251,48 @@ ussd_finish(struct store *st, int64_t id, const char *reply, size_t len,
 /*
  * At start-up, in its own transaction: requests a previous goip-udpd sent
  * and never saw answered fail, each with its ussd-reply event; they are
- * never sent again. Returns how many, or -1 with *cause.
+ * never sent again. *N gets how many, *EVID the last event.
  */
-int
-ussd_abandon(struct store *st, int64_t now, int64_t *evid, char **cause)
+enum store_rc
+ussd_abandon(struct store *st, int64_t now, int *n, int64_t *evid,
+    char **cause)
 {
 	static const char *const sel = "SELECT id FROM goip_ussd "
 	    "WHERE status = 'sent' LIMIT 256";
-	sqlite3_stmt	*stmt;
-	int64_t		 ids[256];
-	int		 n = 0, i, rc, total = 0;
+	struct ussd_result	 res;
+	sqlite3_stmt		*stmt;
+	int64_t			 ids[256];
+	enum store_rc		 ret;
+	int			 got, i, rc;
 
+	*n = 0;
+	memset(&res, 0, sizeof(res));
+	res.error = "goip-udpd restarted before the reply; not sent again";
+	res.now = now;
 	do {
-		if (store_begin(st, cause) != STORE_OK)
-			return -1;
-		if (store_stmt(st, sel, &stmt, cause) != STORE_OK)
+		if ((ret = store_begin(st, cause)) != STORE_OK)
+			return ret;
+		if ((ret = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
 			goto fail;
-		n = 0;
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < 256)
-			ids[n++] = sqlite3_column_int64(stmt, 0);
+		got = 0;
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && got < 256)
+			ids[got++] = sqlite3_column_int64(stmt, 0);
 		sqlite3_reset(stmt);
-		if (rc != SQLITE_ROW && store_rc(st, rc, cause) != STORE_OK)
+		if (rc != SQLITE_ROW &&
+		    (ret = store_rc(st, rc, cause)) != STORE_OK)
 			goto fail;
-		for (i = 0; i < n; i++)
-			if (ussd_finish(st, ids[i], NULL, 0, "goip-udpd "
-			    "restarted before the reply; not sent again", now,
-			    evid, cause) != STORE_OK)
+		for (i = 0; i < got; i++) {
+			res.id = ids[i];
+			if ((ret = ussd_finish(st, &res, evid, cause)) !=
+			    STORE_OK)
 				goto fail;
-		if (store_commit(st, cause) != STORE_OK)
-			return -1;
-		total += n;
-	} while (n == 256);
-	return total;
+		}
+		if ((ret = store_commit(st, cause)) != STORE_OK)
+			return ret;
+		*n += got;
+	} while (got == 256);
+	return STORE_OK;
 fail:
 	store_rollback(st);
-	return -1;
+	return ret;
 }

@@ -103,6 +103,15 @@ static const struct vfield ussd_out_fields[] = {
 
 #define NFIELDS(t)	(sizeof(t) / sizeof((t)[0]))
 
+/* One walk of valid_fields(): a table of fields and the struct it fills. */
+struct vwalk {
+	const struct vfield	*f;
+	size_t			 nf;
+	void			*base;		/* holds the fields' offsets */
+	unsigned int		*kept;		/* absent ones' bits, or NULL */
+	const char		*prefix;	/* the object's path, "": body */
+};
+
 /*
  * Record the first failure only: field NAME of the object at PREFIX ("" for
  * the body), copied, and the static MSG.
@@ -321,35 +330,36 @@ valid_value(const struct vfield *f, struct json_object *v, void *base,
 }
 
 /*
- * Validate OBJ (must be a JSON object) against the NF fields of F, filling
- * BASE. Absent optional fields are left as the caller initialised them and,
- * when KEPT is not NULL, get their bit (1 << index in F) set in *KEPT.
- * PREFIX is prepended to field names in errors. Returns 0 or -1 with *err.
+ * Validate OBJ (must be a JSON object) against the W->nf fields of W->f,
+ * filling W->base. Absent optional fields are left as the caller
+ * initialised them and, when W->kept is not NULL, get their bit (1 <<
+ * index in W->f) set in *W->kept. W->prefix is prepended to field names in
+ * errors. Returns 0 or -1 with *err.
  */
 static int
-valid_fields(struct json_object *obj, const struct vfield *f, size_t nf,
-    void *base, unsigned int *kept, const char *prefix, struct verr *err)
+valid_fields(struct json_object *obj, const struct vwalk *w,
+    struct verr *err)
 {
 	struct json_object	*v;
 	size_t			 i;
 
 	if (!json_object_is_type(obj, json_type_object)) {
-		valid_error(err, *prefix != '\0' ? prefix : "body",
+		valid_error(err, *w->prefix != '\0' ? w->prefix : "body",
 		    "must be a JSON object");
 		return -1;
 	}
-	for (i = 0; i < nf; i++) {
-		if (!json_object_object_get_ex(obj, f[i].name, &v)) {
-			if (f[i].required) {
-				valid_ferror(err, prefix, f[i].name,
+	for (i = 0; i < w->nf; i++) {
+		if (!json_object_object_get_ex(obj, w->f[i].name, &v)) {
+			if (w->f[i].required) {
+				valid_ferror(err, w->prefix, w->f[i].name,
 				    "required");
 				return -1;
 			}
-			if (kept != NULL)
-				*kept |= 1U << i;
+			if (w->kept != NULL)
+				*w->kept |= 1U << i;
 			continue;
 		}
-		if (valid_value(&f[i], v, base, prefix, err) == -1)
+		if (valid_value(&w->f[i], v, w->base, w->prefix, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -362,6 +372,10 @@ valid_heartbeat(struct json_object *obj, struct heartbeat *hb,
 {
 	struct json_object	*slots, *o;
 	struct hb_slot		*s;
+	struct vwalk		 w = { .f = heartbeat_fields,
+				    .nf = NFIELDS(heartbeat_fields),
+				    .base = hb, .kept = &hb->kept,
+				    .prefix = "" };
 	char			 prefix[32];
 	size_t			 i, j, n;
 
@@ -369,8 +383,7 @@ valid_heartbeat(struct json_object *obj, struct heartbeat *hb,
 	hb->battery = hb->charging = hb->signal = -1;
 	hb->uptime = -1;
 	hb->nslots = -1;
-	if (valid_fields(obj, heartbeat_fields, NFIELDS(heartbeat_fields), hb,
-	    &hb->kept, "", err) == -1)
+	if (valid_fields(obj, &w, err) == -1)
 		return -1;
 	if (!json_object_object_get_ex(obj, "simSlots", &slots) ||
 	    slots == NULL)
@@ -389,8 +402,12 @@ valid_heartbeat(struct json_object *obj, struct heartbeat *hb,
 		memset(s, 0, sizeof(*s));
 		s->signal = -1;
 		snprintf(prefix, sizeof(prefix), "simSlots[%zu]", i);
-		if (valid_fields(o, slot_fields, NFIELDS(slot_fields), s,
-		    &s->kept, prefix, err) == -1)
+		w.f = slot_fields;
+		w.nf = NFIELDS(slot_fields);
+		w.base = s;
+		w.kept = &s->kept;
+		w.prefix = prefix;
+		if (valid_fields(o, &w, err) == -1)
 			return -1;
 		for (j = 0; j < i; j++)
 			if (hb->slots[j].slot == s->slot) {
@@ -408,10 +425,12 @@ valid_heartbeat(struct json_object *obj, struct heartbeat *hb,
 int
 valid_sms_in(struct json_object *obj, struct sms_in *sms, struct verr *err)
 {
+	struct vwalk	 w = { .f = sms_in_fields, .nf = NFIELDS(sms_in_fields),
+			    .base = sms, .prefix = "" };
+
 	memset(sms, 0, sizeof(*sms));
 	sms->received_at = -1;
-	if (valid_fields(obj, sms_in_fields, NFIELDS(sms_in_fields), sms, NULL,
-	    "", err) == -1)
+	if (valid_fields(obj, &w, err) == -1)
 		return -1;
 	sms->textlen = strlen(sms->text);
 	return 0;
@@ -421,9 +440,12 @@ valid_sms_in(struct json_object *obj, struct sms_in *sms, struct verr *err)
 int
 valid_sms_out(struct json_object *obj, struct sms_out *sms, struct verr *err)
 {
+	struct vwalk	 w = { .f = sms_out_fields,
+			    .nf = NFIELDS(sms_out_fields), .base = sms,
+			    .prefix = "" };
+
 	memset(sms, 0, sizeof(*sms));
-	if (valid_fields(obj, sms_out_fields, NFIELDS(sms_out_fields), sms,
-	    NULL, "", err) == -1)
+	if (valid_fields(obj, &w, err) == -1)
 		return -1;
 	sms->textlen = strlen(sms->text);
 	if (!valid_device_id(sms->device)) {
@@ -446,9 +468,12 @@ valid_sms_out(struct json_object *obj, struct sms_out *sms, struct verr *err)
 int
 valid_ussd_out(struct json_object *obj, struct ussd_out *u, struct verr *err)
 {
+	struct vwalk	 w = { .f = ussd_out_fields,
+			    .nf = NFIELDS(ussd_out_fields), .base = u,
+			    .prefix = "" };
+
 	memset(u, 0, sizeof(*u));
-	if (valid_fields(obj, ussd_out_fields, NFIELDS(ussd_out_fields), u, NULL, "",
-	    err) == -1)
+	if (valid_fields(obj, &w, err) == -1)
 		return -1;
 	if (!ussd_code_valid(u->code)) {
 		valid_error(err, "code", "must be 1-32 of 0-9 * # +");

@@ -124,6 +124,9 @@ inbound_req(struct inbound *in, char **cause)
 	enum store_rc		 rc;
 
 	memset(&ka, 0, sizeof(ka));
+	ka.line = in->li.id;
+	ka.address = in->addr;
+	ka.now = in->now;
 	ka.seq = pk->n;
 	ka.signal = -1;
 	if (inbound_opt(pk->f[PF_SIGNAL]) != NULL) {
@@ -153,8 +156,9 @@ inbound_req(struct inbound *in, char **cause)
 	at.step = udpd.cfg->heartbeat_history_step;
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
-	rc = line_keepalive(udpd.st, &in->li, &ka, in->addr, &at,
-	    udpd.cfg->offline_after, &rebooted, &udpd.evid, cause);
+	if ((rc = line_keepalive(udpd.st, &ka, &rebooted, cause)) == STORE_OK)
+		rc = line_heartbeat(udpd.st, &at, udpd.cfg->offline_after,
+		    &udpd.evid, cause);
 	if (rc != STORE_OK) {
 		store_rollback(udpd.st);
 		return -1;
@@ -182,6 +186,7 @@ inbound_receive(struct inbound *in, char **cause)
 	struct sms_in	 sms;
 	char		 msgid[96];
 	int64_t		 id;
+	struct line_recv lr;
 	struct sms_recv	 at;
 	struct sms_stored res;
 	enum store_rc	 rc;
@@ -194,8 +199,10 @@ inbound_receive(struct inbound *in, char **cause)
 	}
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
-	rc = line_recv_seen(udpd.st, in->li.id, pk->n,
-	    in->now - INBOUND_RECV_WINDOW, &id, cause);
+	lr.line = in->li.id;
+	lr.recvid = pk->n;
+	lr.now = in->now;
+	rc = line_recv_seen(udpd.st, &lr, INBOUND_RECV_WINDOW, &id, cause);
 	if (rc == STORE_NOTFOUND) {
 		memset(&sms, 0, sizeof(sms));
 		/* Unique: a recvid reused after the window is a new SMS. */
@@ -215,8 +222,7 @@ inbound_receive(struct inbound *in, char **cause)
 		if (rc == STORE_OK && res.evid != 0)
 			udpd.evid = res.evid;
 		if (rc == STORE_OK)
-			rc = line_recv_store(udpd.st, in->li.id, pk->n, in->now,
-			    res.id, cause);
+			rc = line_recv_store(udpd.st, &lr, res.id, cause);
 	}
 	if (rc != STORE_OK) {
 		store_rollback(udpd.st);
@@ -237,19 +243,21 @@ static int
 inbound_deliver(struct inbound *in, char **cause)
 {
 	struct packet	*pk = in->pk;
-	int64_t		 smsno;
+	struct line_deliver dl;
 	enum store_rc	 rc;
 
-	if (packet_int(pk->f[PF_SMS_NO], 0, INT32_MAX, &smsno) == -1 ||
+	if (packet_int(pk->f[PF_SMS_NO], 0, INT32_MAX, &dl.sms_no) == -1 ||
 	    pk->f[PF_STATE] == NULL ||
 	    !packet_token_ok(pk->f[PF_STATE])) {
 		udp_bad(in->from, "DELIVER: bad sms_no or state");
 		return 1;
 	}
+	dl.state = pk->f[PF_STATE];
+	dl.now = in->now;
 	if ((rc = store_begin(udpd.st, cause)) != STORE_OK)
 		return -1;
-	if ((rc = line_deliver(udpd.st, &in->li, smsno, pk->f[PF_STATE],
-	    in->now, &udpd.evid, cause)) != STORE_OK) {
+	if ((rc = line_deliver(udpd.st, &in->li, &dl, &udpd.evid, cause)) !=
+	    STORE_OK) {
 		store_rollback(udpd.st);
 		return -1;
 	}

@@ -181,6 +181,7 @@ outbound_sms_result(struct session *s, const char *result, int64_t smsno,
     const char *error)
 {
 	struct line_info	 li;
+	struct line_result	 res;
 	struct peer		*p;
 	char			*cause = NULL;
 	enum store_rc		 rc;
@@ -188,9 +189,13 @@ outbound_sms_result(struct session *s, const char *result, int64_t smsno,
 	if ((p = peer_get(s->line)) == NULL)
 		return -1;
 	outbound_line(p, &li);
+	res.sms = s->id;
+	res.result = result;
+	res.sms_no = smsno;
+	res.error = error;
+	res.now = util_now_ms();
 	if ((rc = store_begin(udpd.st, &cause)) == STORE_OK) {
-		rc = line_send_result(udpd.st, &li, s->id, result, smsno, error,
-		    util_now_ms(), &udpd.evid, &cause);
+		rc = line_send_result(udpd.st, &li, &res, &udpd.evid, &cause);
 		if (rc == STORE_OK || rc == STORE_NOTFOUND)
 			rc = store_commit(udpd.st, &cause);
 		else
@@ -210,12 +215,17 @@ static int
 outbound_ussd_result(struct session *s, const char *reply, size_t len,
     const char *error)
 {
-	char		*cause = NULL;
-	enum store_rc	 rc;
+	struct ussd_result	 res;
+	char			*cause = NULL;
+	enum store_rc		 rc;
 
+	res.id = s->id;
+	res.reply = reply;
+	res.len = len;
+	res.error = error;
+	res.now = util_now_ms();
 	if ((rc = store_begin(udpd.st, &cause)) == STORE_OK) {
-		rc = ussd_finish(udpd.st, s->id, reply, len, error,
-		    util_now_ms(), &udpd.evid, &cause);
+		rc = ussd_finish(udpd.st, &res, &udpd.evid, &cause);
 		if (rc == STORE_OK || rc == STORE_NOTFOUND)
 			rc = store_commit(udpd.st, &cause);
 		else
@@ -300,6 +310,7 @@ outbound_device(int64_t device, int64_t now)
 {
 	struct sms_lease	 l;
 	struct sms_status	 rep;
+	struct line_send	 sd;
 	struct json_object	*arr = NULL, *o;
 	struct session		*s, *started[OUTBOUND_SESSIONS];
 	struct peer		*p;
@@ -345,8 +356,10 @@ outbound_device(int64_t device, int64_t now)
 		    strlen(to) > GOIP_PHONE_MAX)
 			why = "number unfit for a GoIP SEND";
 		else {
-			rc = line_send_begin(udpd.st, id, p->line, id, id, now,
-			    &cause);
+			sd.sms = sd.sendid = sd.telid = id;
+			sd.line = p->line;
+			sd.now = now;
+			rc = line_send_begin(udpd.st, &sd, &cause);
 			if (rc == STORE_CONFLICT) {
 				why = "sent before with fate unknown";
 				free(cause);
@@ -408,34 +421,40 @@ out:
 static void
 outbound_ussd(int64_t now)
 {
-	struct ussd_job	 jobs[OUTBOUND_USSD_TAKE];
-	struct session	*s, *started[OUTBOUND_USSD_TAKE];
-	struct peer	*p;
-	char		*cause = NULL;
-	int		 n, i, nstarted = 0;
+	struct ussd_job		 jobs[OUTBOUND_USSD_TAKE];
+	struct ussd_result	 res;
+	struct session		*s, *started[OUTBOUND_USSD_TAKE];
+	struct peer		*p;
+	char			*cause = NULL;
+	int			 n, i, queued, nstarted = 0;
 
-	if ((n = ussd_queued(udpd.st, &cause)) != 1) {
-		if (n == -1)
-			log_warnx("outbound: ussd: %s", cause != NULL ? cause :
-			    "failed");
+	if (ussd_queued(udpd.st, &queued, &cause) != STORE_OK) {
+		log_warnx("outbound: ussd: %s", cause != NULL ? cause :
+		    "failed");
 		free(cause);
 		return;
 	}
+	if (!queued)
+		return;
 	if (store_begin(udpd.st, &cause) != STORE_OK)
 		goto fail;
-	if ((n = ussd_take(udpd.st, now, jobs, OUTBOUND_USSD_TAKE,
-	    &cause)) == -1)
+	n = OUTBOUND_USSD_TAKE;
+	if (ussd_take(udpd.st, now, jobs, &n, &cause) != STORE_OK)
 		goto fail;
 	if (n == 0) {
 		store_rollback(udpd.st);
 		return;
 	}
+	memset(&res, 0, sizeof(res));
+	res.now = now;
 	for (i = 0; i < n; i++) {
 		if ((p = peer_get(jobs[i].line)) == NULL ||
 		    !packet_token_ok(jobs[i].code)) {
-			if (ussd_finish(udpd.st, jobs[i].id, NULL, 0,
-			    p == NULL ? "the line has not connected" :
-			    "bad code", now, &udpd.evid, &cause) != STORE_OK)
+			res.id = jobs[i].id;
+			res.error = p == NULL ? "the line has not connected" :
+			    "bad code";
+			if (ussd_finish(udpd.st, &res, &udpd.evid, &cause) !=
+			    STORE_OK)
 				goto fail;
 			continue;
 		}
@@ -475,14 +494,13 @@ outbound_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	int64_t		 rows[OUTBOUND_DEVICES], now, evid0 = udpd.evid;
 	char		*cause = NULL;
-	int		 n, i;
+	int		 n = OUTBOUND_DEVICES, i;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
 	now = util_now_ms();
-	if ((n = line_outbox_devices(udpd.st, now, rows, OUTBOUND_DEVICES,
-	    &cause)) == -1) {
+	if (line_outbox_devices(udpd.st, now, rows, &n, &cause) != STORE_OK) {
 		log_warnx("outbound: %s", cause != NULL ? cause : "outbox");
 		free(cause);
 		n = 0;
@@ -498,14 +516,18 @@ outbound_poll_cb(evutil_socket_t fd, short what, void *arg)
 static void
 outbound_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char	*cause = NULL;
-	int64_t	 evid0 = udpd.evid;
+	struct line_sweep	 sw;
+	char			*cause = NULL;
+	int64_t			 evid0 = udpd.evid;
+	int			 n;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (line_sweep(udpd.st, util_now_ms(), udpd.cfg->offline_after,
-	    OUTBOUND_RECV_WINDOW, &udpd.evid, &cause) == -1) {
+	sw.now = util_now_ms();
+	sw.offline_after = udpd.cfg->offline_after;
+	sw.window = OUTBOUND_RECV_WINDOW;
+	if (line_sweep(udpd.st, &sw, &n, &udpd.evid, &cause) != STORE_OK) {
 		log_warnx("outbound: sweep: %s", cause != NULL ? cause :
 		    "failed");
 		free(cause);
@@ -734,12 +756,13 @@ outbound_init(void)
 	int64_t		 now = util_now_ms();
 	int		 n;
 
-	if ((n = line_sends_abandon(udpd.st, now, &udpd.evid, &cause)) == -1)
+	if (line_sends_abandon(udpd.st, now, &n, &udpd.evid, &cause) !=
+	    STORE_OK)
 		fatalx("outbound: %s", cause);
 	if (n > 0)
 		log_warnx("outbound: %d SMS in flight at the last stop failed "
 		    "(fate unknown)", n);
-	if ((n = ussd_abandon(udpd.st, now, &udpd.evid, &cause)) == -1)
+	if (ussd_abandon(udpd.st, now, &n, &udpd.evid, &cause) != STORE_OK)
 		fatalx("outbound: %s", cause);
 	if (n > 0)
 		log_warnx("outbound: %d USSD in flight at the last stop "
