@@ -340,7 +340,7 @@ udp_listen(const char *address, const char *allow, char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		*copy, *host, *port;
-	int		 error, on = 1, sz = UDP_RCVBUF;
+	int		 error, sz = UDP_RCVBUF;
 
 	if (udp_allow_parse(allow, cause) == -1)
 		return -1;
@@ -371,8 +371,11 @@ udp_listen(const char *address, const char *allow, char **cause)
 	free(copy);
 	udp_fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (udp_fd == -1 || setsockopt(udp_fd, SOL_SOCKET, SO_REUSEADDR, &on,
-	    sizeof(on)) == -1 || bind(udp_fd, res->ai_addr,
+	/*
+	 * No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and with it a
+	 * second goip-udpd would share the port and take half the packets.
+	 */
+	if (udp_fd == -1 || bind(udp_fd, res->ai_addr,
 	    res->ai_addrlen) == -1) {
 		xasprintf(cause, "goip_listen = %s: %s", address,
 		    strerror(errno));
