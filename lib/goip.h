@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct event_base;
 struct json_object;
 struct sqlite3;
 struct sqlite3_stmt;
@@ -451,6 +452,22 @@ struct ussd_result {
 	int64_t		 now;		/* unix ms */
 };
 
+/*
+ * A daemon's name, options and stop hook (daemon.c, compiled into the three
+ * daemons only). The caller fills the first five; daemon_args() the rest.
+ */
+struct daemon {
+	const char	 *name;		/* "goip-udpd": log ident and usage */
+	const char	 *usage;	/* after the name: "[-dnv] [-c file]" */
+	const char	 *extra;	/* more getopt options, NULL: none */
+	void		(*option)(int, char *);	/* takes each of those */
+	void		(*stop)(int);	/* SIGTERM, SIGINT; NULL: leave loop */
+	const char	 *conffile;	/* -c; NULL: the default */
+	int		  foreground;	/* -d */
+	int		  check;	/* -n */
+	int		  verbose;	/* -v */
+};
+
 /* A validation failure: which field and why. Static strings. */
 struct verr {
 	char		 field[64];
@@ -489,6 +506,13 @@ int		 util_ct_equal(const void *, const void *, size_t);
 /* priv.c */
 int		 priv_check(const char *, const char *, uid_t *, gid_t *);
 void		 priv_drop(const char *, uid_t, gid_t);
+
+/* daemon.c */
+void		 daemon_args(struct daemon *, int, char *[]);
+struct event_base *daemon_base(void);
+void		 daemon_detach(struct daemon *);
+void		 daemon_signals(struct daemon *);
+void		 daemon_free(void);
 
 /* config.c */
 struct config	*config_new(void);

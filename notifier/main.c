@@ -25,18 +25,19 @@
 struct event_base	*notifier_base;
 struct nconf		 nconf;
 
-static struct event	*main_sigterm, *main_sigint, *main_sighup;
-static int		 main_foreground;
-static int		 main_verbose;
 static int		 main_stopping;
+static const char	*main_listen;	/* -l */
 
-static void __attribute__((__noreturn__))
-usage(void)
-{
-	fprintf(stderr, "usage: goip-notifier [-dnvC] [-c file] "
-	    "[-l address]\n");
-	exit(1);
-}
+static void	main_option(int, char *);
+static void	main_stop(int);
+
+static struct daemon	 main_daemon = {
+	.name = "goip-notifier",
+	.usage = "[-dnvC] [-c file] [-l address]",
+	.extra = "l:C",
+	.option = main_option,
+	.stop = main_stop,
+};
 
 /*
  * Fill BUF (SZ bytes, NUL included) with random characters of the
@@ -65,13 +66,14 @@ main_now_ms(void)
 	return util_now_ms();
 }
 
+/* The notifier's own options: -l address, -C (compliance mode). */
 static void
-main_event_log_cb(int severity, const char *msg)
+main_option(int ch, char *arg)
 {
-	if (severity >= EVENT_LOG_WARN)
-		log_warnx("event: %s", msg);
+	if (ch == 'l')
+		main_listen = arg;
 	else
-		log_debug("event: %s", msg);
+		nconf.compliance = 1;
 }
 
 static void
@@ -85,25 +87,18 @@ main_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * SIGTERM, SIGINT: stop accepting, close every session (clients reconnect
- * and resume from the log), flush for a moment and exit.
+ * and resume from the log), flush for a moment and exit. SIGHUP reopens
+ * the log (lib/daemon.c).
  */
 static void
-main_signal_cb(evutil_socket_t sig, short what, void *arg)
+main_stop(int sig)
 {
 	struct timeval	tv = { 0, 200000 };
 
-	(void)what;
-	(void)arg;
-	if (sig == SIGHUP) {
-		log_init("goip-notifier", main_foreground, main_verbose ?
-		    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-		log_info("main: SIGHUP: logs reopened");
-		return;
-	}
 	if (main_stopping)
 		return;
 	main_stopping = 1;
-	log_info("main: signal %d: draining", (int)sig);
+	log_info("main: signal %d: draining", sig);
 	server_shutdown();
 	if (!nconf.compliance) {
 		ingest_shutdown();
@@ -138,44 +133,15 @@ int
 main(int argc, char *argv[])
 {
 	struct config	*cfg = NULL;
-	const char	*conffile = NULL, *listen = NULL;
 	char		*cause = NULL;
 	uid_t		 uid = 0;
 	gid_t		 gid = 0;
-	int		 ch, check = 0, drop = 0;
+	int		 drop = 0;
 
-	while ((ch = getopt(argc, argv, "c:dl:nvC")) != -1) {
-		switch (ch) {
-		case 'c':
-			conffile = optarg;
-			break;
-		case 'd':
-			main_foreground = 1;
-			break;
-		case 'l':
-			listen = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			main_verbose++;
-			break;
-		case 'C':
-			nconf.compliance = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	if (argc != 0)
-		usage();
-
-	log_init("goip-notifier", main_foreground || check, main_verbose ?
-	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	daemon_args(&main_daemon, argc, argv);
 	if (nconf.compliance) {
-		nconf.listen = listen != NULL ? listen : "127.0.0.1:3000";
+		nconf.listen = main_listen != NULL ? main_listen :
+		    "127.0.0.1:3000";
 		nconf.socket_path = "/socket.io/";
 		nconf.ping_interval = 300;
 		nconf.ping_timeout = 200;
@@ -184,13 +150,13 @@ main(int argc, char *argv[])
 		nconf.max_connections = 16384;
 	} else {
 		cfg = config_new();
-		if (config_load(cfg, conffile, &cause) == -1) {
+		if (config_load(cfg, main_daemon.conffile, &cause) == -1) {
 			fprintf(stderr, "goip-notifier: %s\n",
 			    cause != NULL ? cause : "bad configuration");
 			exit(1);
 		}
 		nconf.cfg = cfg;
-		nconf.listen = listen != NULL ? listen : cfg->listen;
+		nconf.listen = main_listen != NULL ? main_listen : cfg->listen;
 		nconf.socket_path = cfg->socket_path;
 		nconf.events_path = cfg->events_path;
 		nconf.ping_interval = cfg->ping_interval;
@@ -215,7 +181,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "goip-notifier: %s\n", cause);
 		exit(1);
 	}
-	if (check) {
+	if (main_daemon.check) {
 		fprintf(stderr, "goip-notifier: configuration OK\n");
 		config_free(cfg);
 		exit(0);
@@ -227,10 +193,7 @@ main(int argc, char *argv[])
 	if (drop)
 		nconf.listen_uid = uid;
 	main_raise_nofile();
-	event_set_log_callback(main_event_log_cb);
-	signal(SIGPIPE, SIG_IGN);
-	if ((notifier_base = event_base_new()) == NULL)
-		fatalx("main: event_base_new");
+	notifier_base = daemon_base();
 	if (server_listen(nconf.listen, CONN_MAIN) == -1)
 		fatalx("main: cannot listen on %s", nconf.listen);
 	if (!nconf.compliance) {
@@ -249,22 +212,9 @@ main(int argc, char *argv[])
 			priv_drop(cfg->user, uid, gid);
 		sweep_init();
 	}
-	if (!main_foreground && daemon(0, 0) == -1)
-		fatal("main: daemon");
-	if (!main_foreground)
-		event_reinit(notifier_base);
+	daemon_detach(&main_daemon);
 
-	main_sigterm = evsignal_new(notifier_base, SIGTERM, main_signal_cb,
-	    NULL);
-	main_sigint = evsignal_new(notifier_base, SIGINT, main_signal_cb,
-	    NULL);
-	main_sighup = evsignal_new(notifier_base, SIGHUP, main_signal_cb,
-	    NULL);
-	if (main_sigterm == NULL || main_sigint == NULL ||
-	    main_sighup == NULL || evsignal_add(main_sigterm, NULL) == -1 ||
-	    evsignal_add(main_sigint, NULL) == -1 ||
-	    evsignal_add(main_sighup, NULL) == -1)
-		fatalx("main: signals");
+	daemon_signals(&main_daemon);
 	log_info("main: listening on %s%s", nconf.listen,
 	    nconf.compliance ? " (compliance mode)" : "");
 
@@ -272,9 +222,7 @@ main(int argc, char *argv[])
 
 	log_info("main: exiting");
 	ws_shutdown();
-	event_free(main_sigterm);
-	event_free(main_sigint);
-	event_free(main_sighup);
+	daemon_free();
 	if (nconf.st != NULL)
 		store_close(nconf.st);
 	config_free(cfg);
