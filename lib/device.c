@@ -77,26 +77,8 @@ device_add(struct store *st, const char *id, const char *name,
 enum store_rc
 device_remove(struct store *st, const char *id, char **cause)
 {
-	static const char *const sql = "DELETE FROM devices WHERE device_id = ?";
-	sqlite3_stmt	*stmt;
-	enum store_rc	 rc;
-
-	if ((rc = store_begin(st, cause)) != STORE_OK)
-		return rc;
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK) {
-		store_rollback(st);
-		return STORE_ERROR;
-	}
-	store_bind(stmt, "s", id);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (sqlite3_changes(st->db) == 0) {
-		store_rollback(st);
-		return STORE_NOTFOUND;
-	}
-	return store_commit(st, cause);
+	return store_write(st, "DELETE FROM devices WHERE device_id = ?",
+	    cause, "s", id);
 }
 
 /* Give device ID a new token (written to TOKEN); the old one stops working. */
@@ -104,33 +86,15 @@ enum store_rc
 device_rotate_token(struct store *st, const char *id,
     char token[GOIP_TOKEN_LEN + 1], char **cause)
 {
-	static const char *const sql = "UPDATE devices SET token_hash = ? "
-	    "WHERE device_id = ?";
-	sqlite3_stmt	*stmt;
 	uint8_t		 hash[32];
-	enum store_rc	 rc;
 
 	if (token_generate(token, GOIP_TOKEN_LEN + 1) == -1) {
 		xasprintf(cause, "no randomness for a token");
 		return STORE_ERROR;
 	}
 	token_hash(token, strlen(token), hash);
-	if ((rc = store_begin(st, cause)) != STORE_OK)
-		return rc;
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK) {
-		store_rollback(st);
-		return STORE_ERROR;
-	}
-	store_bind(stmt, "bs", hash, id);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (sqlite3_changes(st->db) == 0) {
-		store_rollback(st);
-		return STORE_NOTFOUND;
-	}
-	return store_commit(st, cause);
+	return store_write(st, "UPDATE devices SET token_hash = ? "
+	    "WHERE device_id = ?", cause, "bs", hash, id);
 }
 
 /*

@@ -543,7 +543,11 @@ void		 store_rollback(struct store *);
 enum store_rc	 store_rc(struct store *, int, char **);
 void		 store_bind(struct sqlite3_stmt *, const char *, ...);
 enum store_rc	 store_run(struct store *, struct sqlite3_stmt *, char **);
+enum store_rc	 store_write(struct store *, const char *, char **,
+		    const char *, ...);
 enum store_rc	 store_row(struct store *, struct sqlite3_stmt *, char **);
+enum store_rc	 store_ids(struct store *, struct sqlite3_stmt *, int64_t *,
+		    int *, char **);
 int		 store_group_members(const struct store *);
 enum store_rc	 store_quick_check(struct store *, char **);
 enum store_rc	 store_json_rows(struct store *, struct sqlite3_stmt *,

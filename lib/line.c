@@ -126,26 +126,8 @@ fail:
 enum store_rc
 line_remove(struct store *st, const char *lineid, char **cause)
 {
-	static const char *const sql = "DELETE FROM goip_lines "
-	    "WHERE line_id = ?";
-	sqlite3_stmt	*stmt;
-	enum store_rc	 rc;
-
-	if ((rc = store_begin(st, cause)) != STORE_OK)
-		return rc;
-	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
-		goto fail;
-	store_bind(stmt, "s", lineid);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-		goto fail;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = STORE_NOTFOUND;
-		goto fail;
-	}
-	return store_commit(st, cause);
-fail:
-	store_rollback(st);
-	return rc;
+	return store_write(st, "DELETE FROM goip_lines WHERE line_id = ?",
+	    cause, "s", lineid);
 }
 
 /*
@@ -156,30 +138,12 @@ enum store_rc
 line_password(struct store *st, const char *lineid,
     char pw[GOIP_LINE_PASSWORD_LEN + 1], char **cause)
 {
-	static const char *const sql = "UPDATE goip_lines SET password = ? "
-	    "WHERE line_id = ?";
-	sqlite3_stmt	*stmt;
-	enum store_rc	 rc;
-
 	if (line_password_new(pw) == -1) {
 		xasprintf(cause, "no randomness for a password");
 		return STORE_ERROR;
 	}
-	if ((rc = store_begin(st, cause)) != STORE_OK)
-		return rc;
-	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
-		goto fail;
-	store_bind(stmt, "ss", pw, lineid);
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
-		goto fail;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = STORE_NOTFOUND;
-		goto fail;
-	}
-	return store_commit(st, cause);
-fail:
-	store_rollback(st);
-	return rc;
+	return store_write(st, "UPDATE goip_lines SET password = ? "
+	    "WHERE line_id = ?", cause, "ss", pw, lineid);
 }
 
 /*
@@ -587,18 +551,13 @@ line_outbox_devices(struct store *st, int64_t now, int64_t *rows, int *n,
 	    "s.lease_until <= ?1) AND s.expires_at > ?1 AND EXISTS (SELECT 1 "
 	    "FROM goip_lines l WHERE l.device = s.device) LIMIT ?2";
 	sqlite3_stmt	*stmt;
-	int		 max = *n, rc;
 
-	*n = 0;
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
+	if (store_stmt(st, sql, &stmt, cause) != STORE_OK) {
+		*n = 0;
 		return st->lastrc;
-	store_bind(stmt, "li", now, max);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < max)
-		rows[(*n)++] = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW)
-		return store_rc(st, rc, cause);
-	return STORE_OK;
+	}
+	store_bind(stmt, "li", now, *n);
+	return store_ids(st, stmt, rows, n, cause);
 }
 
 /*

@@ -495,16 +495,27 @@ store_rollback(struct store *st)
  * which the tests meet: it stops the program rather than run a statement
  * with parameters missing.
  */
+static void	store_vbind(sqlite3_stmt *, const char *, va_list);
+
 void
 store_bind(sqlite3_stmt *stmt, const char *fmt, ...)
 {
-	va_list		 ap;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	store_vbind(stmt, fmt, ap);
+	va_end(ap);
+}
+
+/* store_bind() with the parameters in AP (the caller ends AP). */
+static void
+store_vbind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
+{
 	const char	*s, *f;
 	const void	*b;
 	size_t		 len;
 	int		 idx, rc = SQLITE_OK, v;
 
-	va_start(ap, fmt);
 	for (f = fmt, idx = 1; *f != '\0' && rc == SQLITE_OK; f++, idx++) {
 		switch (*f) {
 		case 's':
@@ -541,10 +552,42 @@ store_bind(sqlite3_stmt *stmt, const char *fmt, ...)
 			break;
 		}
 	}
-	va_end(ap);
 	if (rc != SQLITE_OK)
 		fatalx("store: bind \"%s\" parameter %d of \"%s\": %s", fmt,
 		    idx - 1, sqlite3_sql(stmt), sqlite3_errstr(rc));
+}
+
+/*
+ * Run the one-statement write SQL in its own transaction, its parameters
+ * bound from the arguments after FMT as store_bind() does. Returns STORE_OK
+ * once committed, STORE_NOTFOUND (rolled back) when it changed no row, or
+ * the store_rc of the failure with *cause set and nothing written.
+ */
+enum store_rc
+store_write(struct store *st, const char *sql, char **cause,
+    const char *fmt, ...)
+{
+	sqlite3_stmt	*stmt;
+	enum store_rc	 rc;
+	va_list		 ap;
+
+	if ((rc = store_begin(st, cause)) != STORE_OK)
+		return rc;
+	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		goto fail;
+	va_start(ap, fmt);
+	store_vbind(stmt, fmt, ap);
+	va_end(ap);
+	if ((rc = store_run(st, stmt, cause)) != STORE_OK)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = STORE_NOTFOUND;
+		goto fail;
+	}
+	return store_commit(st, cause);
+fail:
+	store_rollback(st);
+	return rc;
 }
 
 /*
@@ -616,6 +659,27 @@ store_row(struct store *st, sqlite3_stmt *stmt, char **cause)
 	if (rc == SQLITE_DONE)
 		return STORE_NOTFOUND;
 	return store_rc(st, rc, cause);
+}
+
+/*
+ * Step STMT (bound, not yet stepped) and put the first column of each row
+ * into IDS, which has room for *N; *N gets how many. Rows past that room
+ * are left unread. Resets STMT. Returns STORE_OK, or the store_rc of the
+ * failure with *cause set.
+ */
+enum store_rc
+store_ids(struct store *st, sqlite3_stmt *stmt, int64_t *ids, int *n,
+    char **cause)
+{
+	int	 max = *n, rc;
+
+	*n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return store_rc(st, rc, cause);
+	return STORE_OK;
 }
 
 /*

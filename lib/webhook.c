@@ -356,57 +356,11 @@ webhook_add(struct store *st, const struct webhook_spec *spec, char *secret,
 	return store_commit(st, cause);
 }
 
-/*
- * Run the one-row write SQL in its own transaction, its parameters bound
- * in order to the arguments after FMT: one letter each, 'l' an int64_t,
- * 's' a string or NULL. STORE_NOTFOUND when it changed no row.
- */
-static enum store_rc
-webhook_write(struct store *st, const char *sql, char **cause,
-    const char *fmt, ...)
-{
-	sqlite3_stmt	*stmt;
-	enum store_rc	 rc;
-	va_list		 ap;
-	const char	*f, *s;
-	int		 idx, brc = SQLITE_OK;
-
-	if ((rc = store_begin(st, cause)) != STORE_OK)
-		return rc;
-	if ((rc = store_stmt(st, sql, &stmt, cause)) != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	va_start(ap, fmt);
-	for (f = fmt, idx = 1; *f != '\0' && brc == SQLITE_OK; f++, idx++) {
-		if (*f == 'l')
-			brc = sqlite3_bind_int64(stmt, idx, va_arg(ap, int64_t));
-		else if ((s = va_arg(ap, const char *)) == NULL)
-			brc = sqlite3_bind_null(stmt, idx);
-		else
-			brc = sqlite3_bind_text(stmt, idx, s, -1,
-			    SQLITE_STATIC);
-	}
-	va_end(ap);
-	if (brc != SQLITE_OK)
-		fatalx("webhook: bind \"%s\" parameter %d of \"%s\": %s", fmt,
-		    idx - 1, sql, sqlite3_errstr(brc));
-	if ((rc = store_run(st, stmt, cause)) != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (sqlite3_changes(st->db) == 0) {
-		store_rollback(st);
-		return STORE_NOTFOUND;
-	}
-	return store_commit(st, cause);
-}
-
 /* Remove endpoint ID. STORE_NOTFOUND when there is none. */
 enum store_rc
 webhook_remove(struct store *st, int64_t id, char **cause)
 {
-	return webhook_write(st, "DELETE FROM webhooks WHERE id = ?", cause,
+	return store_write(st, "DELETE FROM webhooks WHERE id = ?", cause,
 	    "l", id);
 }
 
@@ -419,9 +373,9 @@ enum store_rc
 webhook_set_enabled(struct store *st, int64_t id, int on, char **cause)
 {
 	if (on)
-		return webhook_write(st, "UPDATE webhooks SET enabled = 1, "
+		return store_write(st, "UPDATE webhooks SET enabled = 1, "
 		    "failing_since = NULL WHERE id = ?", cause, "l", id);
-	return webhook_write(st, "UPDATE webhooks SET enabled = 0 "
+	return store_write(st, "UPDATE webhooks SET enabled = 0 "
 	    "WHERE id = ?", cause, "l", id);
 }
 
@@ -438,7 +392,7 @@ webhook_rotate_secret(struct store *st, int64_t id, char *secret,
 		xasprintf(cause, "no randomness for a secret");
 		return STORE_ERROR;
 	}
-	return webhook_write(st, "UPDATE webhooks SET secret = ? WHERE id = ?",
+	return store_write(st, "UPDATE webhooks SET secret = ? WHERE id = ?",
 	    cause, "sl", secret, id);
 }
 
@@ -452,7 +406,7 @@ webhook_ping(struct store *st, int64_t id, int64_t *seq, char **cause)
 	struct webhook_ping	 p;
 	enum store_rc		 rc;
 
-	if ((rc = webhook_write(st, "UPDATE webhooks SET ping_seq = "
+	if ((rc = store_write(st, "UPDATE webhooks SET ping_seq = "
 	    "ping_seq + 1 WHERE id = ?", cause, "l", id)) != STORE_OK)
 		return rc;
 	if ((rc = webhook_ping_result(st, id, &p, cause)) != STORE_OK)
@@ -593,21 +547,21 @@ webhook_record(struct store *st, const struct webhook_attempt *a,
     char **cause)
 {
 	if (a->ping != 0)
-		return webhook_write(st, "UPDATE webhooks SET ping_done = ?, "
+		return store_write(st, "UPDATE webhooks SET ping_done = ?, "
 		    "ping_status = ?, ping_error = ? WHERE id = ?", cause,
 		    "llsl", a->ping, (int64_t)a->status, a->error, a->id);
 	if (a->error == NULL && a->status == 0)
-		return webhook_write(st, "UPDATE webhooks SET "
+		return store_write(st, "UPDATE webhooks SET "
 		    "cursor = MAX(cursor, ?1) WHERE id = ?2", cause, "ll",
 		    a->cursor, a->id);
 	if (a->error == NULL)
-		return webhook_write(st, "UPDATE webhooks SET cursor = ?, "
+		return store_write(st, "UPDATE webhooks SET cursor = ?, "
 		    "last_status = ?, last_error = NULL, last_at = ?, "
 		    "failing_since = NULL, delivered = delivered + 1, "
 		    "retries = retries + ? WHERE id = ?", cause, "lllll",
 		    a->cursor, (int64_t)a->status, a->now,
 		    (int64_t)(a->retry != 0), a->id);
-	return webhook_write(st, "UPDATE webhooks SET last_status = ?, "
+	return store_write(st, "UPDATE webhooks SET last_status = ?, "
 	    "last_error = ?, last_at = ?, failing_since = "
 	    "COALESCE(failing_since, ?3), failed = failed + 1, "
 	    "retries = retries + ? WHERE id = ?", cause, "lslll",
