@@ -456,18 +456,14 @@ sms_expire(struct store *st, int64_t now, int *n, int64_t *evid,
 	sqlite3_stmt	*stmt;
 	int64_t		 ids[SMS_EXPIRE_BATCH];
 	enum store_rc	 rc;
-	int		 i, r;
+	int		 i;
 
 	*n = 0;
 	if ((rc = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
 		return rc;
 	store_bind(stmt, "l", now);
-	while ((r = sqlite3_step(stmt)) == SQLITE_ROW &&
-	    *n < SMS_EXPIRE_BATCH) {
-		ids[(*n)++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
-	if (r != SQLITE_ROW && (rc = store_rc(st, r, cause)) != STORE_OK)
+	*n = SMS_EXPIRE_BATCH;
+	if ((rc = store_ids(st, stmt, ids, n, cause)) != STORE_OK)
 		return rc;
 	for (i = 0; i < *n; i++) {
 		if ((rc = store_stmt(st, upd, &stmt, cause)) != STORE_OK)

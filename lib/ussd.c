@@ -38,24 +38,26 @@ ussd_code_valid(const char *code)
 	return i > 0;
 }
 
+/* The columns of a USSD_COLUMNS query, as the API shows a request. */
+static const struct store_col ussd_cols[] = {
+	{ "id", 0, store_json_int },
+	{ "deviceId", 1, store_json_text },
+	{ "slot", 2, store_json_int },
+	{ "lineId", 3, store_json_text },
+	{ "code", 4, store_json_text },
+	{ "status", 5, store_json_text },
+	{ "reply", 6, store_json_text },
+	{ "error", 7, store_json_text },
+	{ "createdAt", 8, store_json_time },
+	{ "updatedAt", 9, store_json_time },
+	{ NULL, 0, NULL }
+};
+
 /* The request of the current row of a USSD_COLUMNS query. */
 static struct json_object *
 ussd_row_json(sqlite3_stmt *stmt)
 {
-	struct json_object	*o;
-
-	o = json_object_new_object();
-	store_json_int(o, "id", stmt, 0);
-	store_json_text(o, "deviceId", stmt, 1);
-	store_json_int(o, "slot", stmt, 2);
-	store_json_text(o, "lineId", stmt, 3);
-	store_json_text(o, "code", stmt, 4);
-	store_json_text(o, "status", stmt, 5);
-	store_json_text(o, "reply", stmt, 6);
-	store_json_text(o, "error", stmt, 7);
-	store_json_time(o, "createdAt", stmt, 8);
-	store_json_time(o, "updatedAt", stmt, 9);
-	return o;
+	return store_json_object(stmt, ussd_cols);
 }
 
 /*
@@ -97,20 +99,16 @@ ussd_json(struct store *st, int64_t id, struct json_object **out,
 	static const char *const sql = "SELECT " USSD_COLUMNS USSD_FROM
 	    "WHERE u.id = ?";
 	sqlite3_stmt	*stmt;
-	enum store_rc	 ret = STORE_NOTFOUND;
-	int		 rc;
+	enum store_rc	 src;
 
 	*out = NULL;
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return st->lastrc;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "l", id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	if ((src = store_row(st, stmt, cause)) == STORE_OK)
 		*out = ussd_row_json(stmt);
-		ret = STORE_OK;
-	} else if (rc != SQLITE_DONE)
-		ret = store_rc(st, rc, cause);
 	sqlite3_reset(stmt);
-	return ret;
+	return src;
 }
 
 /*
@@ -123,24 +121,14 @@ ussd_list_json(struct store *st, int64_t device, struct json_object **out,
 {
 	static const char *const sql = "SELECT " USSD_COLUMNS USSD_FROM
 	    "WHERE l.device = ? ORDER BY u.id DESC LIMIT ?";
-	sqlite3_stmt		*stmt;
-	struct json_object	*arr;
-	int			 rc;
+	sqlite3_stmt	*stmt;
+	enum store_rc	 src;
 
 	*out = NULL;
-	if (store_stmt(st, sql, &stmt, cause) != STORE_OK)
-		return st->lastrc;
+	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
+		return src;
 	store_bind(stmt, "li", device, USSD_SHOWN);
-	arr = json_object_new_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_object_array_add(arr, ussd_row_json(stmt));
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		json_object_put(arr);
-		return store_rc(st, rc, cause);
-	}
-	*out = arr;
-	return STORE_OK;
+	return store_json_rows(st, stmt, ussd_row_json, out, cause);
 }
 
 /*
@@ -263,7 +251,7 @@ ussd_abandon(struct store *st, int64_t now, int *n, int64_t *evid,
 	sqlite3_stmt		*stmt;
 	int64_t			 ids[256];
 	enum store_rc		 ret;
-	int			 got, i, rc;
+	int			 got, i;
 
 	*n = 0;
 	memset(&res, 0, sizeof(res));
@@ -274,12 +262,8 @@ ussd_abandon(struct store *st, int64_t now, int *n, int64_t *evid,
 			return ret;
 		if ((ret = store_stmt(st, sel, &stmt, cause)) != STORE_OK)
 			goto fail;
-		got = 0;
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && got < 256)
-			ids[got++] = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_ROW &&
-		    (ret = store_rc(st, rc, cause)) != STORE_OK)
+		got = 256;
+		if ((ret = store_ids(st, stmt, ids, &got, cause)) != STORE_OK)
 			goto fail;
 		for (i = 0; i < got; i++) {
 			res.id = ids[i];
