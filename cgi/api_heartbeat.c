@@ -46,18 +46,12 @@ api_heartbeat_post(struct request *req)
 	at.now = now;
 	at.history = req->cfg->heartbeat_history;
 	at.step = req->cfg->heartbeat_history_step;
-	if ((rc = device_heartbeat(req->wst, &hb, &at, &evid, &cause)) !=
-	    STORE_OK ||
-	    (rc = stats_outbox_pending(req->wst, req->device_rowid, &pending,
-	    &cause)) != STORE_OK) {
-		store_rollback(req->wst);
-		request_store_error(req, rc, cause);
+	if ((rc = device_heartbeat(req->wst, &hb, &at, &evid, &cause)) ==
+	    STORE_OK)
+		rc = stats_outbox_pending(req->wst, req->device_rowid,
+		    &pending, &cause);
+	if (request_commit(req, rc, cause) == -1)
 		goto out;
-	}
-	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
-		goto out;
-	}
 	request_ring(req, evid);
 
 	o = json_object_new_object();

@@ -17,7 +17,7 @@
 void
 api_outbox_get(struct request *req)
 {
-	struct json_object	*arr, *o;
+	struct json_object	*arr = NULL, *o;
 	struct sms_lease	 lease;
 	char			 num[16], *end, *cause = NULL;
 	long			 limit = OUTBOX_DEFAULT;
@@ -40,15 +40,9 @@ api_outbox_get(struct request *req)
 	lease.now = util_now_ms();
 	lease.lease = req->cfg->outbox_lease;
 	lease.attempts = req->cfg->send_attempts;
-	if ((rc = sms_outbox_lease(req->wst, &lease, &arr, &evid, &cause)) !=
-	    STORE_OK) {
-		store_rollback(req->wst);
-		request_store_error(req, rc, cause);
-		return;
-	}
-	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
+	rc = sms_outbox_lease(req->wst, &lease, &arr, &evid, &cause);
+	if (request_commit(req, rc, cause) == -1) {
 		json_object_put(arr);
-		request_store_error(req, rc, cause);
 		return;
 	}
 	if (evid != 0)

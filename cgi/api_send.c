@@ -91,14 +91,9 @@ api_send_post(struct request *req)
 		    "deviceId");
 		goto out;
 	}
-	if ((rc = sms_json(req->wst, res.id, &o, &cause)) != STORE_OK) {
-		store_rollback(req->wst);
-		request_store_error(req, rc, cause);
-		goto out;
-	}
-	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
+	rc = sms_json(req->wst, res.id, &o, &cause);
+	if (request_commit(req, rc, cause) == -1) {
 		json_object_put(o);
-		request_store_error(req, rc, cause);
 		goto out;
 	}
 	if (!res.seen)

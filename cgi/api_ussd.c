@@ -72,15 +72,8 @@ api_ussd_post(struct request *req)
 	}
 	if (rc == STORE_OK)
 		rc = ussd_json(req->wst, uid, &o, &cause);
-	if (rc != STORE_OK) {
-		store_rollback(req->wst);
-		request_store_error(req, rc, cause);
+	if (request_commit(req, rc, cause) == -1)
 		goto out;
-	}
-	if ((rc = store_commit(req->wst, &cause)) != STORE_OK) {
-		request_store_error(req, rc, cause);
-		goto out;
-	}
 	reply_json(req, 202, o);
 out:
 	json_object_put(o);

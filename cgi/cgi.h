@@ -60,6 +60,7 @@ int		 request_store_error(struct request *, enum store_rc, char *);
 int		 request_store_fail(struct request *, enum store_rc, char *,
 		    const char *, const char *);
 int		 request_begin(struct request *);
+int		 request_commit(struct request *, enum store_rc, char *);
 void		 request_preread(struct request *);
 void		 request_ring(struct request *, int64_t);
 

@@ -376,3 +376,24 @@ request_begin(struct request *req)
 		return request_store_error(req, rc, cause);
 	return 0;
 }
+
+/*
+ * End the transaction request_begin() opened. RC is how the request's
+ * writes went, with CAUSE when they failed: anything but STORE_OK rolls
+ * the transaction back and is answered as request_store_error() does;
+ * STORE_OK commits, and a failed commit is answered the same way. Returns
+ * 0 once committed (the caller answers), or -1 once answered. Frees CAUSE.
+ */
+int
+request_commit(struct request *req, enum store_rc rc, char *cause)
+{
+	if (rc != STORE_OK) {
+		store_rollback(req->wst);
+		return request_store_error(req, rc, cause);
+	}
+	free(cause);
+	cause = NULL;
+	if ((rc = store_commit(req->wst, &cause)) != STORE_OK)
+		return request_store_error(req, rc, cause);
+	return 0;
+}
