@@ -53,95 +53,83 @@ metrics_event_cb(struct bufferevent *bev, short what, void *arg)
 	metrics_close(bev);
 }
 
-/* Write one counter or gauge family NAME with one sample per endpoint. */
-static void
-metrics_family(struct evbuffer *b, const char *name, const char *type,
-    const char *help, int64_t (*value)(const struct endpoint *, int64_t))
-{
-	const struct endpoint	*ep;
-	int64_t			 now = util_now_ms();
-
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-	    name, type);
-	TAILQ_FOREACH(ep, endpoint_list(), entry)
-		evbuffer_add_printf(b, "%s{webhook=\"%lld\"} %lld\n", name,
-		    (long long)ep->id, (long long)value(ep, now));
-}
-
-static int64_t
-metrics_delivered(const struct endpoint *ep, int64_t now)
-{
-	(void)now;
-	return ep->delivered;
-}
-
-static int64_t
-metrics_failed(const struct endpoint *ep, int64_t now)
-{
-	(void)now;
-	return ep->failed;
-}
-
-static int64_t
-metrics_retries(const struct endpoint *ep, int64_t now)
-{
-	(void)now;
-	return ep->retries;
-}
-
-static int64_t
-metrics_lag_events(const struct endpoint *ep, int64_t now)
-{
-	int64_t	 last = endpoint_log_last();
-
-	(void)now;
-	return last > ep->cursor ? last - ep->cursor : 0;
-}
-
-static int64_t
-metrics_lag_ms(const struct endpoint *ep, int64_t now)
-{
-	return endpoint_lag_ms(ep, now);
-}
-
-static int64_t
-metrics_enabled(const struct endpoint *ep, int64_t now)
-{
-	(void)now;
-	return ep->enabled;
-}
-
-static int64_t
-metrics_failing(const struct endpoint *ep, int64_t now)
-{
-	(void)now;
-	return ep->failing_since != 0;
-}
+/* What a family measures of each endpoint (metrics_value()). */
+enum metrics_what {
+	METRICS_DELIVERED,
+	METRICS_FAILED,
+	METRICS_RETRIES,
+	METRICS_LAG_EVENTS,
+	METRICS_LAG_MS,
+	METRICS_ENABLED,
+	METRICS_FAILING
+};
 
 /* The families, in the order they are written. */
 static const struct {
-	const char	*name;
-	const char	*type;
-	const char	*help;
-	int64_t		(*value)(const struct endpoint *, int64_t);
+	const char		*name;
+	const char		*type;
+	const char		*help;
+	enum metrics_what	 what;
 } metrics_families[] = {
 	{ "goip_webhook_delivered_total", "counter",
-	    "Events delivered with a 2xx answer.", metrics_delivered },
+	    "Events delivered with a 2xx answer.", METRICS_DELIVERED },
 	{ "goip_webhook_failed_total", "counter",
-	    "Delivery attempts that failed.", metrics_failed },
+	    "Delivery attempts that failed.", METRICS_FAILED },
 	{ "goip_webhook_retries_total", "counter",
-	    "Delivery attempts that were retries.", metrics_retries },
+	    "Delivery attempts that were retries.", METRICS_RETRIES },
 	{ "goip_webhook_lag_events", "gauge",
 	    "Event ids between the endpoint's cursor and the log's end.",
-	    metrics_lag_events },
+	    METRICS_LAG_EVENTS },
 	{ "goip_webhook_lag_milliseconds", "gauge",
 	    "Age of the oldest event read and not yet delivered.",
-	    metrics_lag_ms },
+	    METRICS_LAG_MS },
 	{ "goip_webhook_enabled", "gauge",
-	    "1 when the endpoint is enabled.", metrics_enabled },
+	    "1 when the endpoint is enabled.", METRICS_ENABLED },
 	{ "goip_webhook_failing", "gauge",
-	    "1 while the endpoint's last attempt failed.", metrics_failing },
+	    "1 while the endpoint's last attempt failed.", METRICS_FAILING },
 };
+
+/* The sample of WHAT for endpoint EP at NOW (unix ms). */
+static int64_t
+metrics_value(const struct endpoint *ep, enum metrics_what what, int64_t now)
+{
+	int64_t	 last;
+
+	switch (what) {
+	case METRICS_DELIVERED:
+		return ep->delivered;
+	case METRICS_FAILED:
+		return ep->failed;
+	case METRICS_RETRIES:
+		return ep->retries;
+	case METRICS_LAG_EVENTS:
+		last = endpoint_log_last();
+		return last > ep->cursor ? last - ep->cursor : 0;
+	case METRICS_LAG_MS:
+		return endpoint_lag_ms(ep, now);
+	case METRICS_ENABLED:
+		return ep->enabled;
+	case METRICS_FAILING:
+		return ep->failing_since != 0;
+	}
+	return 0;
+}
+
+/* Write family I of metrics_families with one sample per endpoint. */
+static void
+metrics_family(struct evbuffer *b, size_t i)
+{
+	const struct endpoint	*ep;
+	const char		*name = metrics_families[i].name;
+	int64_t			 now = util_now_ms();
+
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name,
+	    metrics_families[i].help, name, metrics_families[i].type);
+	TAILQ_FOREACH(ep, endpoint_list(), entry)
+		evbuffer_add_printf(b, "%s{webhook=\"%lld\"} %lld\n", name,
+		    (long long)ep->id, (long long)metrics_value(ep,
+		    metrics_families[i].what, now));
+}
 
 /* Read the request head; answer once it is whole. */
 static void
@@ -175,9 +163,7 @@ metrics_read_cb(struct bufferevent *bev, void *arg)
 	}
 	for (i = 0; i < sizeof(metrics_families) /
 	    sizeof(metrics_families[0]); i++)
-		metrics_family(b, metrics_families[i].name,
-		    metrics_families[i].type, metrics_families[i].help,
-		    metrics_families[i].value);
+		metrics_family(b, i);
 	evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.0 200 OK\r\n"
 	    "Content-Type: text/plain; version=0.0.4\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
