@@ -186,20 +186,7 @@ deb__install_purge_body()
 	chmod 0640 "${dir}/htpasswd"
 	port=$(goip_free_port)
 	{
-		echo "ServerName 127.0.0.1"
-		echo "ServerRoot /etc/apache2"
-		echo "Listen 127.0.0.1:${port}"
-		echo "PidFile ${dir}/apache.pid"
-		echo "ErrorLog ${dir}/apache-error.log"
-		echo "DefaultRuntimeDir ${dir}"
-		echo "Mutex file:${dir} default"
-		echo "User www-data"
-		echo "Group www-data"
-		for m in mpm_event authn_core authn_file authz_core authz_user \
-		    auth_basic dir mime proxy proxy_fcgi proxy_http headers; do
-			echo "LoadModule ${m}_module ${GOIP_APACHE_MODULES}/mod_${m}.so"
-		done
-		echo "TypesConfig /etc/mime.types"
+		goip_apache_head "${dir}" "${port}"
 		echo "Define GOIP_HTPASSWD ${dir}/htpasswd"
 		echo "Include /usr/share/doc/goip-dashboard/examples/apache-goip.conf"
 	} >"${dir}/httpd.conf"

@@ -125,20 +125,7 @@ hand_path_body()
 	# Apache, running as www-data, with the sample included as README says.
 	port=$(goip_free_port)
 	{
-		echo "ServerName 127.0.0.1"
-		echo "ServerRoot /etc/apache2"
-		echo "Listen 127.0.0.1:${port}"
-		echo "PidFile ${T}/apache.pid"
-		echo "ErrorLog ${T}/apache-error.log"
-		echo "DefaultRuntimeDir ${T}"
-		echo "Mutex file:${T} default"
-		echo "User www-data"
-		echo "Group www-data"
-		for m in mpm_event authn_core authn_file authz_core authz_user \
-		    auth_basic dir mime proxy proxy_fcgi proxy_http headers; do
-			echo "LoadModule ${m}_module ${GOIP_APACHE_MODULES}/mod_${m}.so"
-		done
-		echo "TypesConfig /etc/mime.types"
+		goip_apache_head "${T}" "${port}"
 		echo "Define GOIP_FCGI_SOCKET ${T}/run/goip/cgi.sock"
 		echo "Define GOIP_HTDOCS ${T}/htdocs"
 		echo "Define GOIP_HTPASSWD ${T}/etc/goip/htpasswd"
