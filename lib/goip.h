@@ -509,6 +509,8 @@ void		 priv_drop(const char *, uid_t, gid_t);
 
 /* daemon.c */
 void		 daemon_args(struct daemon *, int, char *[]);
+struct config	*daemon_config(struct daemon *);
+void		 daemon_check(struct daemon *, struct config *);
 struct event_base *daemon_base(void);
 void		 daemon_detach(struct daemon *);
 void		 daemon_signals(struct daemon *);
@@ -550,6 +552,9 @@ enum store_rc	 store_ids(struct store *, struct sqlite3_stmt *, int64_t *,
 		    int *, char **);
 int		 store_group_members(const struct store *);
 enum store_rc	 store_quick_check(struct store *, char **);
+enum store_rc	 store_json_row(struct store *, struct sqlite3_stmt *,
+		    struct json_object *(*)(struct sqlite3_stmt *),
+		    struct json_object **, char **);
 enum store_rc	 store_json_rows(struct store *, struct sqlite3_stmt *,
 		    struct json_object *(*)(struct sqlite3_stmt *),
 		    struct json_object **, char **);

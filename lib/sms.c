@@ -88,10 +88,7 @@ sms_json(struct store *st, int64_t id, struct json_object **out,
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", id);
-	if ((src = store_row(st, stmt, cause)) == STORE_OK)
-		*out = sms_row_json(stmt);
-	sqlite3_reset(stmt);
-	return src;
+	return store_json_row(st, stmt, sms_row_json, out, cause);
 }
 
 /*

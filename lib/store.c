@@ -683,6 +683,29 @@ store_ids(struct store *st, sqlite3_stmt *stmt, int64_t *ids, int *n,
 }
 
 /*
+ * Set *OUT to ROW's new object for the one row of STMT (bound, not yet
+ * stepped), and reset STMT. Returns STORE_OK, STORE_NOTFOUND when there is
+ * no row, or the store_rc of the failure with *cause set; *OUT is NULL but
+ * on STORE_OK.
+ */
+enum store_rc
+store_json_row(struct store *st, sqlite3_stmt *stmt,
+    struct json_object *(*row)(sqlite3_stmt *), struct json_object **out,
+    char **cause)
+{
+	enum store_rc	 src;
+
+	*out = NULL;
+	if ((src = store_row(st, stmt, cause)) == STORE_OK &&
+	    (*out = row(stmt)) == NULL) {
+		xasprintf(cause, "out of memory");
+		src = STORE_ERROR;
+	}
+	sqlite3_reset(stmt);
+	return src;
+}
+
+/*
  * Set *OUT to a new array of ROW's object for each row of STMT (bound, not
  * yet stepped), and reset STMT. Returns STORE_OK, or the store_rc of the
  * failure with *cause set and *OUT NULL.

@@ -105,10 +105,7 @@ ussd_json(struct store *st, int64_t id, struct json_object **out,
 	if ((src = store_stmt(st, sql, &stmt, cause)) != STORE_OK)
 		return src;
 	store_bind(stmt, "l", id);
-	if ((src = store_row(st, stmt, cause)) == STORE_OK)
-		*out = ussd_row_json(stmt);
-	sqlite3_reset(stmt);
-	return src;
+	return store_json_row(st, stmt, ussd_row_json, out, cause);
 }
 
 /*
