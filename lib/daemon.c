@@ -82,6 +82,39 @@ daemon_args(struct daemon *d, int argc, char *argv[])
 	log_init(d->name, d->foreground || d->check, daemon_level(d));
 }
 
+/*
+ * Load goip.conf (-c, or the default) and return it; on a bad file print
+ * "NAME: why" to stderr and exit 1. The caller frees the result.
+ */
+struct config *
+daemon_config(struct daemon *d)
+{
+	struct config	*cfg;
+	char		*cause = NULL;
+
+	cfg = config_new();
+	if (config_load(cfg, d->conffile, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", d->name, cause != NULL ? cause :
+		    "bad configuration");
+		exit(1);
+	}
+	return cfg;
+}
+
+/*
+ * With -n, once the configuration has passed every check: say so on
+ * stderr, free CFG (may be NULL) and exit 0. Without -n, do nothing.
+ */
+void
+daemon_check(struct daemon *d, struct config *cfg)
+{
+	if (!d->check)
+		return;
+	fprintf(stderr, "%s: configuration OK\n", d->name);
+	config_free(cfg);
+	exit(0);
+}
+
 static void
 daemon_event_log_cb(int severity, const char *msg)
 {

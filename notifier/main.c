@@ -149,12 +149,7 @@ main(int argc, char *argv[])
 		nconf.max_payload = 1000000;
 		nconf.max_connections = 16384;
 	} else {
-		cfg = config_new();
-		if (config_load(cfg, main_daemon.conffile, &cause) == -1) {
-			fprintf(stderr, "goip-notifier: %s\n",
-			    cause != NULL ? cause : "bad configuration");
-			exit(1);
-		}
+		cfg = daemon_config(&main_daemon);
 		nconf.cfg = cfg;
 		nconf.listen = main_listen != NULL ? main_listen : cfg->listen;
 		nconf.socket_path = cfg->socket_path;
@@ -181,11 +176,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "goip-notifier: %s\n", cause);
 		exit(1);
 	}
-	if (main_daemon.check) {
-		fprintf(stderr, "goip-notifier: configuration OK\n");
-		config_free(cfg);
-		exit(0);
-	}
+	daemon_check(&main_daemon, cfg);
 
 	if (!nconf.compliance)
 		drop = priv_check(cfg->path, cfg->user, &uid, &gid);

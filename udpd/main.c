@@ -41,23 +41,14 @@ main(int argc, char *argv[])
 	int		 drop;
 
 	daemon_args(&main_daemon, argc, argv);
-	cfg = config_new();
-	if (config_load(cfg, main_daemon.conffile, &cause) == -1) {
-		fprintf(stderr, "goip-udpd: %s\n", cause != NULL ? cause :
-		    "bad configuration");
-		exit(1);
-	}
+	cfg = daemon_config(&main_daemon);
 	udpd.cfg = cfg;
 	if (udp_allow_parse(cfg->goip_allow, &cause) == -1) {
 		fprintf(stderr, "goip-udpd: %s: %s\n", cfg->path != NULL ?
 		    cfg->path : "goip.conf", cause);
 		exit(1);
 	}
-	if (main_daemon.check) {
-		fprintf(stderr, "goip-udpd: configuration OK\n");
-		config_free(cfg);
-		exit(0);
-	}
+	daemon_check(&main_daemon, cfg);
 
 	drop = priv_check(cfg->path != NULL ? cfg->path : "goip.conf",
 	    cfg->user, &uid, &gid);

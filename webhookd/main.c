@@ -40,17 +40,8 @@ main(int argc, char *argv[])
 	int		 drop;
 
 	daemon_args(&main_daemon, argc, argv);
-	cfg = config_new();
-	if (config_load(cfg, main_daemon.conffile, &cause) == -1) {
-		fprintf(stderr, "goip-webhookd: %s\n",
-		    cause != NULL ? cause : "bad configuration");
-		exit(1);
-	}
-	if (main_daemon.check) {
-		fprintf(stderr, "goip-webhookd: configuration OK\n");
-		config_free(cfg);
-		exit(0);
-	}
+	cfg = daemon_config(&main_daemon);
+	daemon_check(&main_daemon, cfg);
 	wconf.cfg = cfg;
 
 	drop = priv_check(cfg->path, cfg->user, &uid, &gid);
