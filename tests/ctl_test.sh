@@ -135,8 +135,10 @@ init__root_refuses_body()
 	    -e match:"init as root would create it owned by root, but ${d} belongs to nobody" \
 	    -e match:"run \"runuser -u nobody -- goipctl init\"" ctl init
 	[ -z "$(ls -A "${d}")" ] || atf_fail "init left files: $(ls -A "${d}")"
+	# nobody may not reach the build tree (a clone under a 0700 folder).
+	install -m 0755 "${GOIP_CTL}" "${d%/db}/goipctl"
 	atf_check -o match:"created, schema version" \
-	    runuser -u nobody -- "${GOIP_CTL}" -c "$(pwd)/goip.conf" init
+	    runuser -u nobody -- "${d%/db}/goipctl" -c "$(pwd)/goip.conf" init
 	[ "$(stat -c %U "${d}/goip.db")" = nobody ] || atf_fail "not nobody's"
 	# root may then work on it: SQLite gives the files it adds the
 	# database's owner.
@@ -164,6 +166,8 @@ open__permission_named_body()
 	conf "database = ${d}/goip.db"
 	atf_check -o ignore ctl init
 	as=""
+	# nobody may not reach the build tree (a clone under a 0700 folder).
+	install -m 0755 "${GOIP_CTL}" "${d%/db}/goipctl"
 	if [ "$(id -u)" -eq 0 ]; then
 		as="runuser -u nobody --"
 		user=nobody
@@ -173,18 +177,18 @@ open__permission_named_body()
 	chmod 0200 "${d}/goip.db"
 	atf_check -s exit:1 -o empty \
 	    -e match:"${d}/goip.db: .*: user ${user} \(uid [0-9]+\) may not read ${d}/goip.db \([a-z0-9]+:[a-z0-9]+, mode 0200\)" \
-	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device list
+	    ${as} "${d%/db}/goipctl" -c "$(pwd)/goip.conf" device list
 	# Readable but not writable: a write names the write permission.
 	chmod 0444 "${d}/goip.db"
 	atf_check -s exit:1 -o empty \
 	    -e match:"user ${user} \(uid [0-9]+\) may not write ${d}/goip.db" \
-	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device add goip-02
+	    ${as} "${d%/db}/goipctl" -c "$(pwd)/goip.conf" device add goip-02
 	chmod 0640 "${d}/goip.db"
 	chmod 0700 "${d}"
 	[ -n "${as}" ] || chmod 0000 "${d}"
 	atf_check -s exit:1 -o empty \
 	    -e match:"${d}/goip.db: unable to open database file: user ${user} \(uid [0-9]+\) may not enter ${d} \(.*, mode 0[0-7]+\)" \
-	    ${as} "${GOIP_CTL}" -c "$(pwd)/goip.conf" device list
+	    ${as} "${d%/db}/goipctl" -c "$(pwd)/goip.conf" device list
 	chmod 0755 "${d}"
 }
 open__permission_named_cleanup()
