@@ -29,7 +29,9 @@ enum conf_type {
 	CONF_ADDRESS,
 	CONF_LISTEN,
 	CONF_PATH,
-	CONF_BOOL
+	CONF_BOOL,
+	CONF_ROLE,
+	CONF_RELAY
 };
 
 struct conf_key {
@@ -84,6 +86,10 @@ static const struct conf_key conf_keys[] = {
 	{ "webhook_max_age", CONF_DURATION, S(webhook_max_age), "24h", 1000, 30LL * 86400000 },
 	{ "webhook_allow_private", CONF_BOOL, S(webhook_allow_private), "no", 0, 1 },
 	{ "webhook_metrics_listen", CONF_ADDRESS, S(webhook_metrics_listen), "", 0, 0 },
+	/* Issue 15: the notifier's role and its Redis Streams relay. */
+	{ "role", CONF_ROLE, S(role), "primary", 0, 0 },
+	{ "relay", CONF_RELAY, S(relay), "", 0, 0 },
+	{ "relay_stream", CONF_STRING, S(relay_stream), "goip:events", 0, 0 },
 };
 #undef S
 #define NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -171,6 +177,62 @@ config_address(const char *s)
 }
 
 /*
+ * Parse the relay address S, redis://HOST:PORT[/DB] (HOST a name, an IPv4
+ * address or a bracketed IPv6 one; DB 0 to 15, 0 when left out) into *U
+ * when U is not NULL. Returns 0, or -1 when S is not such an address.
+ */
+int
+config_relay_url(const char *s, struct relay_url *u)
+{
+	struct relay_url	 tmp;
+	const char		*h, *he, *p;
+	char			*end;
+	long			 port, db = 0;
+	size_t			 hlen;
+
+	if (u == NULL)
+		u = &tmp;
+	if (strncmp(s, "redis://", 8) != 0)
+		return -1;
+	h = s + 8;
+	if (*h == '[') {
+		if ((he = strchr(h, ']')) == NULL || he[1] != ':')
+			return -1;
+		h++;
+		p = he + 2;
+	} else {
+		if ((he = strchr(h, ':')) == NULL)
+			return -1;
+		p = he + 1;
+	}
+	hlen = (size_t)(he - h);
+	if (hlen == 0 || hlen > RELAY_HOST_MAX ||
+	    memchr(h, '/', hlen) != NULL || memchr(h, '@', hlen) != NULL)
+		return -1;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	port = strtol(p, &end, 10);
+	if (errno != 0 || port < 1 || port > 65535)
+		return -1;
+	if (*end == '/') {
+		p = end + 1;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		db = strtol(p, &end, 10);
+		if (db < 0 || db > 15)
+			return -1;
+	}
+	if (*end != '\0')
+		return -1;
+	memcpy(u->host, h, hlen);
+	u->host[hlen] = '\0';
+	u->port = (int)port;
+	u->db = (int)db;
+	return 0;
+}
+
+/*
  * The notifier's listener: host:port, or an absolute path that fits a Unix
  * socket address (sun_path holds 108 bytes, NUL included).
  */
@@ -201,6 +263,11 @@ config_set(struct config *cfg, const struct conf_key *k, const char *value)
 		if (k->type == CONF_ADDRESS && config_address(value) == -1)
 			return "expected host:port";
 		/* FALLTHROUGH */
+	case CONF_RELAY:
+		if (k->type == CONF_RELAY && value[0] != '\0' &&
+		    config_relay_url(value, NULL) == -1)
+			return "expected redis://host:port[/db]";
+		/* FALLTHROUGH */
 	case CONF_STRING:
 	case CONF_PATH:
 		if (k->type == CONF_PATH && value[0] != '/')
@@ -216,6 +283,14 @@ config_set(struct config *cfg, const struct conf_key *k, const char *value)
 			cfg->dashboard_auth = AUTH_NONE;
 		else
 			return "expected web or none";
+		return NULL;
+	case CONF_ROLE:
+		if (strcmp(value, "primary") == 0)
+			cfg->role = ROLE_PRIMARY;
+		else if (strcmp(value, "edge") == 0)
+			cfg->role = ROLE_EDGE;
+		else
+			return "expected primary or edge";
 		return NULL;
 	case CONF_BOOL:
 		if (strcmp(value, "yes") == 0)
@@ -272,6 +347,7 @@ config_free(struct config *cfg)
 		return;
 	for (i = 0; i < NKEYS; i++)
 		if (conf_keys[i].type == CONF_STRING ||
+		    conf_keys[i].type == CONF_RELAY ||
 		    conf_keys[i].type == CONF_PATH ||
 		    conf_keys[i].type == CONF_LISTEN ||
 		    conf_keys[i].type == CONF_ADDRESS)
@@ -392,6 +468,17 @@ config_load(struct config *cfg, const char *path, char **cause)
 		xasprintf(cause, "%s: database must be set", path);
 		return -1;
 	}
+	if (cfg->role == ROLE_EDGE && cfg->relay[0] == '\0') {
+		xasprintf(cause, "%s: role = edge needs relay = "
+		    "redis://host:port (the stream it serves)", path);
+		return -1;
+	}
+	if (cfg->relay_stream[0] == '\0' ||
+	    strlen(cfg->relay_stream) > RELAY_STREAM_MAX) {
+		xasprintf(cause, "%s: relay_stream must be 1 to %d bytes", path,
+		    RELAY_STREAM_MAX);
+		return -1;
+	}
 	/*
 	 * "*" would let any web site read the dashboard's events with the
 	 * browser's credentials; it only makes sense without them.
@@ -422,6 +509,7 @@ config_print(const struct config *cfg, FILE *fp)
 		k = &conf_keys[i];
 		switch (k->type) {
 		case CONF_STRING:
+		case CONF_RELAY:
 		case CONF_PATH:
 		case CONF_LISTEN:
 		case CONF_ADDRESS:
@@ -431,6 +519,10 @@ config_print(const struct config *cfg, FILE *fp)
 		case CONF_AUTH:
 			fprintf(fp, "%s = %s\n", k->name,
 			    cfg->dashboard_auth == AUTH_NONE ? "none" : "web");
+			break;
+		case CONF_ROLE:
+			fprintf(fp, "%s = %s\n", k->name,
+			    cfg->role == ROLE_EDGE ? "edge" : "primary");
 			break;
 		case CONF_DURATION:
 			v = *(const int64_t *)((const char *)cfg + k->off);

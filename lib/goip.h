@@ -36,6 +36,21 @@ struct sqlite3_stmt;
 #define GOIP_LINE_PASSWORD_LEN	16	/* letters and digits */
 #define GOIP_USSD_CODE_MAX	32	/* bytes of a USSD code */
 
+/* What a notifier is (issue 15): next to the database, or an edge. */
+enum relay_role {
+	ROLE_PRIMARY,		/* reads the log, publishes it to the relay */
+	ROLE_EDGE		/* no database: serves the relay's stream */
+};
+
+/* A relay address, redis://host:port[/db] (config_relay_url()). */
+#define RELAY_HOST_MAX		255
+#define RELAY_STREAM_MAX	200	/* bytes of relay_stream */
+struct relay_url {
+	char		 host[RELAY_HOST_MAX + 1];
+	int		 port;
+	int		 db;
+};
+
 /* How a dashboard request is authenticated. */
 enum auth_mode {
 	AUTH_WEB,		/* REMOTE_USER from the web server required */
@@ -86,6 +101,9 @@ struct config {
 	int64_t		 webhook_max_age;	/* ms failing before disable */
 	int64_t		 webhook_allow_private;	/* 1: private targets allowed */
 	char		*webhook_metrics_listen; /* "" disables */
+	enum relay_role	 role;		/* the notifier's */
+	char		*relay;		/* redis://host:port[/db], "" off */
+	char		*relay_stream;	/* the stream's key */
 };
 
 /* A log level, in syslog order. */
@@ -525,6 +543,7 @@ int		 config_duration(const char *, int64_t *);
 int		 config_print(const struct config *, FILE *);
 const char	*config_list_next(const char **, size_t *);
 int		 config_origin_allowed(const struct config *, const char *);
+int		 config_relay_url(const char *, struct relay_url *);
 
 /* store.c */
 #define STORE_OPEN_CHECK	0	/* schema must be the one we know */
