@@ -273,8 +273,10 @@ edge_end(const char *cmd, int64_t *id, char **cause)
 
 	if ((c = edge_sync_get(cause)) == NULL)
 		return STORE_BUSY;
-	redisAppendCommand(c, "%s %s %s COUNT 1", cmd, edge_key,
-	    strcmp(cmd, "XRANGE") == 0 ? "- +" : "+ -");
+	if (strcmp(cmd, "XRANGE") == 0)
+		redisAppendCommand(c, "XRANGE %s - + COUNT 1", edge_key);
+	else
+		redisAppendCommand(c, "XREVRANGE %s + - COUNT 1", edge_key);
 	if (edge_reply(&r, cause) == -1)
 		return STORE_BUSY;
 	k = edge_reply_id(r, id);
