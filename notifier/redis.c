@@ -52,6 +52,8 @@ redis_lost(struct redis_conn *rc, const char *why)
 
 	rc->ac = NULL;
 	rc->up = 0;
+	if (rc->stopped)
+		return;
 	if (!rc->down) {
 		rc->down = 1;
 		log_warnx("%s: redis://%s:%d: %s: retrying every second",
