@@ -10,9 +10,13 @@
  * handlers: compliance.c's in compliance mode, else the application's
  * (app.c), which also owns a client's resume (lastEventId, pid/offset
  * recovery) and starts its replays. Rooms (room.c) hold the Socket.IO
- * clients that receive the events read from the store's event log by
- * ingest.c; events.c answers the plain JSON long-poll on the same events;
- * sweep.c marks silent devices offline; metrics.c counts.
+ * clients that receive the events read by ingest.c through source.c:
+ * from the store's event log on a primary, from the relay's Redis stream
+ * on an edge (edge.c, role = edge, no database); events.c answers the
+ * plain JSON long-poll on the same events. A primary with a relay
+ * publishes its log to that stream (relay.c; redis.c holds the
+ * connections). sweep.c marks silent devices offline (primary only);
+ * metrics.c counts.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H

@@ -241,6 +241,7 @@ relay_last_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 relay_up(struct redis_conn *rc)
 {
+	relay_reply_at = main_now_ms();
 	redisAsyncCommand(rc->ac, relay_last_cb, NULL,
 	    "XREVRANGE %s + - COUNT 1", relay_key);
 }
@@ -270,15 +271,17 @@ relay_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (evlog_first(nconf.st, &first, &cause) == STORE_OK)
 		relay_minid = first;
 	free(cause);
-	if (!relay_ready)
+	if (!relay_conn.up)
 		return;
-	if (relay_inflight > 0 &&
+	/* Appends, or the connect's XREVRANGE, not answered. */
+	if ((relay_inflight > 0 || !relay_ready) &&
 	    main_now_ms() - relay_reply_at > RELAY_STALL_MS) {
 		metrics.relay_errors++;
 		redis_drop(&relay_conn, 0, "no reply for 10 s");
 		return;
 	}
-	relay_fill();
+	if (relay_ready)
+		relay_fill();
 }
 
 /*
