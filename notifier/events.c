@@ -69,7 +69,7 @@ events_json(struct evbuffer *b, int64_t since)
 	int64_t			 cursor = ingest_cursor();
 	int			 i, n, k = 0;
 
-	if (evlog_read(nconf.st, &page, evs, &n, &cause) != STORE_OK) {
+	if (source_read(&page, evs, &n, &cause) != STORE_OK) {
 		log_warnx("events: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return -1;

@@ -3,8 +3,10 @@
  * the rooms, stepping the replays of joining clients and sending the
  * coalesced stats-update; the JSON long-poll it wakes lives in events.c.
  *
- * goip-cgi rings the Unix datagram socket after each commit; on a ring, and
- * on a one-second safety timer, the new events are read in id order, each
+ * goip-cgi rings the Unix datagram socket after each commit (on an edge,
+ * the relay's blocking read rings instead, edge.c); on a ring, and on a
+ * one-second safety timer, the new events are read (source.c: the log, or
+ * the relay's stream) in id order, each
  * serialized once into a frame shared by all its receivers, and fanned
  * out. The ingest cursor is the id of the last event fanned out: replays
  * for joining clients stop there and live delivery continues after it, so
@@ -56,12 +58,14 @@
 #define INGEST_STATS_MS		250	/* at most 4 stats-update a second */
 #define INGEST_REPLAY_US	2000	/* replay steps of one turn */
 #define INGEST_BUSY_RETRY_US	50000	/* store busy: read again after */
+#define INGEST_WARN_MS		10000	/* one failure logged per period */
 
 /* What one step of a replay came to. */
 enum ingest_step {
 	INGEST_STEP_MORE,	/* more to read: queue it again */
 	INGEST_STEP_DONE,	/* live now */
 	INGEST_STEP_BUSY,	/* the store failed: again later */
+	INGEST_STEP_WAIT,	/* the client is ahead of the cursor */
 	INGEST_STEP_GONE	/* the client is gone */
 };
 
@@ -73,10 +77,12 @@ static struct event		*ingest_stats_ev;
 static struct event		*ingest_more_ev;	/* next batch, after writes */
 static struct event		*ingest_replay_ev;	/* replay steps */
 static int64_t			 ingest_last;	/* cursor */
+static int			 ingest_known;	/* the cursor is set */
 static int			 ingest_nread = INGEST_BATCH;
 static int64_t			 ingest_next_us; /* no pass before (held) */
 static int64_t			 ingest_held_at; /* ms, 0: not held */
 static int64_t			 ingest_stats_at;
+static int64_t			 ingest_warned_at;
 
 static void	ingest_ring_cb(evutil_socket_t, short, void *);
 static void	ingest_timer_cb(evutil_socket_t, short, void *);
@@ -140,9 +146,48 @@ ingest_event_frame(int64_t id, const char *name, const char *p, size_t len)
 }
 
 /*
- * Bind the datagram socket PATH (a stale one is replaced) with mode 0660
- * and group listen_group, for the web server's CGI, read the cursor and start the timers. Returns
- * 0, or -1 with a warning logged.
+ * Log the failure WHAT: CAUSE (freed here), at most once per
+ * INGEST_WARN_MS: a busy store, or an edge's relay that is down, is
+ * retried many times a second.
+ */
+static void
+ingest_warn(const char *what, char *cause)
+{
+	int64_t	now = main_now_ms();
+
+	if (now - ingest_warned_at >= INGEST_WARN_MS) {
+		ingest_warned_at = now;
+		log_warnx("ingest: %s: %s: %s", what, source_name(),
+		    cause != NULL ? cause : "failed");
+	}
+	free(cause);
+}
+
+/*
+ * Set the cursor to the last event of the source: live delivery starts
+ * after it. Returns 0, or -1 with a warning logged (an edge whose relay
+ * does not answer yet: ingest_pass() tries again).
+ */
+static int
+ingest_start(void)
+{
+	char	*cause = NULL;
+
+	if (source_last(&ingest_last, &cause) != STORE_OK) {
+		ingest_warn("the last event", cause);
+		return -1;
+	}
+	ingest_known = 1;
+	log_info("ingest: cursor at event %lld of the %s",
+	    (long long)ingest_last, source_name());
+	return 0;
+}
+
+/*
+ * Bind the datagram socket PATH (NULL on an edge; a stale one is replaced)
+ * with mode 0660 and group listen_group, for the web server's CGI, read
+ * the cursor and start the timers. Returns 0, or -1 with a warning logged
+ * (a primary's log cannot be read, or the socket cannot be bound).
  */
 int
 ingest_init(const char *path)
@@ -150,12 +195,10 @@ ingest_init(const char *path)
 	struct timeval		 tv = { 1, 0 };
 	char			*cause = NULL;
 
-	store_set_busy_timeout(nconf.st, NOTIFIER_BUSY_MS);
-	if (evlog_last(nconf.st, &ingest_last, &cause) != STORE_OK) {
-		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_last");
-		free(cause);
+	if (nconf.st != NULL)
+		store_set_busy_timeout(nconf.st, NOTIFIER_BUSY_MS);
+	if (ingest_start() == -1 && !nconf.edge)
 		return -1;
-	}
 	if (path != NULL && path[0] != '\0') {
 		/* Mode 0660 and listen_group at creation: see sock_unix(). */
 		if ((ingest_fd = sock_unix(path, SOCK_DGRAM, nconf.listen_uid,
@@ -179,7 +222,6 @@ ingest_init(const char *path)
 	    ingest_more_ev == NULL || ingest_replay_ev == NULL ||
 	    event_add(ingest_timer, &tv) == -1)
 		fatalx("ingest: timer");
-	log_info("ingest: cursor at event %lld", (long long)ingest_last);
 	return 0;
 }
 
@@ -302,11 +344,54 @@ ingest_held(void)
 	return 0;
 }
 
+/* Arm the stats-update timer: at most one per INGEST_STATS_MS. */
+void
+ingest_stats_kick(void)
+{
+	struct timeval	tv = { 0, 0 };
+	int64_t		wait;
+
+	if (ingest_stats_ev == NULL || evtimer_pending(ingest_stats_ev, NULL))
+		return;
+	wait = ingest_stats_at + INGEST_STATS_MS - main_now_ms();
+	if (wait > 0)
+		tv.tv_usec = wait * 1000;
+	evtimer_add(ingest_stats_ev, &tv);
+}
+
+/*
+ * The first of the N events an edge read after its cursor is not the
+ * next one: were the events between trimmed from the stream before the
+ * edge read them (cut off for longer than the retention)? Then its
+ * clients cannot get them: every session is closed, so that each client
+ * reconnects and resumes (or gets resync) from the stream.
+ */
+static void
+ingest_edge_gap(const struct event *evs, int n)
+{
+	char	*cause = NULL;
+	int64_t	 first;
+
+	if (n == 0 || evs[0].id == ingest_last + 1)
+		return;
+	if (source_first(&first, &cause) != STORE_OK) {
+		free(cause);
+		return;
+	}
+	if (first <= ingest_last + 1)
+		return;		/* ids the log never had */
+	log_warnx("ingest: the stream starts at %lld, after this edge's "
+	    "cursor %lld: closing every session (clients resume or resync)",
+	    (long long)first, (long long)ingest_last);
+	eio_close_all();
+}
+
 /*
  * Read the events after the cursor and fan them out for at most
  * INGEST_BUDGET_US, then write the clients (ws_flush_all()). When events
- * are left, the next pass is scheduled. A store error is logged and
- * retried by the next ring or tick.
+ * are left, the next pass is scheduled; when none are, the source is
+ * asked to wake us (source_wait()). A store error is logged and retried
+ * by the next ring or tick.
  */
 static void
 ingest_pass(void)
@@ -316,18 +401,21 @@ ingest_pass(void)
 	struct frame		*f;
 	char			*cause = NULL;
 	int			 i, n, want = ingest_nread;
-	int64_t			 now, start;
+	int64_t			 now, start, before = ingest_last;
 
+	if (!ingest_known && ingest_start() == -1)
+		return;		/* the one-second timer tries again */
 	page.after = ingest_last;
 	page.device = NULL;
 	page.max = want < INGEST_BATCH ? want : INGEST_BATCH;
-	if (evlog_read(nconf.st, &page, evs, &n, &cause) != STORE_OK) {
+	if (source_read(&page, evs, &n, &cause) != STORE_OK) {
 		/* Busy past NOTIFIER_BUSY_MS, or worse: read again soon. */
-		log_warnx("ingest: %s", cause != NULL ? cause : "evlog_read");
-		free(cause);
+		ingest_warn("read", cause);
 		ingest_later(INGEST_BUSY_RETRY_US);
 		return;
 	}
+	if (nconf.edge)
+		ingest_edge_gap(evs, n);
 	now = main_now_ms();
 	start = ingest_us();
 	for (i = 0; i < n;) {
@@ -344,6 +432,8 @@ ingest_pass(void)
 		if (++i < n && ingest_us() - start > INGEST_BUDGET_US)
 			break;
 	}
+	if (!nconf.edge)
+		relay_events(evs, i, before);
 	evlog_clear(evs, n);
 	/* Read about what one pass fans out. */
 	if (i < n)
@@ -354,19 +444,15 @@ ingest_pass(void)
 		    ingest_nread * 2;
 	if (i > 0) {
 		events_wake();
-		if (!evtimer_pending(ingest_stats_ev, NULL)) {
-			struct timeval	tv = { 0, 0 };
-			int64_t		wait;
-
-			wait = ingest_stats_at + INGEST_STATS_MS - main_now_ms();
-			if (wait > 0)
-				tv.tv_usec = wait * 1000;
-			evtimer_add(ingest_stats_ev, &tv);
-		}
+		/* An edge's snapshots come from the primary (edge.c). */
+		if (!nconf.edge)
+			ingest_stats_kick();
 	}
 	ws_flush_all();
 	if (i > 0 && (i < n || n == want))
 		ingest_later(ingest_next_us - ingest_us());
+	else if (n < want)
+		source_wait();
 }
 
 /*
@@ -378,7 +464,7 @@ ingest_poll(void)
 {
 	int64_t	now;
 
-	if (nconf.st == NULL)
+	if (nconf.compliance)
 		return;
 	if ((now = ingest_us()) < ingest_next_us) {
 		ingest_later(ingest_next_us - now);
@@ -398,44 +484,61 @@ ingest_more_cb(evutil_socket_t fd, short what, void *arg)
 	ingest_poll();
 }
 
-/* Build the stats-update frame, or NULL. */
-static struct frame *
-ingest_stats_frame(void)
+/* The stats-update snapshot's JSON text (allocated), or NULL. */
+static char *
+ingest_stats_text(void)
 {
-	struct json_object	*j;
-	struct frame		*f;
-	const char		*s;
-	char			*cause = NULL;
+	char	*text = NULL, *cause = NULL;
 
-	if (stats_json(nconf.st, main_now_ms(), &j, &cause) != STORE_OK) {
-		log_warnx("ingest: stats: %s", cause != NULL ? cause : "?");
+	enum store_rc	 rc;
+
+	if ((rc = source_stats(&text, &cause)) != STORE_OK) {
+		/* An edge has none until the primary sends one. */
+		if (rc != STORE_NOTFOUND)
+			log_warnx("ingest: stats: %s", cause != NULL ? cause :
+			    "?");
 		free(cause);
 		return NULL;
 	}
-	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	f = ingest_event_frame(ingest_last, "stats-update", s, strlen(s));
-	json_object_put(j);
-	return f;
+	return text;
 }
 
+/* Build the stats-update frame from TEXT, or NULL. */
+static struct frame *
+ingest_stats_frame(const char *text)
+{
+	return ingest_event_frame(ingest_last, "stats-update", text,
+	    strlen(text));
+}
+
+/*
+ * Send the snapshot to the dashboard room, and, on a primary, to the
+ * relay's edges (relay_stats(): whether or not it has dashboards itself).
+ */
 static void
 ingest_stats_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct frame	*f;
+	char		*text;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
 	ingest_stats_at = main_now_ms();
-	if (room_dashboard_count() == 0)
+	if (room_dashboard_count() == 0 && (nconf.edge || nconf.relay == 0))
 		return;
-	if ((f = ingest_stats_frame()) == NULL)
+	if ((text = ingest_stats_text()) == NULL)
 		return;
-	ws_batch_add(f);
-	room_fanout("", f);
-	frame_unref(f);
-	ws_flush_all();
+	if (!nconf.edge)
+		relay_stats(text);
+	if (room_dashboard_count() > 0 &&
+	    (f = ingest_stats_frame(text)) != NULL) {
+		ws_batch_add(f);
+		room_fanout("", f);
+		frame_unref(f);
+		ws_flush_all();
+	}
+	free(text);
 }
 
 /* Send the current stats to one client that just joined the dashboard. */
@@ -443,11 +546,15 @@ void
 ingest_stats_now(struct sio *s)
 {
 	struct frame	*f;
+	char		*text;
 
-	if (nconf.st == NULL || (f = ingest_stats_frame()) == NULL)
+	if (nconf.compliance || (text = ingest_stats_text()) == NULL)
 		return;
-	sio_emit_frame(s, f);
-	frame_unref(f);
+	if ((f = ingest_stats_frame(text)) != NULL) {
+		sio_emit_frame(s, f);
+		frame_unref(f);
+	}
+	free(text);
 }
 
 /*
@@ -462,7 +569,8 @@ ingest_stats_now(struct sio *s)
  * as slow, and it would come back with the same lastEventId again and
  * again. Returns INGEST_STEP_MORE, INGEST_STEP_DONE (caught up, or cut
  * short by a resync: the room is live), INGEST_STEP_BUSY (the store
- * failed: try again later) or INGEST_STEP_GONE (the client's session was
+ * failed: try again later), INGEST_STEP_WAIT (the client is ahead of the
+ * cursor: again later) or INGEST_STEP_GONE (the client's session was
  * closed, and RP may be freed: the caller must not touch it).
  */
 static enum ingest_step
@@ -475,10 +583,30 @@ ingest_replay_step(struct room_replay *rp)
 	int64_t			 first;
 	int			 i, n, rc = 0, toomuch = 0;
 
-	if (rp->at >= ingest_last)
+	if (!ingest_known)
+		return INGEST_STEP_BUSY;	/* an edge without its relay */
+	if (rp->at == ingest_last)
 		return INGEST_STEP_DONE;
-	if (evlog_first(nconf.st, &first, &cause) != STORE_OK)
+	if (source_first(&first, &cause) != STORE_OK)
 		goto busy;
+	if (rp->at > ingest_last) {
+		/*
+		 * The client saw events this notifier has not read yet:
+		 * another one is ahead. Live fan-out skips it while this
+		 * waits; the next step after the cursor passes rp->at
+		 * replays from there. An id never reached is another
+		 * history's (a replaced database): resync.
+		 */
+		if (rp->ahead_since == 0)
+			rp->ahead_since = main_now_ms();
+		if (main_now_ms() - rp->ahead_since < NOTIFIER_AHEAD_MS)
+			return INGEST_STEP_WAIT;
+		log_info("ingest: a client resumes after %lld, past the "
+		    "cursor %lld: resync", (long long)rp->at,
+		    (long long)ingest_last);
+		return sio_resync(rp->s, first) == -1 ? INGEST_STEP_GONE :
+		    INGEST_STEP_DONE;
+	}
 	if (rp->at < first - 1)
 		return sio_resync(rp->s, first) == -1 ? INGEST_STEP_GONE :
 		    INGEST_STEP_DONE;	/* pruned */
@@ -487,9 +615,10 @@ ingest_replay_step(struct room_replay *rp)
 		metrics.resumes++;
 	}
 	page.after = rp->at;
-	page.device = rp->device;	/* a device room: through its index */
+	/* A device room: through the log's index; a stream: filtered here. */
+	page.device = source_indexed() ? rp->device : NULL;
 	page.max = INGEST_BATCH;
-	if (evlog_read(nconf.st, &page, evs, &n, &cause) != STORE_OK)
+	if (source_read(&page, evs, &n, &cause) != STORE_OK)
 		goto busy;
 	for (i = 0; i < n && rc == 0; i++) {
 		if (evs[i].id > ingest_last)
@@ -529,8 +658,7 @@ ingest_replay_step(struct room_replay *rp)
 		return INGEST_STEP_DONE;
 	return INGEST_STEP_MORE;
 busy:
-	log_warnx("ingest: replay: %s", cause != NULL ? cause : "store");
-	free(cause);
+	ingest_warn("replay", cause);
 	return INGEST_STEP_BUSY;
 }
 
@@ -573,6 +701,7 @@ ingest_replay_cb(evutil_socket_t fd, short what, void *arg)
 				ingest_stats_now(s);
 			break;
 		case INGEST_STEP_BUSY:
+		case INGEST_STEP_WAIT:
 			room_replay_requeue(rp);
 			ws_flush_all();
 			evtimer_add(ingest_replay_ev, &tv);

@@ -103,6 +103,8 @@ main_stop(int sig)
 	if (!nconf.compliance) {
 		ingest_shutdown();
 		sweep_shutdown();
+		relay_shutdown();
+		edge_shutdown();
 	}
 	eio_close_all();
 	event_base_once(notifier_base, -1, EV_TIMEOUT, main_stop_cb, NULL,
@@ -160,6 +162,8 @@ main(int argc, char *argv[])
 		nconf.max_payload = cfg->max_payload;
 		nconf.max_connections = cfg->max_connections;
 		nconf.max_per_address = cfg->max_per_address;
+		nconf.edge = cfg->role == ROLE_EDGE;
+		nconf.relay = cfg->relay[0] != '\0';
 	}
 	nconf.listen_unix = nconf.listen[0] == '/';
 	if (!nconf.compliance && !nconf.listen_unix &&
@@ -193,21 +197,32 @@ main(int argc, char *argv[])
 		    metrics_listen(cfg->metrics_listen) == -1)
 			fatalx("main: cannot listen on %s",
 			    cfg->metrics_listen);
-		if ((nconf.st = store_open(cfg->database, cfg->busy_timeout, 0,
-		    &cause)) == NULL)
+		/* An edge never opens the database: the relay is its log. */
+		if (!nconf.edge && (nconf.st = store_open(cfg->database,
+		    cfg->busy_timeout, 0, &cause)) == NULL)
 			fatalx("main: %s", cause != NULL ? cause :
 			    "store_open");
-		if (ingest_init(cfg->notify_socket) == -1)
+		source_init(nconf.edge);
+		if (nconf.edge && edge_init(cfg) == -1)
+			fatalx("main: relay %s: not redis://host:port",
+			    cfg->relay);
+		if (ingest_init(nconf.edge ? NULL : cfg->notify_socket) == -1)
 			fatalx("main: cannot ingest");
 		if (drop)
 			priv_drop(cfg->user, uid, gid);
-		sweep_init();
+		if (!nconf.edge) {
+			if (nconf.relay && relay_init(cfg) == -1)
+				fatalx("main: relay %s: not redis://host:port",
+				    cfg->relay);
+			sweep_init();
+		}
 	}
 	daemon_detach(&main_daemon);
 
 	daemon_signals(&main_daemon);
 	log_info("main: listening on %s%s", nconf.listen,
-	    nconf.compliance ? " (compliance mode)" : "");
+	    nconf.compliance ? " (compliance mode)" : nconf.edge ?
+	    " (edge)" : "");
 
 	event_base_dispatch(notifier_base);
 

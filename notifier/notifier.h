@@ -10,9 +10,13 @@
  * handlers: compliance.c's in compliance mode, else the application's
  * (app.c), which also owns a client's resume (lastEventId, pid/offset
  * recovery) and starts its replays. Rooms (room.c) hold the Socket.IO
- * clients that receive the events read from the store's event log by
- * ingest.c; events.c answers the plain JSON long-poll on the same events;
- * sweep.c marks silent devices offline; metrics.c counts.
+ * clients that receive the events read by ingest.c through source.c:
+ * from the store's event log on a primary, from the relay's Redis stream
+ * on an edge (edge.c, role = edge, no database); events.c answers the
+ * plain JSON long-poll on the same events. A primary with a relay
+ * publishes its log to that stream (relay.c; redis.c holds the
+ * connections). sweep.c marks silent devices offline (primary only);
+ * metrics.c counts.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
@@ -38,6 +42,7 @@ struct event;
 struct ws;
 struct room_member;
 struct events_wait;
+struct redisAsyncContext;
 
 /* Built-in limits. */
 #define NOTIFIER_URL_MAX	2048	/* bytes of a request target */
@@ -53,6 +58,7 @@ struct events_wait;
 #define NOTIFIER_JOIN_BURST	64	/* room joins of a session at once */
 #define NOTIFIER_JOIN_RATE	8	/* ... and then per second */
 #define NOTIFIER_BUSY_MS	20	/* wait for the store's lock, at most */
+#define NOTIFIER_AHEAD_MS	5000	/* wait for a client's later id, at most */
 
 /* A string literal and its length, for (const char *, size_t) pairs. */
 #ifndef LIT
@@ -141,6 +147,23 @@ struct nconf {
 	int64_t			 max_payload;
 	int64_t			 max_connections;
 	int64_t			 max_per_address;
+	int			 edge;		/* role = edge: no database */
+	int			 relay;		/* relay set: publish (primary) */
+};
+
+/*
+ * Where events are read (source.c): the store's log, or the relay's stream
+ * on an edge (edge.c). The functions are source_read() and the others.
+ */
+struct source {
+	const char	*name;
+	int		 indexed;	/* pages may name a device */
+	enum store_rc	(*read)(const struct event_page *, struct event *,
+			    int *, char **);
+	enum store_rc	(*first)(int64_t *, char **);
+	enum store_rc	(*last)(int64_t *, char **);
+	enum store_rc	(*stats)(char **, char **);
+	void		(*wait)(void);	/* NULL: rung from outside */
 };
 
 /*
@@ -181,6 +204,7 @@ struct room_replay {
 	int64_t			 at;		/* last id read */
 	int64_t			 read;		/* rows read */
 	int64_t			 sent;		/* events sent */
+	int64_t			 ahead_since;	/* ms: waits for the cursor */
 };
 
 /* A parsed Socket.IO packet; pointers point into the text parsed. */
@@ -205,6 +229,20 @@ enum sio_type {
 	SIO_TYPE__MAX
 };
 
+/* One asynchronous connection to the relay (redis.c). */
+struct redis_conn {
+	const char		*name;		/* for log lines */
+	struct relay_url	 url;
+	struct redisAsyncContext *ac;		/* NULL while down */
+	struct event		*retry;
+	int			 up;		/* connected */
+	int			 down;		/* an outage was logged */
+	int			 stopped;
+	int64_t			 delay;		/* ms before the next try */
+	void			(*on_up)(struct redis_conn *);
+	void			(*on_down)(struct redis_conn *);
+};
+
 /* Counters exported by metrics.c. */
 struct metrics {
 	uint64_t	 conns_total;
@@ -220,6 +258,10 @@ struct metrics {
 	uint64_t	 queue_overflows;
 	uint64_t	 rejected;
 	uint64_t	 joins_limited;
+	uint64_t	 relay_up;		/* 1: connected to the relay */
+	uint64_t	 relay_cursor;		/* acknowledged, or read (edge) */
+	uint64_t	 relay_published;	/* XADDs acknowledged */
+	uint64_t	 relay_errors;
 	uint64_t	 ingest_latency_ms_sum;
 	uint64_t	 ingest_latency_count;
 	uint64_t	 ingest_latency_le[6];	/* 5, 10, 50, 100, 500, +Inf ms */
@@ -362,6 +404,34 @@ void		 room_replay_requeue(struct room_replay *);
 void		 room_replay_done(struct room_replay *);
 int		 room_replay_pending(void);
 
+/* source.c */
+void		 source_init(int);
+const char	*source_name(void);
+enum store_rc	 source_read(const struct event_page *, struct event *, int *,
+		    char **);
+enum store_rc	 source_first(int64_t *, char **);
+enum store_rc	 source_last(int64_t *, char **);
+int		 source_indexed(void);
+enum store_rc	 source_stats(char **, char **);
+void		 source_wait(void);
+
+/* redis.c */
+int		 redis_start(struct redis_conn *, const char *, const char *);
+void		 redis_drop(struct redis_conn *, int64_t, const char *);
+void		 redis_stop(struct redis_conn *);
+
+/* relay.c */
+int		 relay_entry_id(const char *, int64_t *);
+int		 relay_init(const struct config *);
+void		 relay_shutdown(void);
+void		 relay_events(const struct event *, int, int64_t);
+void		 relay_stats(const char *);
+
+/* edge.c */
+extern const struct source edge_source;
+int		 edge_init(const struct config *);
+void		 edge_shutdown(void);
+
 /* ingest.c */
 int		 ingest_payload(struct evbuffer *, int64_t, const char *,
 		    size_t);
@@ -373,6 +443,7 @@ struct frame	*ingest_event_frame(int64_t, const char *, const char *,
 		    size_t);
 void		 ingest_replay_wake(void);
 void		 ingest_stats_now(struct sio *);
+void		 ingest_stats_kick(void);
 
 /* events.c */
 void		 events_request(struct conn *, const char *);

@@ -105,15 +105,19 @@ room_member_new(struct sio *s)
 /*
  * Start replay RP after id AFTER, or go on from where it stopped when
  * AFTER is -1 (a left room joined again). Nothing starts when the client
- * did not resume (AFTER and the position both -1) or has seen everything.
+ * did not resume (AFTER and the position both -1) or has seen exactly
+ * what was fanned out here. A position past the cursor (the client saw
+ * them on another notifier that is ahead) starts a replay that waits for
+ * the cursor to get there (ingest.c), so no event is sent twice.
  */
 static void
 room_replay_start(struct room_replay *rp, int64_t after)
 {
 	if (after >= 0 && !rp->started)
 		rp->at = after;
-	if (rp->active || rp->at < 0 || rp->at >= ingest_cursor())
+	if (rp->active || rp->at < 0 || rp->at == ingest_cursor())
 		return;
+	rp->ahead_since = 0;
 	rp->active = 1;
 	rp->queued = 1;
 	TAILQ_INSERT_TAIL(&room_replays, rp, entry);

@@ -602,6 +602,56 @@ ATF_TC_BODY(config_origin_allowed__lists, tc)
 	config_free(cfg);
 }
 
+ATF_TC(config_relay__keys);
+ATF_TC_HEAD(config_relay__keys, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "role, relay and relay_stream: "
+	    "defaults, an edge with its relay, and the addresses refused");
+}
+ATF_TC_BODY(config_relay__keys, tc)
+{
+	static const char *const bad[] = {
+		"redis://x", "http://h:1", "redis://h:0", "redis://h:65536",
+		"redis://h:6379/16", "redis://h:6379/", "redis://:6379",
+		"redis://u@h:6379", "redis://h:6379x", "redis://[::1]6379",
+		"redis://h:-1", "redis://h:6379/1/2",
+	};
+	struct relay_url	 u;
+	struct config		*cfg;
+	char			 text[128];
+	size_t			 i;
+
+	cfg = config_new();
+	ATF_CHECK(cfg->role == ROLE_PRIMARY);
+	ATF_CHECK_STREQ(cfg->relay, "");
+	ATF_CHECK_STREQ(cfg->relay_stream, "goip:events");
+	config_free(cfg);
+
+	cfg = load_ok("role = edge\nrelay = redis://10.0.0.5:6380/3\n"
+	    "relay_stream = site1:events\n");
+	ATF_CHECK(cfg->role == ROLE_EDGE);
+	ATF_CHECK_STREQ(cfg->relay, "redis://10.0.0.5:6380/3");
+	ATF_CHECK_STREQ(cfg->relay_stream, "site1:events");
+	config_free(cfg);
+
+	ATF_REQUIRE(config_relay_url("redis://10.0.0.5:6380/3", &u) == 0);
+	ATF_CHECK_STREQ(u.host, "10.0.0.5");
+	ATF_CHECK_EQ(u.port, 6380);
+	ATF_CHECK_EQ(u.db, 3);
+	ATF_REQUIRE(config_relay_url("redis://[::1]:6379", &u) == 0);
+	ATF_CHECK_STREQ(u.host, "::1");
+	ATF_CHECK_EQ(u.db, 0);
+	ATF_REQUIRE(config_relay_url("redis://cache.example:7000", NULL) == 0);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ATF_CHECK_MSG(config_relay_url(bad[i], &u) == -1,
+		    "%s accepted", bad[i]);
+		snprintf(text, sizeof(text), "relay = %s\n", bad[i]);
+		load_bad(text, 1, "expected redis://host:port[/db]");
+	}
+	load_bad("role = relay\n", 1, "expected primary or edge");
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, config_new__defaults);
@@ -620,5 +670,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, config_find__search_order);
 	ATF_TP_ADD_TC(tp, config_print__round_trip);
 	ATF_TP_ADD_TC(tp, config_origin_allowed__lists);
+	ATF_TP_ADD_TC(tp, config_relay__keys);
 	return atf_no_error();
 }
