@@ -71,10 +71,10 @@ relay_wait_metric()
 
 	until v=$(relay_metric "$1" "$2"); [ "${v}" = "$3" ]; do
 		goip_pid_alive "$(cat "$1/notifier.pid")" ||
-		    atf_fail "the notifier of $1 exited: $(tail -5 "$1/notifier.log")"
+		    atf_fail "the notifier of $1 exited: $(tail -5 "$1/notifier.log" | tr "\n" ";")"
 		tries=$((tries - 1))
 		[ "${tries}" -gt 0 ] ||
-		    atf_fail "$2 of $1 is '${v}', not $3: $(tail -5 "$1/notifier.log")"
+		    atf_fail "$2 of $1 is '${v}', not $3: $(tail -5 "$1/notifier.log" | tr "\n" ";")"
 		sleep 0.1
 	done
 }
@@ -88,7 +88,7 @@ relay_post()
 	code=$(goip_post "${LURL}" "${T1}" "$1" "$2")
 	case "${code}" in
 	200|201|202) ;;
-	*) atf_fail "POST $1: ${code} $(cat post.out)" ;;
+	*) atf_fail "POST $1: ${code} $(oneline post.out)" ;;
 	esac
 }
 
@@ -129,10 +129,19 @@ client()
 	local name="$1" url="$2"
 
 	shift 2
+	client_start "${name}" "${url}" "$@"
+	client_joined "${name}" 1
+}
+
+# client_start NAME URL [ENV...]: client, without waiting for the join.
+client_start()
+{
+	local name="$1" url="$2"
+
+	shift 2
 	env "$@" node "${GOIP_SRCDIR}/tests/node/relay.cjs" "${url}" \
 	    "${name}.out" >"${name}.log" 2>&1 &
 	echo $! >"${name}.pid"
-	client_joined "${name}" 1
 }
 
 # client_joined NAME N: wait until client NAME has joined the dashboard N
@@ -141,7 +150,7 @@ client_joined()
 {
 	until [ "$(cat "$1.out.joined" 2>/dev/null | wc -l)" -ge "$2" ]; do
 		goip_pid_alive "$(cat "$1.pid")" ||
-		    atf_fail "client $1 exited before join $2: $(cat "$1.log")"
+		    atf_fail "client $1 exited before join $2: $(oneline "$1.log")"
 		sleep 0.1
 	done
 }
@@ -158,7 +167,7 @@ client_seen()
 {
 	until client_ids "$1" | grep -qx -- "$2"; do
 		goip_pid_alive "$(cat "$1.pid")" ||
-		    atf_fail "client $1 exited before event $2: $(cat "$1.log")"
+		    atf_fail "client $1 exited before event $2: $(oneline "$1.log")"
 		sleep 0.1
 	done
 }
@@ -171,7 +180,7 @@ client_stop()
 
 	pid=$(cat "$1.pid")
 	touch "$1.out.stop"
-	wait "${pid}" || atf_fail "client $1 failed: $(cat "$1.log")"
+	wait "${pid}" || atf_fail "client $1 failed: $(oneline "$1.log")"
 	rm -f "$1.pid"
 }
 
@@ -222,10 +231,17 @@ edge_no_sqlite()
 	goip_pid_alive "${pid}" || atf_fail "edge $1 is not running"
 	[ -e "${e}/absent" ] && atf_fail "edge $1 created $(ls -R "${e}/absent")"
 	ls -l "/proc/${pid}/fd" >fd.out 2>&1 ||
-	    atf_fail "cannot list the files of edge $1: $(cat fd.out)"
+	    atf_fail "cannot list the files of edge $1: $(oneline fd.out)"
 	grep -E -e '\.db' -e '-(wal|shm|journal)$' -e '\.sock' fd.out &&
 	    atf_fail "edge $1 holds a database or socket file open"
 	return 0
+}
+
+# oneline FILE...: print FILEs with their newlines as ";" (kyua takes a
+# failure reason of one line).
+oneline()
+{
+	cat "$@" 2>/dev/null | tr '\n' ';'
 }
 
 clients_stop()
@@ -255,9 +271,9 @@ resume__other_edge_body()
 	sms s1
 	client_seen c "$(log_last)"
 	grep -q '^device-heartbeat [0-9]* .*"goip-01"' c.out ||
-	    atf_fail "no heartbeat on edge A: $(cat c.out)"
-	grep -q '^sms-received [0-9]* .*"messageId":"s1"' c.out ||
-	    atf_fail "no SMS on edge A: $(cat c.out)"
+	    atf_fail "no heartbeat on edge A: $(oneline c.out)"
+	grep -q '^sms-received [0-9]* .*"text":"s1"' c.out ||
+	    atf_fail "no SMS on edge A: $(oneline c.out)"
 	first=$(client_ids c | head -n 1)
 	touch c.out.leave
 	goip_wait_grep c.out.left '^[0-9]+$' 10
@@ -266,19 +282,19 @@ resume__other_edge_body()
 	heartbeat
 	sms s3
 	[ "$(client_ids c | tail -n 1)" = "${left}" ] ||
-	    atf_fail "client got events after it left: $(cat c.out)"
+	    atf_fail "client got events after it left: $(oneline c.out)"
 	echo "${EB}" >c.out.goto.tmp && mv c.out.goto.tmp c.out.goto
 	client_joined c 2
 	grep -q "^${EB} ${left}\$" c.out.joined ||
-	    atf_fail "the join on edge B did not carry lastEventId ${left}: $(cat c.out.joined)"
+	    atf_fail "the join on edge B did not carry lastEventId ${left}: $(oneline c.out.joined)"
 	client_seen c "$(log_last)"
 	client_check c $((first - 1))
 	sms s4
 	client_seen c "$(log_last)"
 	client_stop c
 	client_check c $((first - 1))
-	[ "$(grep -c '"messageId":"s[1-4]"' c.out)" -eq 4 ] ||
-	    atf_fail "want s1 to s4 once each: $(cat c.out)"
+	[ "$(grep -c '"text":"s[1-4]"' c.out)" -eq 4 ] ||
+	    atf_fail "want s1 to s4 once each: $(oneline c.out)"
 	edge_no_sqlite a
 	edge_no_sqlite b
 }
@@ -291,7 +307,7 @@ resume__other_edge_cleanup()
 atf_test_case redis__restart_empty cleanup
 redis__restart_empty_head()
 {
-	atf_set descr "Redis killed -9 while SMS keep arriving and restarted empty: clients on both edges (WebSocket, polling) and on the primary get every event of the log exactly once, in order"
+	atf_set descr "Redis killed -9 while SMS keep arriving and restarted empty, the edges reconnecting before the primary refills it: clients on both edges (WebSocket, polling), on the primary, and one resuming on an edge meanwhile get every event of the log exactly once, in order"
 	atf_set require.progs "node curl lighttpd redis-server sqlite3"
 	atf_set timeout 90
 }
@@ -316,18 +332,32 @@ redis__restart_empty_body()
 			done ;;
 		20)	# The primary served its own clients meanwhile.
 			client_seen cp "$(log_last)"
-			goip_redis_start "${DIR}/redis" "${RPORT}" ;;
+			# The edges come back first, to an empty stream
+			# behind their cursors: the primary is stopped
+			# until they are connected, and a client resumes
+			# on edge B in the meantime.
+			kill -STOP "$(cat "${DIR}/notifier.pid")"
+			goip_redis_start "${DIR}/redis" "${RPORT}"
+			for d in "${DIR}/a" "${DIR}/b"; do
+				relay_wait_metric "${d}" \
+				    goip_notifier_relay_up 1
+			done
+			client_start cr "${EB}" LAST=5 ;;
+		25)	kill -CONT "$(cat "${DIR}/notifier.pid")" ;;
 		esac
 	done
+	client_joined cr 1
 	for d in "${DIR}" "${DIR}/a" "${DIR}/b"; do
 		relay_wait_metric "${d}" goip_notifier_relay_up 1
 	done
-	client_sync ca cb cp
+	client_sync ca cb cp cr
 	relay_wait_metric "${DIR}" goip_notifier_relay_cursor "$(log_last)"
 	for i in ca cb cp; do
 		client_stop "${i}"
 		client_check "${i}" 0
 	done
+	client_stop cr
+	client_check cr 5
 	[ "$(redis-cli -p "${RPORT}" XLEN "${STREAM}")" -eq "$(log_ids | wc -l)" ] ||
 	    atf_fail "the stream was not refilled from the log"
 }
@@ -395,16 +425,16 @@ edge__no_sqlite_body()
 		relay_wait_metric "${DIR}/${d}" goip_notifier_relay_cursor \
 		    "$(log_last)"
 		curl -s "http://127.0.0.1:$(cat "${DIR}/${d}/notifier.port")/api/events?since=0" >body
-		grep -q '"messageId":"s1"' body ||
-		    atf_fail "edge ${d} does not serve the SMS: $(cat body)"
+		grep -q '"text":"s1"' body ||
+		    atf_fail "edge ${d} does not serve the SMS: $(oneline body)"
 		edge_no_sqlite "${d}"
 		if [ "$(id -u)" -eq 0 ]; then
 			[ "$(ps -o user= -p "$(cat "${DIR}/${d}/notifier.pid")")" = nobody ] ||
-			    atf_fail "edge ${d} runs as $(ps -o user= -p "$(cat "${DIR}/${d}/notifier.pid")")"
+			    atf_fail "edge ${d} runs as $(ps -o user= -p "$(oneline "${DIR}/${d}/notifier.pid")")"
 		fi
 	done
 	grep -E 'sweep|prune' "${DIR}/a/notifier.log" &&
-	    atf_fail "the edge runs the sweep or prune: $(cat "${DIR}/a/notifier.log")"
+	    atf_fail "the edge runs the sweep or prune: $(oneline "${DIR}/a/notifier.log")"
 	return 0
 }
 edge__no_sqlite_cleanup()
@@ -440,10 +470,10 @@ resume__resync_body()
 	client_seen s "$(log_last)"
 	client_stop r
 	client_stop s
-	[ "$(grep -c '^resync' r.out)" -eq 1 ] || atf_fail "resync: $(cat r.out)"
+	[ "$(grep -c '^resync' r.out)" -eq 1 ] || atf_fail "resync: $(oneline r.out)"
 	grep '^resync' r.out | cut -d ' ' -f 3- |
 	    jq -e ".oldestEventId == ${last}" >/dev/null ||
-	    atf_fail "resync does not name event ${last}: $(cat r.out)"
+	    atf_fail "resync does not name event ${last}: $(oneline r.out)"
 	grep -q '^resync' s.out && atf_fail "a client in the stream got resync"
 	client_check s $((last - 1))
 }
@@ -473,7 +503,7 @@ events__longpoll_body()
 	curl -s -u "${CRED}" "${LURL}/api/events?since=0" | jq -S . >primary.json
 	curl -s "${EA}/api/events?since=0" | jq -S . >edge.json
 	jq -e "length > 1 and .[-1].eventId == ${last}" primary.json >/dev/null ||
-	    atf_fail "the primary answers $(cat primary.json)"
+	    atf_fail "the primary answers $(oneline primary.json)"
 	cmp -s primary.json edge.json ||
 	    atf_fail "the edge answers otherwise: $(diff primary.json edge.json)"
 	curl -s "${EA}/api/events?since=${last}&wait=30" >wait.out &
@@ -483,13 +513,13 @@ events__longpoll_body()
 	# Redis).
 	until [ -n "$(ss -Htn state established "( dport = :${port} )")" ]; do
 		goip_pid_alive "${pid}" ||
-		    atf_fail "the long-poll answered before any event: $(cat wait.out)"
+		    atf_fail "the long-poll answered before any event: $(oneline wait.out)"
 		sleep 0.1
 	done
 	sms s2
 	wait "${pid}" || atf_fail "the long-poll failed"
-	jq -e ".[0].eventId == ${last} + 1 and .[0].data.messageId == \"s2\"" \
-	    wait.out >/dev/null || atf_fail "long-poll: $(cat wait.out)"
+	jq -e ".[0].eventId == ${last} + 1 and .[0].data.text == \"s2\"" \
+	    wait.out >/dev/null || atf_fail "long-poll: $(oneline wait.out)"
 	curl -s -u "${CRED}" "${LURL}/api/events?since=${last}" | jq -S . >primary.json
 	jq -S . wait.out >edge.json
 	cmp -s primary.json edge.json ||
@@ -524,7 +554,7 @@ stream__format_body()
 	jq -e 'all(.[]; .[1] | length == 8 and .[0] == "type" and
 	    .[2] == "device" and .[4] == "at" and .[6] == "data")' \
 	    xrange.json >/dev/null ||
-	    atf_fail "an entry is not type, device, at, data: $(cat xrange.json)"
+	    atf_fail "an entry is not type, device, at, data: $(oneline xrange.json)"
 	jq -S -c '.[] | {id: .[0], type: .[1][1], device: .[1][3],
 	    at: .[1][5], data: .[1][7]}' xrange.json >stream.json
 	[ -s log.json ] || atf_fail "the log is empty"
@@ -532,7 +562,7 @@ stream__format_body()
 	    atf_fail "the stream differs from the log: $(diff log.json stream.json)"
 	redis-cli -p "${RPORT}" GET "${STREAM}:stats" >stats.json
 	jq -e '.devices.total == 1 and .sms.received == 1' stats.json >/dev/null ||
-	    atf_fail "${STREAM}:stats holds $(cat stats.json)"
+	    atf_fail "${STREAM}:stats holds $(oneline stats.json)"
 
 	# A snapshot on the channel after the next event.
 	redis-cli -p "${RPORT}" SUBSCRIBE "${STREAM}:stats" >sub.out 2>&1 &

@@ -12,8 +12,8 @@
 // Joins the dashboard room on every connect, with the highest eventId seen
 // (or LAST) as its lastEventId: socket.io-client re-reads the auth function
 // on every reconnect. Each event is appended to OUTFILE as one line,
-// "EVENT EVENTID PAYLOAD-JSON", EVENTID "-" when the payload has none
-// (stats-update, resync). A line is appended to OUTFILE.joined each time the
+// "EVENT EVENTID PAYLOAD-JSON", EVENTID "-" for stats-update and resync
+// (not events of the log). A line is appended to OUTFILE.joined each time the
 // join is acknowledged. Control files, polled every 100 ms:
 //   OUTFILE.leave  disconnect, then write OUTFILE.left
 //   OUTFILE.goto   connect to the URL it holds (after OUTFILE.leave)
@@ -56,7 +56,8 @@ function connect(to) {
   });
   s.on("connect_error", (e) => console.error(`relay: ${to}: ${e.message}`));
   s.onAny((event, data) => {
-    const id = data && typeof data.eventId === "number" ? data.eventId : null;
+    const id = event !== "stats-update" && event !== "resync" && data &&
+      typeof data.eventId === "number" ? data.eventId : null;
     fs.appendFileSync(out, `${event} ${id === null ? "-" : id} ` +
       `${JSON.stringify(data)}\n`);
     if (id !== null && (last === null || id > last))
