@@ -308,7 +308,7 @@ atf_test_case redis__restart_empty cleanup
 redis__restart_empty_head()
 {
 	atf_set descr "Redis killed -9 while SMS keep arriving and restarted empty, the edges reconnecting before the primary refills it: clients on both edges (WebSocket, polling), on the primary, and one resuming on an edge meanwhile get every event of the log exactly once, in order"
-	atf_set require.progs "node curl lighttpd redis-server sqlite3"
+	atf_set require.progs "node curl lighttpd redis-server redis-cli sqlite3"
 	atf_set timeout 90
 }
 redis__restart_empty_body()
@@ -588,6 +588,50 @@ stream__format_cleanup()
 	goip_cleanup
 }
 
+atf_test_case primary__stream_ahead cleanup
+primary__stream_ahead_head()
+{
+	atf_set descr "A stream that ends after the log's last event (another primary's): the primary says why and publishes nothing while its own clients go on; deleted, the stream is refilled from the log at the next retry"
+	atf_set require.progs "node curl lighttpd redis-server redis-cli sqlite3 jq"
+	atf_set timeout 60
+}
+primary__stream_ahead_body()
+{
+	local errors
+
+	relay_up
+	heartbeat
+	relay_wait_metric "${DIR}" goip_notifier_relay_cursor "$(log_last)"
+	client cp "${LURL}" AUTH="${CRED}"
+	errors=$(relay_metric "${DIR}" goip_notifier_relay_errors_total)
+	atf_check -o ignore redis-cli -p "${RPORT}" DEL "${STREAM}"
+	atf_check -o inline:"1000-0\n" redis-cli -p "${RPORT}" XADD "${STREAM}" \
+	    1000-0 type sms-received device goip-01 at 0 data '{}'
+	# Every client reconnects: the primary finds the stream ahead.
+	atf_check -o ignore redis-cli -p "${RPORT}" CLIENT KILL TYPE normal
+	until grep -q 'ends at event 1000, after the log' "${DIR}/notifier.log"; do
+		goip_pid_alive "$(cat "${DIR}/notifier.pid")" ||
+		    atf_fail "the primary exited: $(oneline "${DIR}/notifier.log")"
+		sleep 0.1
+	done
+	[ "$(relay_metric "${DIR}" goip_notifier_relay_errors_total)" -gt "${errors}" ] ||
+	    atf_fail "relay_errors_total did not grow"
+	client_sync cp
+	atf_check -o inline:"1\n" redis-cli -p "${RPORT}" XLEN "${STREAM}"
+	atf_check -o ignore redis-cli -p "${RPORT}" DEL "${STREAM}"
+	relay_wait_metric "${DIR}" goip_notifier_relay_cursor "$(log_last)"
+	[ "$(redis-cli -p "${RPORT}" --json XRANGE "${STREAM}" - + |
+	    jq -r '.[][0]' | tr '\n' ' ')" = "$(log_ids | sed 's/$/-0/' |
+	    tr '\n' ' ')" ] || atf_fail "the stream was not refilled from the log"
+	client_stop cp
+	client_check cp "$(($(client_ids cp | head -n 1) - 1))"
+}
+primary__stream_ahead_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_test_case config__refused
 config__refused_head()
 {
@@ -627,5 +671,6 @@ atf_init_test_cases()
 	atf_add_test_case resume__resync
 	atf_add_test_case events__longpoll
 	atf_add_test_case stream__format
+	atf_add_test_case primary__stream_ahead
 	atf_add_test_case config__refused
 }
