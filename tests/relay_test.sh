@@ -442,6 +442,50 @@ edge__no_sqlite_cleanup()
 	goip_cleanup
 }
 
+atf_test_case edge__cut_off cleanup
+edge__cut_off_head()
+{
+	atf_set descr "An edge whose cursor falls behind the stream's first entry (stopped while the stream was trimmed past it) closes its sessions: its client reconnects, gets one resync naming the stream's first entry, then live events"
+	atf_set require.progs "node curl lighttpd redis-server redis-cli sqlite3 jq"
+	atf_set timeout 60
+}
+edge__cut_off_body()
+{
+	local pid last
+
+	relay_up
+	heartbeat
+	client c "${EA}" LAST=0 TRANSPORTS=websocket
+	client_seen c "$(log_last)"
+	pid=$(cat "${DIR}/a/notifier.pid")
+	kill -STOP "${pid}"
+	sms x1
+	sms x2
+	last=$(log_last)
+	relay_wait_metric "${DIR}" goip_notifier_relay_cursor "${last}"
+	atf_check -o ignore redis-cli -p "${RPORT}" XTRIM "${STREAM}" MINID "${last}"
+	kill -CONT "${pid}"
+	goip_wait_grep c.out '^resync' 20
+	client_joined c 2
+	client_sync c
+	client_stop c
+	[ "$(grep -c '^resync' c.out)" -eq 1 ] || atf_fail "resync: $(oneline c.out)"
+	grep '^resync' c.out | cut -d ' ' -f 3- |
+	    jq -e ".oldestEventId == ${last}" >/dev/null ||
+	    atf_fail "resync does not name event ${last}: $(oneline c.out)"
+	[ -z "$(client_ids c | uniq -d)" ] &&
+	    client_ids c | sort -n -c -u ||
+	    atf_fail "events repeated or out of order: $(oneline c.out)"
+	client_ids c | grep -qx "$((last - 1))" &&
+	    atf_fail "the edge sent an event trimmed from the stream"
+	return 0
+}
+edge__cut_off_cleanup()
+{
+	clients_stop
+	goip_cleanup
+}
+
 atf_test_case resume__resync cleanup
 resume__resync_head()
 {
@@ -668,6 +712,7 @@ atf_init_test_cases()
 	atf_add_test_case redis__restart_empty
 	atf_add_test_case edge__kill9
 	atf_add_test_case edge__no_sqlite
+	atf_add_test_case edge__cut_off
 	atf_add_test_case resume__resync
 	atf_add_test_case events__longpoll
 	atf_add_test_case stream__format
