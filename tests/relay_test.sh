@@ -583,7 +583,7 @@ stream__format_head()
 }
 stream__format_body()
 {
-	local last pid
+	local last pid tries
 
 	relay_up
 	heartbeat
@@ -604,9 +604,16 @@ stream__format_body()
 	[ -s log.json ] || atf_fail "the log is empty"
 	cmp -s log.json stream.json ||
 	    atf_fail "the stream differs from the log: $(diff log.json stream.json)"
-	redis-cli -p "${RPORT}" GET "${STREAM}:stats" >stats.json
-	jq -e '.devices.total == 1 and .sms.received == 1' stats.json >/dev/null ||
-	    atf_fail "${STREAM}:stats holds $(oneline stats.json)"
+	# The snapshot follows the events, at most 4 a second.
+	tries=100
+	until redis-cli -p "${RPORT}" GET "${STREAM}:stats" >stats.json &&
+	    jq -e '.devices.total == 1 and .sms.received == 1' stats.json \
+	    >/dev/null 2>&1; do
+		tries=$((tries - 1))
+		[ "${tries}" -gt 0 ] ||
+		    atf_fail "${STREAM}:stats holds $(oneline stats.json)"
+		sleep 0.1
+	done
 
 	# A snapshot on the channel after the next event.
 	redis-cli -p "${RPORT}" SUBSCRIBE "${STREAM}:stats" >sub.out 2>&1 &
