@@ -37,14 +37,15 @@ static int	fuzz_app_nfds;
 static void
 fuzz_app_init(void)
 {
-	static const char *const fill = "BEGIN;"
+	/* One statement: store_exec() prepares only the first. */
+	static const char *const fill =
 	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
 	    "WHERE x < 600) INSERT INTO events(at, type, device, payload) "
 	    "SELECT 1700000000000 + x, CASE x % 4 WHEN 0 THEN 'sms-received' "
 	    "ELSE 'device-heartbeat' END, CASE x % 5 WHEN 0 THEN NULL "
 	    "WHEN 1 THEN 'goip-02' ELSE 'goip-01' END, "
 	    "'{\"deviceId\":\"goip-0' || (x % 2 + 1) || '\",\"n\":' || x || "
-	    "'}' FROM c; COMMIT;";
+	    "'}' FROM c";
 	char		 dir[] = "/tmp/fuzz-app.XXXXXX", path[128];
 	char		*cause = NULL;
 	struct config	*cfg;
